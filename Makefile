@@ -1,0 +1,41 @@
+# The two commands README promises: `make tutorial` and `make test`. Both build on `make setup`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PARAMS ?=
+PYTEST_ARGS ?=
+
+.PHONY: setup test tutorial lab bench lock clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml requirements.lock
+	@echo "==> creating $(VENV) with every package pinned (requirements.lock)"
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $(STAMP)
+
+test: setup
+	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+
+tutorial: setup
+	$(BIN)/python -m helpers.tutorial_runner $(PARAMS)
+
+lab: setup
+	$(BIN)/python -m helpers.lab
+
+bench: setup
+	$(BIN)/python bench/run_all.py
+
+# Re-resolve the pinned tree after editing pyproject.toml's dependencies.
+lock:
+	rm -rf .lockenv && $(PYTHON) -m venv .lockenv
+	.lockenv/bin/python -m pip install --quiet --upgrade pip setuptools wheel
+	.lockenv/bin/python -m pip install --quiet -e ".[test]"
+	.lockenv/bin/python -m pip freeze --exclude-editable --all | grep -v '^pip==' > requirements.lock
+	rm -rf .lockenv
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

@@ -1,0 +1,62 @@
+"""Reading and writing moto's in-process state, so the services local_aws adds share it.
+
+Feature Store writes its offline store into moto's S3 and its tables into moto's Glue; Athena reads
+them back; jobs stage S3 objects and write CloudWatch Logs. One place knows moto's internals.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from moto.glue.models import glue_backends
+from moto.logs.models import logs_backends
+from moto.s3.models import s3_backends
+
+from local_aws.config import ACCOUNT_ID
+
+
+def parse_s3_uri(uri: str) -> tuple[str, str]:
+    """'s3://bucket/a/b' -> ('bucket', 'a/b')."""
+    if not uri.startswith("s3://"):
+        raise ValueError(f"{uri!r} is not an S3 URI (s3://bucket/key)")
+    bucket, _, key = uri[len("s3://"):].partition("/")
+    return bucket, key
+
+
+def _s3(account_id: str = ACCOUNT_ID) -> Any:
+    return s3_backends[account_id]["aws"]
+
+
+def bucket_exists(bucket: str, account_id: str = ACCOUNT_ID) -> bool:
+    return bucket in _s3(account_id).buckets
+
+
+def put_object(bucket: str, key: str, data: bytes, account_id: str = ACCOUNT_ID) -> None:
+    _s3(account_id).put_object(bucket, key, data)
+
+
+def get_object(bucket: str, key: str, account_id: str = ACCOUNT_ID) -> bytes | None:
+    try:
+        obj = _s3(account_id).get_object(bucket, key)
+    except Exception:  # moto raises MissingBucket / MissingKey
+        return None
+    return None if obj is None else obj.value
+
+
+def list_keys(bucket: str, prefix: str = "", account_id: str = ACCOUNT_ID) -> Iterator[tuple[str, str, int]]:
+    """(key, etag, size) of every current object under the prefix, in key order."""
+    backend = _s3(account_id)
+    found = backend.buckets.get(bucket)
+    if found is None:
+        return
+    for key in sorted(k for k in list(found.keys.keys()) if k.startswith(prefix)):
+        obj = found.keys.get(key)
+        if obj is not None and not getattr(obj, "is_delete_marker", False):
+            yield key, obj.etag, obj.size
+
+
+def glue(region: str, account_id: str = ACCOUNT_ID) -> Any:
+    return glue_backends[account_id][region]
+
+
+def logs(region: str, account_id: str = ACCOUNT_ID) -> Any:
+    return logs_backends[account_id][region]

@@ -1,0 +1,75 @@
+"""Shared fixtures: a real local_aws server per test worker, reached over HTTP as a user would.
+
+Every test process refuses connections outside loopback (local_aws.netguard), so a test that
+would reach the network fails loudly instead of passing by accident.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import boto3
+import pytest
+
+import local_aws
+from local_aws import netguard
+
+netguard.install()
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """A `python -m local_aws serve` process on a free port with its own LOCAL_AWS_HOME."""
+
+    def __init__(self, home: Path):
+        self.port = free_port()
+        self.home = home
+        self.env = {**os.environ, "LOCAL_AWS_HOME": str(home), "LOCAL_AWS_PORT": str(self.port),
+                    "LOCAL_AWS_NETGUARD_LOG": str(home / "netguard.log")}
+        self.log = open(home / "serve.out", "ab")
+        self.process = subprocess.Popen([sys.executable, "-m", "local_aws", "serve", "--port", str(self.port)],
+                                        env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while not local_aws.status(self.port):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"local_aws did not start: {(home / 'serve.out').read_text()[-3000:]}")
+            time.sleep(0.1)
+        self.endpoint = local_aws.endpoint_url(self.port)
+
+    def client_env(self) -> dict[str, str]:
+        return local_aws.client_environment(self.port)
+
+    def stop(self) -> None:
+        local_aws.stop(self.port)
+        self.process.wait(timeout=30)
+        self.log.close()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Server:
+    srv = Server(tmp_path_factory.mktemp("local_aws_home"))
+    saved = dict(os.environ)
+    os.environ.update(srv.client_env())
+    os.environ["LOCAL_AWS_HOME"] = str(srv.home)
+    yield srv
+    srv.stop()
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+@pytest.fixture()
+def aws(server: Server) -> boto3.Session:
+    """A boto3 session against a freshly reset local_aws."""
+    local_aws.reset(server.port)
+    return boto3.Session(region_name="us-east-1")
