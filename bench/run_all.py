@@ -13,7 +13,7 @@ def main() -> int:
     for script in scripts:
         print(f"\n=== {script.name}", flush=True)
         started = time.perf_counter()
-        result = subprocess.run([sys.executable, str(script), *sys.argv[1:]])
+        result = subprocess.run([sys.executable, str(script)])
         print(f"=== {script.name}: exit {result.returncode} in {time.perf_counter() - started:.1f} s", flush=True)
         if result.returncode:
             failed.append(script.name)
