@@ -60,3 +60,18 @@ def glue(region: str, account_id: str = ACCOUNT_ID) -> Any:
 
 def logs(region: str, account_id: str = ACCOUNT_ID) -> Any:
     return logs_backends[account_id][region]
+
+
+def ensure_log_stream(region: str, group: str, stream: str, account_id: str = ACCOUNT_ID) -> None:
+    """Create the CloudWatch Logs group (if missing) and stream, as a job's container does on start."""
+    backend = logs(region, account_id)
+    if group not in backend.groups:
+        backend.create_log_group(group, tags={})
+    backend.ensure_log_stream(group, stream)
+
+
+def put_log_events(region: str, group: str, stream: str, events: list[tuple[int, str]],
+                   account_id: str = ACCOUNT_ID) -> None:
+    """Append (timestamp ms, message) events, oldest first, to an existing stream."""
+    if events:
+        logs(region, account_id).put_log_events(group, stream, [{"timestamp": t, "message": m} for t, m in events])

@@ -1,0 +1,308 @@
+"""SageMaker processing and training jobs that really run (moto only records them).
+
+Create returns at once, as on AWS; a thread per job stages the inputs, runs the container (see
+job_runner), uploads the outputs and moves the job through AWS's statuses: InProgress ->
+Completed | Failed | Stopping -> Stopped, and for training the SecondaryStatus transitions
+Starting -> Downloading -> Training -> Uploading -> Completed. Describe echoes the request back
+with the times, FailureReason and ExitMessage AWS fills in. Pipeline steps call the same handlers.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable
+from urllib.parse import urlparse
+
+from local_aws import opt_ml_guard
+from local_aws.config import home_dir
+from local_aws.job_runner import Container, ContainerError, ContainerSpec, RunResult, S3Input, S3Output
+from local_aws.protocol import AwsError, RequestContext, json_action, now, on_reset, on_shutdown
+
+
+class ValidationException(AwsError):
+    code = "ValidationException"
+
+
+class ResourceInUse(AwsError):
+    code = "ResourceInUse"
+
+
+PROCESSING, TRAINING = "ProcessingJob", "TrainingJob"
+_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
+_ARN_KIND = {PROCESSING: "processing-job", TRAINING: "training-job"}
+_NOT_FOUND = {PROCESSING: "Could not find requested job with name {name}", TRAINING: "Requested resource not found."}
+TERMINAL = ("Completed", "Failed", "Stopped")
+
+_lock = threading.Lock()
+_jobs: dict[tuple[str, str, str, str], "Job"] = {}  # (account, region, kind, name) -> job
+
+
+@dataclass
+class Job:
+    kind: str
+    name: str
+    arn: str
+    region: str
+    request: dict
+    created: dt.datetime = field(default_factory=now)
+    status: str = "InProgress"
+    last_modified: dt.datetime = field(default_factory=now)
+    started: dt.datetime | None = None
+    ended: dt.datetime | None = None
+    failure_reason: str | None = None
+    exit_message: str | None = None
+    transitions: list[dict] = field(default_factory=list)  # training SecondaryStatusTransitions
+    metrics: list[dict] = field(default_factory=list)
+    container: Container | None = None
+    stop_requested: threading.Event = field(default_factory=threading.Event)
+    thread: threading.Thread | None = None
+
+    def touch(self, **changes: Any) -> None:
+        with _lock:
+            for key, value in changes.items():
+                setattr(self, key, value)
+            self.last_modified = now()
+
+    def secondary(self, status: str, message: str) -> None:
+        """Close the current SecondaryStatus transition and open the next one."""
+        with _lock:
+            stamp = now()
+            if self.transitions:
+                self.transitions[-1].setdefault("EndTime", stamp)
+            self.transitions.append({"Status": status, "StartTime": stamp, "StatusMessage": message})
+            if status in ("Completed", "Failed", "Stopped", "MaxRuntimeExceeded"):
+                self.transitions[-1]["EndTime"] = stamp
+            self.last_modified = stamp
+
+
+@on_reset
+def _forget() -> None:
+    with _lock:
+        jobs = list(_jobs.values())
+        _jobs.clear()
+    for job in jobs:
+        job.stop_requested.set()
+        if job.container:
+            job.container.stop()
+
+
+@on_shutdown
+def _stop_running() -> None:
+    running = [job for job in list(_jobs.values()) if job.status not in TERMINAL]
+    for job in running:
+        job.stop_requested.set()
+        if job.container:
+            job.container.stop()
+    for job in running:
+        if job.thread:
+            job.thread.join(timeout=15)
+
+
+# -- shared ------------------------------------------------------------------------------------
+def _validate_name(kind: str, name: str) -> None:
+    if not _NAME.fullmatch(name or ""):
+        field_name = "processingJobName" if kind == PROCESSING else "trainingJobName"
+        raise ValidationException(
+            f"1 validation error detected: Value '{name}' at '{field_name}' failed to satisfy constraint: "
+            "Member must satisfy regular expression pattern: ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
+
+
+def _register(kind: str, request: dict, ctx: RequestContext, name: str) -> Job:
+    _validate_name(kind, name)
+    arn = f"arn:aws:sagemaker:{ctx.region}:{ctx.account_id}:{_ARN_KIND[kind]}/{name.lower()}"
+    key = (ctx.account_id, ctx.region, kind, name)
+    with _lock:
+        if key in _jobs:
+            noun = "Processing" if kind == PROCESSING else "Training"
+            raise ResourceInUse(f"{noun} job names must be unique within an AWS account and region, and a "
+                                f"{noun.lower()} job with this name already exists ({arn})")
+        job = Job(kind=kind, name=name, arn=arn, region=ctx.region, request=request)
+        _jobs[key] = job
+    return job
+
+
+def _find(kind: str, name: str, ctx: RequestContext) -> Job:
+    job = _jobs.get((ctx.account_id, ctx.region, kind, name or ""))
+    if job is None:
+        raise ValidationException(_NOT_FOUND[kind].format(name=name))
+    return job
+
+
+def _work_dir(ctx: RequestContext, kind: str, name: str):
+    port = urlparse(ctx.endpoint_url).port if ctx.endpoint_url else None
+    return home_dir(port) / "jobs" / kind / name
+
+
+def _start(job: Job, body: Callable[[], None]) -> None:
+    job.thread = threading.Thread(target=body, name=f"{job.kind}-{job.name}", daemon=True)
+    job.thread.start()
+
+
+def _stop(kind: str, request: dict, ctx: RequestContext, name_key: str) -> dict:
+    job = _find(kind, request.get(name_key, ""), ctx)
+    if job.status != "InProgress":
+        noun = "processing" if kind == PROCESSING else "training"
+        raise ValidationException(f"The request was rejected because the {noun} job is in status {job.status}.")
+    job.stop_requested.set()
+    job.touch(status="Stopping")
+    if kind == TRAINING:
+        job.secondary("Stopping", "Stopping the training job")
+    if job.container:
+        job.container.stop()
+    return {}
+
+
+def _failure(result: RunResult, container: Container, failure_file: str = "") -> str:
+    """AWS's AlgorithmError reason, or how to pass a literal /opt/ml path when that caused it."""
+    unmapped = container.unmapped_paths()
+    if unmapped:
+        path, root = unmapped[0]
+        return ("AlgorithmError: " + opt_ml_guard.explain(path, str(root)))[:1024]
+    host = result.failed_host or "algo-1"
+    code = result.exit_codes.get(host)
+    if failure_file.strip():
+        return f"AlgorithmError: {failure_file.strip()}, exit code: {code}"[:1024]
+    last = next((line for line in reversed(result.tails.get(host, [])) if line.strip()), "")
+    return (f"AlgorithmError: See job logs for more information. ExitCode {code}. "
+            f"ErrorMessage \"{last.strip()}\"")[:1024]
+
+
+def _exit_message(container: Container, result: RunResult | None, failed: bool) -> str | None:
+    """/opt/ml/output/message as AWS reports it; for a failed job without one, the output's tail."""
+    message = container.read_files("/opt/ml/output/message")
+    if not message and failed and result is not None:
+        host = result.failed_host or "algo-1"
+        message = "\n".join(result.tails.get(host, []))[-1024:]
+    return message or None
+
+
+def _list(kind: str, request: dict, ctx: RequestContext, summary: Callable[[Job], dict], key: str) -> dict:
+    jobs = [j for (acct, region, k, _), j in list(_jobs.items()) if (acct, region, k) == (ctx.account_id, ctx.region, kind)]
+    contains = (request.get("NameContains") or "").lower()
+    jobs = [j for j in jobs if contains in j.name.lower()]
+    if request.get("StatusEquals"):
+        jobs = [j for j in jobs if j.status == request["StatusEquals"]]
+    for name, attr, after in (("CreationTimeAfter", "created", True), ("CreationTimeBefore", "created", False),
+                              ("LastModifiedTimeAfter", "last_modified", True),
+                              ("LastModifiedTimeBefore", "last_modified", False)):
+        if request.get(name) is not None:
+            bound = _timestamp(request[name])
+            jobs = [j for j in jobs if (getattr(j, attr) > bound if after else getattr(j, attr) < bound)]
+    sort_by = request.get("SortBy", "CreationTime")
+    sort_key = {"Name": lambda j: j.name, "Status": lambda j: j.status}.get(sort_by, lambda j: j.created)
+    jobs.sort(key=sort_key, reverse=request.get("SortOrder", "Descending") == "Descending")
+    start = int(request.get("NextToken") or 0)
+    size = int(request.get("MaxResults") or 10)
+    page = jobs[start:start + size]
+    result: dict = {key: [summary(j) for j in page]}
+    if start + size < len(jobs):
+        result["NextToken"] = str(start + size)
+    return result
+
+
+def _timestamp(value: Any) -> dt.datetime:
+    if isinstance(value, (int, float)):
+        return dt.datetime.fromtimestamp(value, dt.timezone.utc)
+    parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+
+
+def _drop_none(record: dict) -> dict:
+    return {k: v for k, v in record.items() if v is not None}
+
+
+# -- processing jobs ---------------------------------------------------------------------------
+@json_action("SageMaker", "CreateProcessingJob")
+def create_processing_job(request: dict, ctx: RequestContext) -> dict:
+    name = request.get("ProcessingJobName", "")
+    for inp in request.get("ProcessingInputs", []):
+        mode = (inp.get("S3Input") or {}).get("S3InputMode", "File")
+        if mode != "File":
+            raise ValidationException(f"local_aws stages processing inputs as files: input '{inp.get('InputName')}' "
+                                      f"has S3InputMode {mode}; use S3InputMode File.")
+        if "S3Input" not in inp:
+            raise ValidationException(f"local_aws supports S3 processing inputs only: input "
+                                      f"'{inp.get('InputName')}' has no S3Input (DatasetDefinition is not run).")
+    job = _register(PROCESSING, request, ctx, name)
+    _start(job, lambda: _run_processing(job, ctx))
+    return {"ProcessingJobArn": job.arn}
+
+
+def _processing_spec(job: Job, ctx: RequestContext) -> ContainerSpec:
+    req = job.request
+    app = req.get("AppSpecification", {})
+    cluster = req.get("ProcessingResources", {}).get("ClusterConfig", {})
+    config = {k: v for k, v in req.items() if k != "Tags"}
+    config["ProcessingJobArn"] = job.arn
+    return ContainerSpec(
+        job_name=job.name, log_group="/aws/sagemaker/ProcessingJobs", region=ctx.region,
+        account_id=ctx.account_id, endpoint_url=ctx.endpoint_url,
+        work_dir=_work_dir(ctx, "processing", job.name),
+        command=list(app.get("ContainerEntrypoint") or []) + list(app.get("ContainerArguments") or []),
+        environment=req.get("Environment") or {},
+        instance_count=int(cluster.get("InstanceCount") or 1),
+        inputs=[S3Input(i["S3Input"]["LocalPath"], i["S3Input"]["S3Uri"], i["S3Input"].get("S3DataType", "S3Prefix"),
+                        i["S3Input"].get("S3DataDistributionType", "FullyReplicated"))
+                for i in req.get("ProcessingInputs", [])],
+        outputs=[S3Output(o["S3Output"]["LocalPath"], o["S3Output"]["S3Uri"],
+                          o["S3Output"].get("S3UploadMode") == "Continuous")
+                 for o in (req.get("ProcessingOutputConfig") or {}).get("Outputs", []) if "S3Output" in o],
+        max_runtime=(req.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds"),
+        host_files=lambda host, hosts: {"/opt/ml/config/processingjobconfig.json": config,
+                                        "/opt/ml/config/resourceconfig.json": {"current_host": host, "hosts": hosts}},
+    )
+
+
+def _run_processing(job: Job, ctx: RequestContext) -> None:
+    container = Container(_processing_spec(job, ctx))
+    job.touch(container=container, started=now())
+    result = None
+    try:
+        container.stage()
+        if job.stop_requested.is_set():
+            container.stop()
+        result = container.run()
+        if result.stopped or result.timed_out:
+            status, reason = "Stopped", None
+        elif result.failed_host:
+            status, reason = "Failed", _failure(result, container)
+        else:
+            container.upload_outputs()
+            status, reason = "Completed", None
+    except ContainerError as err:
+        status, reason = "Failed", str(err)
+    except Exception as exc:  # an emulator bug: the job fails and says so
+        status, reason = "Failed", f"InternalServerError: local_aws could not run the job: {exc!r}"
+    job.touch(status=status, failure_reason=reason, ended=now(),
+              exit_message=_exit_message(container, result, status == "Failed"))
+
+
+@json_action("SageMaker", "DescribeProcessingJob")
+def describe_processing_job(request: dict, ctx: RequestContext) -> dict:
+    job = _find(PROCESSING, request.get("ProcessingJobName", ""), ctx)
+    body = {k: v for k, v in job.request.items() if k != "Tags"}
+    body.update(_drop_none({
+        "ProcessingJobArn": job.arn, "ProcessingJobStatus": job.status, "ExitMessage": job.exit_message,
+        "FailureReason": job.failure_reason, "ProcessingEndTime": job.ended, "ProcessingStartTime": job.started,
+        "LastModifiedTime": job.last_modified, "CreationTime": job.created,
+    }))
+    return body
+
+
+@json_action("SageMaker", "ListProcessingJobs")
+def list_processing_jobs(request: dict, ctx: RequestContext) -> dict:
+    def summary(job: Job) -> dict:
+        return _drop_none({"ProcessingJobName": job.name, "ProcessingJobArn": job.arn, "CreationTime": job.created,
+                           "ProcessingEndTime": job.ended, "LastModifiedTime": job.last_modified,
+                           "ProcessingJobStatus": job.status, "FailureReason": job.failure_reason,
+                           "ExitMessage": job.exit_message})
+    return _list(PROCESSING, request, ctx, summary, "ProcessingJobSummaries")
+
+
+@json_action("SageMaker", "StopProcessingJob")
+def stop_processing_job(request: dict, ctx: RequestContext) -> dict:
+    return _stop(PROCESSING, request, ctx, "ProcessingJobName")

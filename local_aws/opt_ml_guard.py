@@ -1,0 +1,64 @@
+"""Refuse literal /opt/ml paths inside a local_aws job process, with a message that says the fix.
+
+A job runs as a local process whose /opt/ml is a directory under the server's home; local_aws
+rewrites /opt/ml/... in the entrypoint, arguments and environment, but cannot see paths written
+literally in a script. An audit hook catches file operations on such paths: it records the path
+(so the job's FailureReason can explain it) and raises FileNotFoundError naming the way out.
+Installed by `_guard_site/sitecustomize.py` when LOCAL_AWS_OPT_ML is set; imports nothing heavy.
+"""
+from __future__ import annotations
+
+import errno
+import os
+import sys
+
+CONTAINER_ROOT = "/opt/ml"
+RECORD_FILE = ".local_aws/unmapped_paths"  # under the job's /opt/ml stand-in
+_PATH_EVENTS = {"open": 0, "os.listdir": 0, "os.scandir": 0, "os.mkdir": 0, "os.chdir": 0,
+                "os.remove": 0, "os.rmdir": 0, "os.rename": 0, "shutil.copyfile": 0}
+_installed = False
+
+
+def is_container_path(path: object) -> bool:
+    if isinstance(path, bytes):
+        path = path.decode(errors="replace")
+    if not isinstance(path, str):
+        path = getattr(path, "__fspath__", lambda: None)()
+        if not isinstance(path, str):
+            return False
+    return path == CONTAINER_ROOT or path.startswith(CONTAINER_ROOT + "/")
+
+
+def explain(path: str, root: str) -> str:
+    """Why a literal container path fails here, and how to pass it instead."""
+    local = root + path[len(CONTAINER_ROOT):]
+    where = (f"The job's {path} is {local} here. " if os.path.exists(local) else
+             f"Nothing is mapped at {path}: no input, output or channel has that local path. ")
+    return (f"The script opened the container path {path} written literally in its code. local_aws runs the "
+            f"job as a local process whose /opt/ml is {root}, and rewrites /opt/ml/... only in the "
+            f"entrypoint, the arguments and the environment. {where}Pass the path as an argument instead "
+            f"(e.g. ContainerArguments ['--input-dir', '/opt/ml/processing/input'] read with argparse, or "
+            f"the SM_* environment variables in training) so it works both here and on AWS.")
+
+
+def _hook(event: str, args: tuple) -> None:
+    if event not in _PATH_EVENTS or not args:
+        return
+    path = args[0]
+    if not is_container_path(path):
+        return
+    path = os.fsdecode(os.fspath(path))
+    root = os.environ.get("LOCAL_AWS_OPT_ML", "")
+    try:
+        with open(os.path.join(root, RECORD_FILE), "a", encoding="utf-8") as fh:
+            fh.write(path + "\n")
+    except OSError:
+        pass
+    raise FileNotFoundError(errno.ENOENT, explain(path, root), path)
+
+
+def install() -> None:
+    global _installed
+    if not _installed and os.environ.get("LOCAL_AWS_OPT_ML"):
+        sys.addaudithook(_hook)
+        _installed = True
