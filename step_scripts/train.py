@@ -1,0 +1,203 @@
+"""Train a random forest that predicts an abalone's rings (its age) from the feature store's data.
+
+Reads the latest record of every abalone from the feature group's offline store (fetch_data.py),
+holds out a test split, fits a scikit-learn Pipeline (one-hot encoding of `sex`, then a
+RandomForestRegressor), and writes:
+
+- <model-dir>/model.tar.gz with model.joblib inside: SageMaker's model artifact format, the file
+  the Model Registry points at and an endpoint would load;
+- <evaluation-dir>/evaluation.json: test-split metrics in the Model Registry's format
+  (register_model.py attaches it to the model version as ModelMetrics), plus predictions.csv and
+  feature_importance.json for the notebooks' plots.
+
+    python train.py --feature-group-name abalone-features --expected-rows 4177
+
+The default directories are those of a SageMaker Processing job, whose outputs SageMaker uploads to
+S3 when the script ends. Only the standard library, boto3, pandas, numpy and scikit-learn (joblib
+comes with it): it runs in the SageMaker scikit-learn container.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import tarfile
+import tempfile
+import time
+from typing import Optional
+
+import joblib
+import numpy as np
+import pandas as pd
+from pandas.api.types import is_numeric_dtype
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import RandomForestRegressor
+from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # fetch_data.py sits next to this file
+from fetch_data import (  # noqa: E402
+    DEFAULT_POLL_SECONDS, DEFAULT_TIMEOUT_SECONDS, OFFLINE_STORE_COLUMNS, StepError, check_s3_uri,
+    check_wait_flags, fetch_latest_records, resolve_region, run_main,
+)
+
+log = logging.getLogger("train")
+
+MIN_ROWS = 10  # fewer cannot be split into a training set and a test set worth scoring
+BOOTSTRAP_ROUNDS = 200  # resamples of the test split behind each metric's standard deviation
+
+
+def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    data = parser.add_argument_group("data (read from the feature group's offline store)")
+    data.add_argument("--feature-group-name", required=True, help="feature group to train on")
+    data.add_argument("--region", help="AWS region (default: AWS_REGION / AWS_DEFAULT_REGION)")
+    data.add_argument("--athena-output-s3-uri",
+                      help="where Athena writes query results (default: s3://<offline store bucket>/athena-results/)")
+    data.add_argument("--expected-rows", type=int, help="wait until at least this many records are in the offline store")
+    data.add_argument("--fetch-timeout-seconds", type=float, default=DEFAULT_TIMEOUT_SECONDS,
+                      help="give up waiting for --expected-rows after this long (default: %(default)s)")
+    data.add_argument("--fetch-poll-seconds", type=float, default=DEFAULT_POLL_SECONDS,
+                      help="longest wait between two offline-store queries (default: %(default)s)")
+    data.add_argument("--target", default="rings", help="column to predict (default: %(default)s)")
+    model = parser.add_argument_group("model")
+    model.add_argument("--n-estimators", type=int, default=100, help="trees in the forest (default: %(default)s)")
+    model.add_argument("--max-depth", type=int, default=None, help="deepest a tree may grow (default: no limit)")
+    model.add_argument("--test-size", type=float, default=0.2, help="fraction of rows held out for evaluation (default: %(default)s)")
+    model.add_argument("--random-state", type=int, default=42, help="seed of the split, the forest and the bootstrap (default: %(default)s)")
+    out = parser.add_argument_group("outputs (SageMaker Processing output directories by default)")
+    out.add_argument("--model-dir", default="/opt/ml/processing/model", help="directory for model.tar.gz (default: %(default)s)")
+    out.add_argument("--evaluation-dir", default="/opt/ml/processing/evaluation",
+                     help="directory for evaluation.json, predictions.csv and feature_importance.json (default: %(default)s)")
+    return parser.parse_args(argv)
+
+
+def check_args(args: argparse.Namespace) -> None:
+    check_wait_flags(args.expected_rows, args.fetch_timeout_seconds, args.fetch_poll_seconds, prefix="fetch-")
+    if args.athena_output_s3_uri:
+        check_s3_uri("--athena-output-s3-uri", args.athena_output_s3_uri)
+    if not 0 < args.test_size < 1:
+        raise StepError(f"--test-size {args.test_size:g} must be a fraction between 0 and 1, e.g. 0.2")
+    if args.n_estimators < 1:
+        raise StepError(f"--n-estimators {args.n_estimators} must be 1 or more, e.g. 100")
+    if args.max_depth is not None and args.max_depth < 1:
+        raise StepError(f"--max-depth {args.max_depth} must be 1 or more (or left out for no limit)")
+
+
+def features_and_target(frame: pd.DataFrame, target: str, feature_group_name: str) -> tuple[pd.DataFrame, pd.Series]:
+    """Split the offline store's rows into model inputs and the target.
+
+    Dropped: the record identifier and event time (bookkeeping, not properties of an abalone) and
+    the columns Feature Store adds to the offline store (write_time, api_invocation_time, is_deleted).
+    """
+    if target not in frame.columns:
+        raise StepError(f"--target {target!r} is not a column of feature group {feature_group_name!r}; "
+                        f"its columns are {', '.join(map(str, frame.columns))}")
+    bookkeeping = [frame.attrs.get("record_identifier_name"), frame.attrs.get("event_time_name"),
+                   *OFFLINE_STORE_COLUMNS]
+    frame = frame.dropna(subset=[target])
+    if len(frame) < MIN_ROWS:
+        raise StepError(f"only {len(frame)} records with a {target!r} value in {feature_group_name!r}; training "
+                        f"needs at least {MIN_ROWS}: ingest the data first, or pass --expected-rows to wait for it")
+    features = frame.drop(columns=[target, *[c for c in bookkeeping if c in frame.columns]])
+    if features.shape[1] == 0:
+        raise StepError(f"feature group {feature_group_name!r} has no feature columns besides {target!r}")
+    return features, frame[target]
+
+
+def build_pipeline(features: pd.DataFrame, args: argparse.Namespace) -> Pipeline:
+    """One-hot encode the text columns (for abalone: sex M/F/I), pass numbers through, then a forest."""
+    categorical = [c for c in features.columns if not is_numeric_dtype(features[c])]
+    numeric = [c for c in features.columns if c not in categorical]
+    preprocess = ColumnTransformer(
+        [("categorical", OneHotEncoder(handle_unknown="ignore"), categorical),
+         ("numeric", "passthrough", numeric)],
+        verbose_feature_names_out=False,  # feature names like sex_F, length
+    )
+    forest = RandomForestRegressor(n_estimators=args.n_estimators, max_depth=args.max_depth,
+                                   random_state=args.random_state, n_jobs=-1)
+    return Pipeline([("preprocess", preprocess), ("forest", forest)])
+
+
+def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray, random_state: int) -> dict:
+    """MSE, RMSE, MAE and R², each with a bootstrap standard deviation over resampled test rows.
+
+    The shape is the Model Registry's regression-metrics report:
+    {"regression_metrics": {"mse": {"value": .., "standard_deviation": ..}, ...}}.
+    """
+    def scores(t: np.ndarray, p: np.ndarray) -> dict:
+        mse = mean_squared_error(t, p)
+        return {"mse": mse, "rmse": float(np.sqrt(mse)), "mae": mean_absolute_error(t, p), "r2": r2_score(t, p)}
+
+    rng = np.random.default_rng(random_state)
+    samples = []
+    for _ in range(BOOTSTRAP_ROUNDS):
+        rows = rng.integers(0, len(y_true), len(y_true))
+        if np.ptp(y_true[rows]) > 0:  # R² is undefined when every sampled target is equal
+            samples.append(scores(y_true[rows], y_pred[rows]))
+    return {"regression_metrics": {
+        name: {"value": float(value), "standard_deviation": float(np.std([s[name] for s in samples])) if samples else 0.0}
+        for name, value in scores(y_true, y_pred).items()
+    }}
+
+
+def write_model(model: Pipeline, model_dir: str) -> str:
+    """model.tar.gz holding model.joblib: the artifact layout SageMaker's scikit-learn container loads."""
+    os.makedirs(model_dir, exist_ok=True)
+    path = os.path.join(model_dir, "model.tar.gz")
+    with tempfile.TemporaryDirectory() as tmp:
+        joblib_path = os.path.join(tmp, "model.joblib")
+        joblib.dump(model, joblib_path)
+        with tarfile.open(path, "w:gz") as tar:
+            tar.add(joblib_path, arcname="model.joblib")
+    return path
+
+
+def write_evaluation(evaluation_dir: str, metrics: dict, y_true: np.ndarray, y_pred: np.ndarray,
+                     model: Pipeline) -> None:
+    os.makedirs(evaluation_dir, exist_ok=True)
+    with open(os.path.join(evaluation_dir, "evaluation.json"), "w") as fh:
+        json.dump(metrics, fh, indent=2)
+    pd.DataFrame({"y_true": y_true, "y_pred": y_pred}).to_csv(
+        os.path.join(evaluation_dir, "predictions.csv"), index=False)
+    names = model.named_steps["preprocess"].get_feature_names_out()
+    importance = sorted(zip(names, model.named_steps["forest"].feature_importances_), key=lambda p: -p[1])
+    with open(os.path.join(evaluation_dir, "feature_importance.json"), "w") as fh:
+        json.dump({str(name): float(value) for name, value in importance}, fh, indent=2)
+
+
+def main(argv: Optional[list[str]] = None) -> None:
+    args = parse_args(argv)
+    check_args(args)
+    region = resolve_region(args.region)
+    frame = fetch_latest_records(args.feature_group_name, region, athena_output_s3_uri=args.athena_output_s3_uri,
+                                 expected_rows=args.expected_rows, timeout_seconds=args.fetch_timeout_seconds,
+                                 poll_seconds=args.fetch_poll_seconds)
+    features, target = features_and_target(frame, args.target, args.feature_group_name)
+    x_train, x_test, y_train, y_test = train_test_split(features, target, test_size=args.test_size,
+                                                        random_state=args.random_state)
+    if len(x_test) < 2:
+        raise StepError(f"--test-size {args.test_size:g} leaves {len(x_test)} test row(s) of {len(features)}; "
+                        "raise it so at least 2 rows are held out")
+    log.info("split %d records: %d to train, %d to test; features: %s", len(features), len(x_train), len(x_test),
+             ", ".join(map(str, features.columns)))
+
+    started = time.monotonic()
+    model = build_pipeline(features, args).fit(x_train, y_train)
+    log.info("trained a random forest of %d trees in %.1f s", args.n_estimators, time.monotonic() - started)
+
+    y_true, y_pred = y_test.to_numpy(dtype=float), model.predict(x_test)
+    metrics = regression_metrics(y_true, y_pred, args.random_state)
+    log.info("test metrics: %s", ", ".join(f"{name} {m['value']:.3f} (sd {m['standard_deviation']:.3f})"
+                                           for name, m in metrics["regression_metrics"].items()))
+    log.info("wrote %s", write_model(model, args.model_dir))
+    write_evaluation(args.evaluation_dir, metrics, y_true, y_pred, model)
+    log.info("wrote evaluation.json, predictions.csv and feature_importance.json to %s", args.evaluation_dir)
+
+
+if __name__ == "__main__":
+    sys.exit(run_main(main))
