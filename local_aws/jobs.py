@@ -306,3 +306,213 @@ def list_processing_jobs(request: dict, ctx: RequestContext) -> dict:
 @json_action("SageMaker", "StopProcessingJob")
 def stop_processing_job(request: dict, ctx: RequestContext) -> dict:
     return _stop(PROCESSING, request, ctx, "ProcessingJobName")
+
+
+# -- training jobs -----------------------------------------------------------------------------
+@json_action("SageMaker", "CreateTrainingJob")
+def create_training_job(request: dict, ctx: RequestContext) -> dict:
+    name = request.get("TrainingJobName", "")
+    algorithm = request.get("AlgorithmSpecification") or {}
+    for channel in request.get("InputDataConfig", []):
+        mode = channel.get("InputMode") or algorithm.get("TrainingInputMode", "File")
+        if mode == "Pipe":
+            raise ValidationException(f"local_aws stages training channels as files: channel "
+                                      f"'{channel.get('ChannelName')}' uses Pipe mode; use File or FastFile.")
+        if "S3DataSource" not in channel.get("DataSource", {}):
+            raise ValidationException(f"local_aws supports S3 training channels only: channel "
+                                      f"'{channel.get('ChannelName')}' has no DataSource.S3DataSource.")
+    job = _register(TRAINING, request, ctx, name)
+    job.secondary("Starting", "Launching requested ML instances")
+    _start(job, lambda: _run_training(job, ctx))
+    return {"TrainingJobArn": job.arn}
+
+
+def _artifact_prefix(job: Job) -> str:
+    return f"{job.request['OutputDataConfig']['S3OutputPath'].rstrip('/')}/{job.name}/output"
+
+
+def _training_host_files(job: Job) -> Callable[[str, list[str]], dict[str, Any]]:
+    req = job.request
+    resources = req.get("ResourceConfig", {})
+    default_mode = (req.get("AlgorithmSpecification") or {}).get("TrainingInputMode", "File")
+    channels = {c["ChannelName"]: _drop_none({
+        "ContentType": c.get("ContentType"),
+        "TrainingInputMode": c.get("InputMode") or default_mode,
+        "S3DistributionType": c["DataSource"]["S3DataSource"].get("S3DistributionType", "FullyReplicated"),
+        "RecordWrapperType": c.get("RecordWrapperType", "None"),
+    }) for c in req.get("InputDataConfig", [])}
+
+    def files(host: str, hosts: list[str]) -> dict[str, Any]:
+        group = {"instance_group_name": "homogeneousCluster", "instance_type": resources.get("InstanceType"),
+                 "hosts": hosts}
+        return {
+            "/opt/ml/input/config/hyperparameters.json": req.get("HyperParameters") or {},
+            "/opt/ml/input/config/inputdataconfig.json": channels,
+            "/opt/ml/input/config/resourceconfig.json": {
+                "current_host": host, "current_instance_type": resources.get("InstanceType"),
+                "current_group_name": "homogeneousCluster", "hosts": hosts, "instance_groups": [group],
+                "network_interface_name": "eth0"},
+        }
+    return files
+
+
+def _training_environment(job: Job) -> Callable[[str, list[str]], dict[str, str]]:
+    """The SM_* variables the SageMaker training toolkit sets, plus TRAINING_JOB_NAME/ARN."""
+    req = job.request
+    channels = [c["ChannelName"] for c in req.get("InputDataConfig", [])]
+    hps = {k: _decoded(v) for k, v in (req.get("HyperParameters") or {}).items()}
+
+    def environment(host: str, hosts: list[str]) -> dict[str, str]:
+        env = {
+            "TRAINING_JOB_NAME": job.name, "TRAINING_JOB_ARN": job.arn,
+            "SM_MODEL_DIR": "/opt/ml/model", "SM_INPUT_DIR": "/opt/ml/input",
+            "SM_INPUT_DATA_DIR": "/opt/ml/input/data", "SM_INPUT_CONFIG_DIR": "/opt/ml/input/config",
+            "SM_OUTPUT_DIR": "/opt/ml/output", "SM_OUTPUT_DATA_DIR": "/opt/ml/output/data",
+            "SM_OUTPUT_FAILURE": "/opt/ml/output/failure",
+            "SM_CHANNELS": json.dumps(channels), "SM_HPS": json.dumps(hps),
+            "SM_HOSTS": json.dumps(hosts), "SM_CURRENT_HOST": host, "SM_HOST_COUNT": str(len(hosts)),
+            "SM_CURRENT_HOST_RANK": str(hosts.index(host)),
+            "SM_CURRENT_INSTANCE_TYPE": req.get("ResourceConfig", {}).get("InstanceType", ""),
+            "SM_NUM_CPUS": str(os.cpu_count() or 1), "SM_NUM_GPUS": "0",
+        }
+        env.update({f"SM_CHANNEL_{c.upper()}": f"/opt/ml/input/data/{c}" for c in channels})
+        env.update({f"SM_HP_{k.replace('-', '_').upper()}": v for k, v in (req.get("HyperParameters") or {}).items()})
+        env["SM_TRAINING_ENV"] = json.dumps({
+            "job_name": job.name, "current_host": host, "hosts": hosts, "hyperparameters": hps,
+            "channel_input_dirs": {c: f"/opt/ml/input/data/{c}" for c in channels},
+            "model_dir": "/opt/ml/model", "output_data_dir": "/opt/ml/output/data",
+            "input_dir": "/opt/ml/input", "input_config_dir": "/opt/ml/input/config",
+            "num_cpus": os.cpu_count() or 1, "num_gpus": 0})
+        return env
+    return environment
+
+
+def _decoded(value: str) -> Any:
+    try:
+        return json.loads(value)
+    except (TypeError, ValueError):
+        return value
+
+
+def _training_spec(job: Job, ctx: RequestContext) -> ContainerSpec:
+    req = job.request
+    algorithm = req.get("AlgorithmSpecification") or {}
+    inputs = []
+    for channel in req.get("InputDataConfig", []):
+        source = channel["DataSource"]["S3DataSource"]
+        inputs.append(S3Input(f"/opt/ml/input/data/{channel['ChannelName']}", source["S3Uri"],
+                              source.get("S3DataType", "S3Prefix"),
+                              source.get("S3DataDistributionType", "FullyReplicated")))
+    checkpoint = req.get("CheckpointConfig") or {}
+    outputs = [S3Output(checkpoint.get("LocalPath", "/opt/ml/checkpoints"), checkpoint["S3Uri"], continuous=True)] \
+        if checkpoint.get("S3Uri") else []
+    return ContainerSpec(
+        job_name=job.name, log_group="/aws/sagemaker/TrainingJobs", region=ctx.region, account_id=ctx.account_id,
+        endpoint_url=ctx.endpoint_url, work_dir=_work_dir(ctx, "training", job.name),
+        command=list(algorithm.get("ContainerEntrypoint") or []) + list(algorithm.get("ContainerArguments") or []),
+        environment=req.get("Environment") or {},
+        instance_count=int(req.get("ResourceConfig", {}).get("InstanceCount") or 1),
+        inputs=inputs, outputs=outputs,
+        directories=["/opt/ml/model", "/opt/ml/output/data", "/opt/ml/code"],
+        max_runtime=(req.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds"),
+        host_files=_training_host_files(job), host_environment=_training_environment(job),
+        driver_dirs=["/opt/ml/input/data/sm_drivers"],
+    )
+
+
+def _final_metrics(definitions: list[dict], lines: list[tuple[int, str]]) -> list[dict]:
+    """The last value each MetricDefinitions regex matched in the job's output, as AWS reports it."""
+    metrics = []
+    for definition in definitions:
+        pattern = re.compile(definition["Regex"])
+        last = None
+        for stamp, text in lines:
+            match = pattern.search(text)
+            if match:
+                try:
+                    last = (stamp, float(match.group(1) if match.groups() else match.group(0)))
+                except ValueError:
+                    continue
+        if last:
+            metrics.append({"MetricName": definition["Name"], "Value": last[1],
+                            "Timestamp": dt.datetime.fromtimestamp(last[0] / 1000, dt.timezone.utc)})
+    return metrics
+
+
+def _run_training(job: Job, ctx: RequestContext) -> None:
+    container = Container(_training_spec(job, ctx))
+    job.touch(container=container)
+    result = None
+    try:
+        job.secondary("Downloading", "Downloading input data")
+        container.stage()
+        if job.stop_requested.is_set():
+            container.stop()
+        job.touch(started=now())
+        job.secondary("Training", "Training image download completed. Training in progress.")
+        result = container.run()
+        definitions = (job.request.get("AlgorithmSpecification") or {}).get("MetricDefinitions") or []
+        job.touch(metrics=_final_metrics(definitions, sorted(result.lines)))
+        if result.failed_host and not (result.stopped or result.timed_out):
+            status = "Failed"
+            reason = _failure(result, container, container.read_files("/opt/ml/output/failure"))
+        else:
+            job.secondary("Uploading", "Uploading generated training model")
+            prefix = _artifact_prefix(job)
+            container.upload_tarball("/opt/ml/model", f"{prefix}/model.tar.gz")
+            container.upload_tarball("/opt/ml/output/data", f"{prefix}/output.tar.gz", skip_empty=True)
+            container.upload_outputs()
+            status, reason = ("Stopped" if result.stopped or result.timed_out else "Completed"), None
+    except ContainerError as err:
+        status, reason = "Failed", str(err)
+    except Exception as exc:  # an emulator bug: the job fails and says so
+        status, reason = "Failed", f"InternalServerError: local_aws could not run the job: {exc!r}"
+    if status == "Failed":
+        job.secondary("Failed", f"Training job failed. Reason: {reason}"[:1024])
+    elif result is not None and result.timed_out:
+        job.secondary("MaxRuntimeExceeded", "Training job exceeded MaxRuntimeInSeconds provided")
+    elif status == "Stopped":
+        job.secondary("Stopped", "Training job stopped")
+    else:
+        job.secondary("Completed", "Training job completed")
+    job.touch(status=status, failure_reason=reason, ended=now(),
+              exit_message=_exit_message(container, result, status == "Failed"))
+
+
+@json_action("SageMaker", "DescribeTrainingJob")
+def describe_training_job(request: dict, ctx: RequestContext) -> dict:
+    job = _find(TRAINING, request.get("TrainingJobName", ""), ctx)
+    body = {k: v for k, v in job.request.items() if k != "Tags"}
+    with _lock:
+        transitions = [dict(t) for t in job.transitions]
+        metrics = list(job.metrics)
+    seconds = int(((job.ended or now()) - job.started).total_seconds()) if job.started else None
+    body.update(_drop_none({
+        "TrainingJobArn": job.arn,
+        "ModelArtifacts": {"S3ModelArtifacts": f"{_artifact_prefix(job)}/model.tar.gz"},
+        "TrainingJobStatus": job.status, "SecondaryStatus": transitions[-1]["Status"] if transitions else "Starting",
+        "FailureReason": job.failure_reason, "CreationTime": job.created, "TrainingStartTime": job.started,
+        "TrainingEndTime": job.ended, "LastModifiedTime": job.last_modified,
+        "SecondaryStatusTransitions": transitions, "FinalMetricDataList": metrics or None,
+        "TrainingTimeInSeconds": seconds if job.ended else None,
+        "BillableTimeInSeconds": seconds if job.ended else None,
+        "EnableNetworkIsolation": job.request.get("EnableNetworkIsolation", False),
+        "EnableInterContainerTrafficEncryption": job.request.get("EnableInterContainerTrafficEncryption", False),
+        "EnableManagedSpotTraining": job.request.get("EnableManagedSpotTraining", False),
+    }))
+    return body
+
+
+@json_action("SageMaker", "ListTrainingJobs")
+def list_training_jobs(request: dict, ctx: RequestContext) -> dict:
+    def summary(job: Job) -> dict:
+        return _drop_none({"TrainingJobName": job.name, "TrainingJobArn": job.arn, "CreationTime": job.created,
+                           "TrainingEndTime": job.ended, "LastModifiedTime": job.last_modified,
+                           "TrainingJobStatus": job.status,
+                           "SecondaryStatus": job.transitions[-1]["Status"] if job.transitions else None})
+    return _list(TRAINING, request, ctx, summary, "TrainingJobSummaries")
+
+
+@json_action("SageMaker", "StopTrainingJob")
+def stop_training_job(request: dict, ctx: RequestContext) -> dict:
+    return _stop(TRAINING, request, ctx, "TrainingJobName")
