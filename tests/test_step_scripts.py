@@ -114,3 +114,113 @@ def test_register_refuses_bad_uris_and_regions_without_a_default_image(args, wor
 def test_register_refuses_a_bad_group_name():
     failed_with(run("register_model.py", "--model-package-group-name", "abalone_models", "--model-data-url",
                     "s3://bucket/m.tar.gz"), "'abalone_models'", "hyphens")
+
+
+# -- against local_aws --------------------------------------------------------------------------
+
+def abalone_slice(directory: Path, rows: int, name: str = "abalone.csv") -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    pd.read_csv(ABALONE).head(rows).to_csv(directory / name, index=False)
+    return directory
+
+
+def ingest(input_dir: Path, output_dir: Path, group: str, *extra: str) -> subprocess.CompletedProcess:
+    return run("featurestore_df_ingestion.py", "--input-dir", str(input_dir), "--output-dir", str(output_dir),
+               "--feature-group-name", group, "--role-arn", ROLE,
+               "--offline-store-s3-uri", f"s3://{BUCKET}/feature-store", *extra)
+
+
+def flush_offline_store(server) -> None:
+    """Make buffered records visible in the offline store now (on AWS this takes minutes)."""
+    request = urllib.request.Request(f"{server.endpoint}/_local_aws/flush", data=b"", method="POST")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 200
+
+
+def test_ingestion_creates_the_group_and_puts_every_row(aws, tmp_path):
+    aws.client("s3").create_bucket(Bucket=BUCKET)
+    result = ingest(abalone_slice(tmp_path / "in", 40), tmp_path / "out", "abalone-fg",
+                    "--event-time", "2024-05-01T12:00:00Z")
+    assert result.returncode == 0, result.stderr
+    assert "creating feature group abalone-fg" in result.stdout and "ingested 40 of 40 rows" in result.stdout
+    report = json.loads((tmp_path / "out" / "ingest_report.json").read_text())
+    assert report["rows_read"] == report["rows_ingested"] == 40 and report["rows_failed"] == 0
+    assert report["event_time"] == "2024-05-01T12:00:00Z"
+
+    group = aws.client("sagemaker").describe_feature_group(FeatureGroupName="abalone-fg")
+    assert group["FeatureGroupStatus"] == "Created"
+    assert (group["RecordIdentifierFeatureName"], group["EventTimeFeatureName"]) == ("abalone_id", "event_time")
+    types = {d["FeatureName"]: d["FeatureType"] for d in group["FeatureDefinitions"]}
+    assert types == {"abalone_id": "String", "sex": "String", "length": "Fractional", "diameter": "Fractional",
+                     "height": "Fractional", "whole_weight": "Fractional", "shucked_weight": "Fractional",
+                     "viscera_weight": "Fractional", "shell_weight": "Fractional", "rings": "Integral",
+                     "event_time": "String"}
+    record = aws.client("sagemaker-featurestore-runtime").get_record(
+        FeatureGroupName="abalone-fg", RecordIdentifierValueAsString="abalone-00001")["Record"]
+    assert {f["FeatureName"]: f["ValueAsString"] for f in record} == {
+        "abalone_id": "abalone-00001", "sex": "M", "length": "0.455", "diameter": "0.365", "height": "0.095",
+        "whole_weight": "0.514", "shucked_weight": "0.2245", "viscera_weight": "0.101", "shell_weight": "0.15",
+        "rings": "15", "event_time": "2024-05-01T12:00:00Z"}
+
+
+def test_ingestion_into_a_missing_group_needs_a_role_and_no_no_create(aws, tmp_path):
+    abalone_slice(tmp_path, 5)
+    failed_with(run("featurestore_df_ingestion.py", "--input-dir", str(tmp_path), "--output-dir", str(tmp_path),
+                    "--feature-group-name", "nope", "--no-create"), "'nope'", "--no-create")
+    failed_with(run("featurestore_df_ingestion.py", "--input-dir", str(tmp_path), "--output-dir", str(tmp_path),
+                    "--feature-group-name", "nope"), "'nope'", "--role-arn", "--offline-store-s3-uri")
+
+
+def test_ingestion_refuses_columns_the_existing_group_lacks(aws, tmp_path):
+    aws.client("s3").create_bucket(Bucket=BUCKET)
+    assert ingest(abalone_slice(tmp_path / "in", 5), tmp_path / "out", "abalone-fg").returncode == 0
+    frame = pd.read_csv(ABALONE).head(5).assign(colour="red")
+    frame.to_csv(tmp_path / "in" / "abalone.csv", index=False)
+    failed_with(ingest(tmp_path / "in", tmp_path / "out", "abalone-fg"), "colour", "'abalone-fg'")
+
+
+def test_fetch_and_train_name_a_missing_feature_group(aws, tmp_path):
+    for script in ("fetch_data.py", "train.py"):
+        failed_with(run(script, "--feature-group-name", "no-such-group", "--model-dir", str(tmp_path),
+                        "--evaluation-dir", str(tmp_path)) if script == "train.py" else
+                    run(script, "--feature-group-name", "no-such-group", "--output-dir", str(tmp_path)),
+                    "'no-such-group'", "does not exist")
+
+
+EVALUATION = {"regression_metrics": {name: {"value": value, "standard_deviation": 0.1} for name, value in
+                                     (("mse", 4.5), ("rmse", 2.12), ("mae", 1.5), ("r2", 0.55))}}
+
+
+def register(evaluation_dir: Path, output_dir: Path, *extra: str) -> subprocess.CompletedProcess:
+    return run("register_model.py", "--model-package-group-name", "abalone-models",
+               "--model-data-url", f"s3://{BUCKET}/model/model.tar.gz",
+               "--evaluation-s3-uri", f"s3://{BUCKET}/evaluation/evaluation.json",
+               "--evaluation-dir", str(evaluation_dir), "--output-dir", str(output_dir), *extra)
+
+
+def test_register_names_a_missing_model_artifact_and_a_missing_report(aws, tmp_path):
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    failed_with(register(tmp_path, tmp_path), f"s3://{BUCKET}/model/model.tar.gz", "does not exist")
+    s3.put_object(Bucket=BUCKET, Key="model/model.tar.gz", Body=b"model")
+    failed_with(register(tmp_path, tmp_path), f"s3://{BUCKET}/evaluation/evaluation.json", "does not exist")
+    s3.put_object(Bucket=BUCKET, Key="evaluation/evaluation.json", Body=b'{"mse": 1}')
+    failed_with(register(tmp_path, tmp_path), "evaluation/evaluation.json", "regression_metrics")
+    assert aws.client("sagemaker").list_model_package_groups()["ModelPackageGroupSummaryList"] == []
+
+
+def test_register_reads_the_report_from_s3_when_the_directory_lacks_it(aws, tmp_path):
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    s3.put_object(Bucket=BUCKET, Key="model/model.tar.gz", Body=b"model")
+    s3.put_object(Bucket=BUCKET, Key="evaluation/evaluation.json", Body=json.dumps(EVALUATION).encode())
+    result = register(tmp_path / "empty", tmp_path / "out", "--approval-status", "Approved", "--region", "eu-west-1")
+    assert result.returncode == 0, result.stderr
+    registration = json.loads((tmp_path / "out" / "registration.json").read_text())
+    assert registration["metrics"] == {"mse": 4.5, "rmse": 2.12, "mae": 1.5, "r2": 0.55}
+    assert registration["approval_status"] == "Approved" and registration["version"] == 1
+    package = aws.client("sagemaker", region_name="eu-west-1").describe_model_package(
+        ModelPackageName=registration["model_package_arn"])
+    assert package["InferenceSpecification"]["Containers"][0]["Image"] == (
+        "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3")
+    assert "rmse 2.120" in package["ModelPackageDescription"]
