@@ -10,6 +10,7 @@ from typing import Any, Iterator
 from moto.glue.models import glue_backends
 from moto.logs.models import logs_backends
 from moto.s3.models import s3_backends
+from moto.sagemaker.models import sagemaker_backends
 
 from local_aws.config import ACCOUNT_ID
 
@@ -75,3 +76,30 @@ def put_log_events(region: str, group: str, stream: str, events: list[tuple[int,
     """Append (timestamp ms, message) events, oldest first, to an existing stream."""
     if events:
         logs(region, account_id).put_log_events(group, stream, [{"timestamp": t, "message": m} for t, m in events])
+
+
+def sagemaker(region: str, account_id: str = ACCOUNT_ID) -> Any:
+    """moto's SageMaker backend (models, model packages, tags of pipelines)."""
+    return sagemaker_backends[account_id][region]
+
+
+def glue_database_exists(region: str, database: str, account_id: str = ACCOUNT_ID) -> bool:
+    """Whether the Glue database exists; names compare case-insensitively, as Glue lowercases them."""
+    return any(name.lower() == database.lower() for name in list(glue(region, account_id).databases))
+
+
+def glue_table(region: str, database: str, table: str, account_id: str = ACCOUNT_ID) -> dict | None:
+    """The Glue table's current definition (GetTable's Table), names compared case-insensitively."""
+    databases = glue(region, account_id).databases
+    found = next((db for name, db in list(databases.items()) if name.lower() == database.lower()), None)
+    if found is None:
+        return None
+    fake = next((t for name, t in list(found.tables.items()) if name.lower() == table.lower()), None)
+    return None if fake is None else fake.as_dict()
+
+
+def athena_workgroup(region: str, name: str, account_id: str = ACCOUNT_ID) -> dict | None:
+    """moto's Athena workgroup (Name, State, Configuration), or None if there is none by that name."""
+    from moto.athena.models import athena_backends
+
+    return athena_backends[account_id][region].get_work_group(name)
