@@ -350,9 +350,13 @@ def _set_running(execution: Execution, record: StepRecord, metadata: dict | None
 # --- step types ----------------------------------------------------------------------------------
 
 def _job_name(execution: Execution, step_name: str) -> str:
-    """pipelines-<execution id>-<step>-<random>, as the service names a step's job (at most 63 chars)."""
-    label = re.sub(r"-+", "-", re.sub(r"[^A-Za-z0-9-]", "-", step_name)).strip("-")[:29] or "step"
-    suffix = "".join(random.choices(string.ascii_letters + string.digits, k=10))
+    """pipelines-<execution id>-<step>-<random>, as the service names a step's job (at most 63 chars).
+
+    Lowercase (AWS keeps the step's case), so the name at the end of the job's lowercased ARN, which
+    the step's Metadata gives, is the job's name for Describe*Job here too.
+    """
+    label = re.sub(r"-+", "-", re.sub(r"[^a-z0-9-]", "-", step_name.lower())).strip("-")[:29] or "step"
+    suffix = "".join(random.choices(string.ascii_lowercase + string.digits, k=10))
     return f"pipelines-{execution.execution_id}-{label}-{suffix}"
 
 
