@@ -1,0 +1,132 @@
+"""One call that points boto3 and the SageMaker SDK at AWS or at local_aws, then gets out of the way.
+
+    setup = helpers.configure(backend="local", region="us-east-1", project="abalone")
+
+After it, every notebook cell is plain boto3 / SageMaker SDK v3 code, the same for both backends.
+For `backend="local"` it starts local_aws if needed, exports its endpoint and dummy credentials
+into this process's environment (boto3 and the SDK read them; so do kernels and jobs started
+from here), switches the SDK's telemetry off and refuses every connection outside loopback.
+For `backend="aws"` it uses your credentials, your execution role and the SDK's default bucket.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+
+import boto3
+
+from helpers.names import Names
+
+BACKENDS = ("local", "aws")
+
+
+@dataclass
+class Setup:
+    """What every notebook needs: sessions, identity, role, bucket and the project's names."""
+
+    backend: str
+    region: str
+    account: str
+    role_arn: str
+    bucket: str
+    names: Names
+    boto_session: boto3.Session = field(repr=False)
+    sagemaker_session: object = field(repr=False)  # sagemaker.core.helper.session_helper.Session
+    endpoint_url: str | None = None  # None on AWS: each client uses its regional AWS endpoint
+
+    def s3_uri(self, *parts: str) -> str:
+        """s3://<bucket>/<project>/<parts...>"""
+        return self.names.s3_uri(self.bucket, *parts)
+
+    def describe(self) -> str:
+        where = f"local_aws at {self.endpoint_url}" if self.backend == "local" else "AWS"
+        return "\n".join([
+            f"backend      {self.backend} ({where})",
+            f"region       {self.region}",
+            f"account      {self.account}",
+            f"role         {self.role_arn}",
+            f"bucket       s3://{self.bucket}/{self.names.prefix}/",
+            f"project      {self.names.project}",
+        ])
+
+    def _repr_pretty_(self, printer, cycle) -> None:  # IPython display
+        printer.text(self.describe())
+
+
+def configure(backend: str = "local", region: str = "us-east-1", project: str = "abalone",
+              role_arn: str | None = None, bucket: str | None = None) -> Setup:
+    """Configure this process for `backend` ("local" or "aws") and return the sessions to use.
+
+    role_arn: the SageMaker execution role; default on AWS: the caller's role (Studio's execution
+      role), locally: a role named after the project, created by notebook 00.
+    bucket: default `sagemaker-<region>-<account>`, the SDK's default bucket.
+    """
+    names = Names(project)
+    logging.getLogger("botocore").setLevel(logging.WARNING)  # the SDK turns INFO on for everything
+    if backend == "local":
+        return _configure_local(region, names, role_arn, bucket)
+    if backend == "aws":
+        return _configure_aws(region, names, role_arn, bucket)
+    raise ValueError(f"backend={backend!r} is not one of {BACKENDS}: use 'local' (offline, the default) "
+                     "or 'aws' (your AWS account)")
+
+
+def _configure_local(region: str, names: Names, role_arn: str | None, bucket: str | None) -> Setup:
+    import local_aws
+    from local_aws import netguard
+
+    netguard.install()  # first: nothing below may reach the network
+    health = local_aws.ensure_running()
+    os.environ.update(local_aws.client_environment(health["port"], region=region))
+    boto_session = _default_boto_session(region)
+    account = boto_session.client("sts").get_caller_identity()["Account"]
+    role_arn = role_arn or f"arn:aws:iam::{account}:role/{names.role}"
+    bucket = bucket or default_bucket_name(region, account)
+    return Setup("local", region, account, role_arn, bucket, names, boto_session,
+                 _sagemaker_session(boto_session, bucket, names), endpoint_url=health["endpoint"])
+
+
+def _configure_aws(region: str, names: Names, role_arn: str | None, bucket: str | None) -> Setup:
+    _forget_local_environment()
+    boto_session = _default_boto_session(region)
+    if role_arn:
+        account = role_arn.split(":")[4]
+    else:
+        account = boto_session.client("sts").get_caller_identity()["Account"]
+    bucket = bucket or default_bucket_name(region, account)
+    sagemaker_session = _sagemaker_session(boto_session, bucket, names)
+    if not role_arn:
+        from sagemaker.core.helper.session_helper import get_execution_role
+
+        role_arn = get_execution_role(sagemaker_session)
+    return Setup("aws", region, account, role_arn, bucket, names, boto_session, sagemaker_session)
+
+
+def _default_boto_session(region: str) -> boto3.Session:
+    """A session for `region`, also made boto3's default: SDK code that creates its own clients
+    (some at import time, e.g. sagemaker.mlops) then uses the same region and endpoint."""
+    boto3.setup_default_session(region_name=region)
+    return boto3.DEFAULT_SESSION
+
+
+def default_bucket_name(region: str, account: str) -> str:
+    """The bucket the SageMaker SDK uses by default (named without asking STS at a fixed endpoint)."""
+    return f"sagemaker-{region}-{account}"
+
+
+def _sagemaker_session(boto_session: boto3.Session, bucket: str, names: Names):
+    from sagemaker.core.helper.session_helper import Session
+
+    # default_bucket_prefix: code and outputs the SDK uploads land under s3://bucket/<project>/ too.
+    return Session(boto_session=boto_session, default_bucket=bucket, default_bucket_prefix=names.prefix)
+
+
+def _forget_local_environment() -> None:
+    """Drop what a local configure() exported, so AWS mode cannot talk to local_aws by mistake."""
+    if os.environ.get("AWS_ACCESS_KEY_ID") != "local":
+        return
+    import local_aws
+
+    for name in local_aws.client_environment():
+        os.environ.pop(name, None)
