@@ -59,6 +59,7 @@ class Job:
     metrics: list[dict] = field(default_factory=list)
     container: Container | None = None
     stop_requested: threading.Event = field(default_factory=threading.Event)
+    discarded: bool = False  # forgotten by a reset: its thread must not write to S3 any more
     thread: threading.Thread | None = None
 
     def touch(self, **changes: Any) -> None:
@@ -85,6 +86,7 @@ def _forget() -> None:
         jobs = list(_jobs.values())
         _jobs.clear()
     for job in jobs:
+        job.discarded = True
         job.stop_requested.set()
         if job.container:
             job.container.stop()
@@ -453,6 +455,8 @@ def _run_training(job: Job, ctx: RequestContext) -> None:
         result = container.run()
         definitions = (job.request.get("AlgorithmSpecification") or {}).get("MetricDefinitions") or []
         job.touch(metrics=_final_metrics(definitions, sorted(result.lines)))
+        if job.discarded:
+            return
         if result.failed_host and not (result.stopped or result.timed_out):
             status = "Failed"
             reason = _failure(result, container, container.read_files("/opt/ml/output/failure"))

@@ -198,3 +198,23 @@ def test_names_are_validated_and_unique(clients):
         sm.describe_processing_job(ProcessingJobName="never")
     assert err.value.response["Error"]["Code"] == "ValidationException"
     assert wait(sm, "twice")["ProcessingJobStatus"] == "Completed"
+
+
+def test_manifest_file_input_stages_the_listed_objects(clients):
+    s3, sm, _ = clients
+    for key in ("pool/a.csv", "pool/b/c.csv", "pool/skipped.csv"):
+        s3.put_object(Bucket=BUCKET, Key=key, Body=key.encode())
+    manifest = [{"prefix": f"s3://{BUCKET}/pool/"}, "a.csv", "b/c.csv"]
+    s3.put_object(Bucket=BUCKET, Key="manifests/m.json", Body=json.dumps(manifest).encode())
+    put_script(s3, "listing.py", """
+        import os, sys
+        found = sorted(os.path.relpath(os.path.join(d, f), sys.argv[1]) for d, _, fs in os.walk(sys.argv[1]) for f in fs)
+        open(sys.argv[2] + "/listing.txt", "w").write(",".join(found))
+    """)
+    start(sm, "manifest-1", "listing.py", args=["/opt/ml/processing/input/pool", "/opt/ml/processing/out"],
+          inputs=[{"InputName": "pool", "S3Input": {"S3Uri": f"s3://{BUCKET}/manifests/m.json", "S3InputMode": "File",
+                                                    "LocalPath": "/opt/ml/processing/input/pool",
+                                                    "S3DataType": "ManifestFile"}}],
+          outputs=[output("out", f"s3://{BUCKET}/listing")])
+    assert wait(sm, "manifest-1")["ProcessingJobStatus"] == "Completed"
+    assert s3.get_object(Bucket=BUCKET, Key="listing/listing.txt")["Body"].read() == b"a.csv,b/c.csv"
