@@ -248,7 +248,12 @@ class Container:
             if time.monotonic() - last_upload >= CONTINUOUS_UPLOAD_SECONDS:
                 self.upload_outputs(continuous_only=True)
                 last_upload = time.monotonic()
-            time.sleep(POLL_SECONDS)
+            running = next((p for p in self._procs.values() if p.poll() is None), None)
+            try:
+                if running:
+                    running.wait(timeout=POLL_SECONDS)  # returns as soon as it exits
+            except subprocess.TimeoutExpired:
+                pass
         if not self._procs:
             result.stopped = True  # stopped before any host started
         if result.stopped or result.timed_out:
