@@ -127,11 +127,13 @@ def _collection(group: FeatureGroup, feature: Feature, items: Any) -> list:
     return values
 
 
-def _parse_record(group: FeatureGroup, record: Any) -> dict:
-    """Feature name -> parsed value, or the ValidationError AWS answers for a bad record."""
+def _parse_record(group: FeatureGroup, record: Any) -> tuple[dict, float]:
+    """(feature name -> parsed value, event time in epoch seconds), or the ValidationError AWS answers."""
     if not isinstance(record, list) or not record:
         raise ValidationError("Record must contain at least one FeatureValue.")
     by_name = group.by_name
+    event_time_name = group.event_time_name
+    event_time = 0.0
     values: dict[str, Any] = {}
     for item in record:
         name = item.get("FeatureName")
@@ -152,6 +154,10 @@ def _parse_record(group: FeatureGroup, record: Any) -> dict:
         if text is None:
             raise _bad_value(group, feature, item.get("ValueAsStringList"),
                              "a scalar feature takes ValueAsString")
+        if name == event_time_name:
+            event_time = _event_time(group, text)
+            values[name] = text if feature.feature_type == "String" else event_time
+            continue
         try:
             values[name] = _PARSERS[feature.feature_type](text)
         except (ValueError, TypeError) as exc:
@@ -163,19 +169,7 @@ def _parse_record(group: FeatureGroup, record: Any) -> dict:
                 f"The Record is missing the {role} feature {required}. Every Record for FeatureGroup {group.name} "
                 f"must contain {group.record_identifier_name} (RecordIdentifierFeatureName) and "
                 f"{group.event_time_name} (EventTimeFeatureName).")
-    return values
-
-
-def _event_epoch(group: FeatureGroup, value: Any) -> float:
-    """Epoch seconds of a parsed event time value (an ISO-8601 string or epoch seconds)."""
-    try:
-        if isinstance(value, str):
-            return _iso_epoch(value)
-        if math.isfinite(value) and 0 <= value < MAX_EPOCH_SECONDS:
-            return value
-        raise ValueError("expected Unix epoch seconds such as 1706702400 or 1706702400.25")
-    except ValueError as exc:
-        raise ValidationError(f"Invalid EventTime '{value}' for FeatureGroup {group.name}: {exc}.") from None
+    return values, event_time
 
 
 def _identifier_key(group: FeatureGroup, value: Any) -> str:
@@ -254,9 +248,8 @@ def _ttl_seconds(ttl: Any) -> float | None:
 
 
 def _put(group: FeatureGroup, record: Any, stores: Any, ttl: Any, invoked: float) -> None:
-    values = _parse_record(group, record)
+    values, event_time = _parse_record(group, record)
     online, offline = _targets(group, stores)
-    event_time = _event_epoch(group, values[group.event_time_name])
     if online:
         key = _identifier_key(group, values[group.record_identifier_name])
         seconds = _ttl_seconds(ttl if ttl is not None else group.online_config.get("TtlDuration"))

@@ -173,9 +173,10 @@ class OfflineStore:
             self._thread.start()
 
     def _run(self, interval: float) -> None:
-        while not self._closed:
+        while True:
             self._wake.wait(interval)
-            self._wake.clear()
+            if self._closed:
+                return  # close() writes what is left
             try:
                 self.flush()
             except Exception:  # never let the flusher die: the next round retries

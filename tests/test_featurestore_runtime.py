@@ -1,0 +1,361 @@
+"""Feature Store runtime through boto3: records online and offline, validation, deletes, the Parquet files."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+from pathlib import Path
+
+import boto3
+import pyarrow as pa
+import pytest
+from botocore.exceptions import ClientError
+
+from conftest import Server
+from test_featurestore_control import (BUCKET, TYPES, create_group, error_of, flush, offline_objects, offline_table,
+                                       wait_for_status)
+
+GROUP = "customers"
+
+
+def record(customer_id: int | str, event_time: str, **features) -> list[dict]:
+    values = {"customer_id": str(customer_id), "event_time": event_time, **features}
+    return [{"FeatureName": name, "ValueAsString": value} for name, value in values.items()]
+
+
+@pytest.fixture()
+def runtime(aws):
+    return aws.client("sagemaker-featurestore-runtime")
+
+
+@pytest.fixture()
+def group(aws) -> dict:
+    return create_group(aws, GROUP)
+
+
+def get(runtime, customer_id, **kwargs) -> dict:
+    response = runtime.get_record(FeatureGroupName=GROUP, RecordIdentifierValueAsString=str(customer_id), **kwargs)
+    response.pop("ResponseMetadata")
+    return response
+
+
+# --- online store --------------------------------------------------------------------------------
+
+
+def test_put_then_get_round_trip(runtime, group):
+    written = record(7, "2024-05-01T10:00:00Z", age="41", balance="120.5", segment="gold")
+    runtime.put_record(FeatureGroupName=GROUP, Record=written)
+    assert get(runtime, 7) == {"Record": written}
+    assert get(runtime, 7, FeatureNames=["balance", "segment"]) == {"Record": written[3:]}
+    by_arn = runtime.get_record(FeatureGroupName=group["FeatureGroupArn"], RecordIdentifierValueAsString="7")
+    assert by_arn["Record"] == written
+    assert get(runtime, 8) == {}  # a missing identifier answers an empty response, without Record
+
+
+def test_online_store_keeps_the_latest_event_time_and_offline_keeps_all(aws, server, runtime, group):
+    runtime.put_record(FeatureGroupName=GROUP, Record=record(1, "2024-05-01T10:00:00Z", segment="new"))
+    runtime.put_record(FeatureGroupName=GROUP, Record=record(1, "2024-04-01T10:00:00Z", segment="older"))
+    assert get(runtime, 1)["Record"][2]["ValueAsString"] == "new"
+    runtime.put_record(FeatureGroupName=GROUP, Record=record(1, "2024-05-01T10:00:00Z", segment="same time"))
+    assert get(runtime, 1)["Record"][2]["ValueAsString"] == "same time"
+    assert flush(server)["rows"] == 3
+    assert sorted(offline_table(aws, group).column("segment").to_pylist()) == ["new", "older", "same time"]
+
+
+def test_target_stores_choose_where_a_record_goes(aws, server, runtime, group):
+    runtime.put_record(FeatureGroupName=GROUP, Record=record(1, "2024-05-01T10:00:00Z"), TargetStores=["OnlineStore"])
+    runtime.put_record(FeatureGroupName=GROUP, Record=record(2, "2024-05-01T10:00:00Z"), TargetStores=["OfflineStore"])
+    assert "Record" in get(runtime, 1) and get(runtime, 2) == {}
+    flush(server)
+    assert offline_table(aws, group).column("customer_id").to_pylist() == [2]
+
+
+def test_expired_records_are_gone_and_live_ones_answer_expires_at(runtime, aws):
+    create_group(aws, GROUP, offline=False)
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    runtime.put_record(FeatureGroupName=GROUP, Record=record(1, now.strftime("%Y-%m-%dT%H:%M:%SZ")),
+                       TtlDuration={"Unit": "Weeks", "Value": 1})
+    runtime.put_record(FeatureGroupName=GROUP, Record=record(2, "2024-05-01T10:00:00Z"),
+                       TtlDuration={"Unit": "Days", "Value": 7})
+    assert "ExpiresAt" not in get(runtime, 1)
+    expires = get(runtime, 1, ExpirationTimeResponse="Enabled")["ExpiresAt"]
+    assert expires == (now + dt.timedelta(weeks=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    assert get(runtime, 2) == {}  # expired a week after its event time
+
+
+# --- validation ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bad_record, fragment", [
+    (record(1, "2024-05-01T10:00:00Z", colour="red"), "The feature colour is not defined in FeatureGroup customers"),
+    ([{"FeatureName": "event_time", "ValueAsString": "2024-05-01T10:00:00Z"}],
+     "The Record is missing the record identifier feature customer_id"),
+    ([{"FeatureName": "customer_id", "ValueAsString": "1"}], "The Record is missing the event time feature event_time"),
+    (record(1, "2024-05-01T10:00:00Z") + [{"FeatureName": "age", "ValueAsString": "3"}] * 2,
+     "The feature age appears more than once"),
+    (record("x1", "2024-05-01T10:00:00Z"), "Invalid value 'x1' for feature customer_id of type Integral"),
+    (record(1, "2024-05-01T10:00:00Z", age="4.5"), "Invalid value '4.5' for feature age of type Integral"),
+    (record(1, "2024-05-01T10:00:00Z", age="99999999999999999999"), "fits in 64 bits"),
+    (record(1, "2024-05-01T10:00:00Z", balance="ten"), "Invalid value 'ten' for feature balance of type Fractional"),
+    (record(1, "2024-05-01 10:00:00"), "Invalid EventTime '2024-05-01 10:00:00'"),
+    (record(1, "2024-05-01T10:00:00+00:00"), "yyyy-MM-dd'T'HH:mm:ssZ or yyyy-MM-dd'T'HH:mm:ss.SSSZ"),
+    (record(1, "2024-13-01T10:00:00Z"), "Invalid EventTime '2024-13-01T10:00:00Z'"),
+    (record(1, "1714557600"), "Invalid EventTime '1714557600'"),
+    ([{"FeatureName": "customer_id", "ValueAsStringList": ["1"]}], "a scalar feature takes ValueAsString"),
+], ids=lambda value: value if isinstance(value, str) else None)
+def test_invalid_records_are_validation_errors(aws, server, runtime, group, bad_record, fragment):
+    code, message = error_of(lambda: runtime.put_record(FeatureGroupName=GROUP, Record=bad_record))
+    assert code == "ValidationError"
+    assert fragment in message
+    assert flush(server)["rows"] == 0 and offline_objects(aws, group) == []
+
+
+def test_event_times_with_fractional_seconds_are_accepted(runtime, group):
+    for customer_id, event_time in enumerate(["2024-05-01T10:00:00.5Z", "2024-05-01T10:00:00.123Z",
+                                              "2024-05-01T10:00:00.123456Z"]):
+        runtime.put_record(FeatureGroupName=GROUP, Record=record(customer_id, event_time))
+        assert get(runtime, customer_id)["Record"][1]["ValueAsString"] == event_time
+
+
+def test_fractional_event_time_is_epoch_seconds(aws, server, runtime):
+    described = create_group(aws, GROUP, types={"customer_id": "String", "ts": "Fractional"}, event_time="ts")
+    runtime.put_record(FeatureGroupName=GROUP, Record=[{"FeatureName": "customer_id", "ValueAsString": "c-1"},
+                                                       {"FeatureName": "ts", "ValueAsString": "1714557600.25"}])
+    code, message = error_of(lambda: runtime.put_record(FeatureGroupName=GROUP, Record=[
+        {"FeatureName": "customer_id", "ValueAsString": "c-2"}, {"FeatureName": "ts", "ValueAsString": "2024-05-01T10:00:00Z"}]))
+    assert code == "ValidationError" and "Unix epoch seconds" in message
+    flush(server)
+    [key] = offline_objects(aws, described)
+    assert "/year=2024/month=05/day=01/hour=10/20240501T100000Z_" in key
+    assert offline_table(aws, described).column("ts").to_pylist() == [1714557600.25]
+
+
+def test_missing_and_unready_groups_refuse_records(aws, runtime):
+    code, message = error_of(lambda: runtime.put_record(FeatureGroupName="nope", Record=record(1, "2024-05-01T10:00:00Z")))
+    assert code == "ValidationError"
+    assert message == "Resource Not Found: Amazon SageMaker can't find a FeatureGroup with name [nope]."
+    code, _ = error_of(lambda: runtime.get_record(FeatureGroupName="nope", RecordIdentifierValueAsString="1"))
+    assert code == "ResourceNotFound"
+    create_group(aws, GROUP, wait=False)
+    code, message = error_of(lambda: runtime.put_record(FeatureGroupName=GROUP, Record=record(1, "2024-05-01T10:00:00Z")))
+    assert code == "ValidationError" and "is Creating" in message
+    wait_for_status(aws.client("sagemaker"), GROUP, "Created")
+    runtime.put_record(FeatureGroupName=GROUP, Record=record(1, "2024-05-01T10:00:00Z"))
+    aws.client("sagemaker").delete_feature_group(FeatureGroupName=GROUP)
+    code, message = error_of(lambda: runtime.get_record(FeatureGroupName=GROUP, RecordIdentifierValueAsString="1"))
+    assert code == "ResourceNotFound" and "can't find a FeatureGroup with name [customers]" in message
+
+
+def test_offline_only_group_takes_records_but_serves_no_reads(aws, server, runtime):
+    described = create_group(aws, GROUP, online=False)
+    runtime.put_record(FeatureGroupName=GROUP, Record=record(1, "2024-05-01T10:00:00Z"))
+    code, message = error_of(lambda: get(runtime, 1))
+    assert code == "ValidationError" and "has no OnlineStore" in message
+    code, message = error_of(lambda: runtime.put_record(FeatureGroupName=GROUP, Record=record(2, "2024-05-01T10:00:00Z"),
+                                                        TargetStores=["OnlineStore"]))
+    assert code == "ValidationError" and "TargetStores names OnlineStore" in message
+    batch = runtime.batch_get_record(Identifiers=[{"FeatureGroupName": GROUP, "RecordIdentifiersValueAsString": ["1"]}])
+    assert batch["Errors"][0]["ErrorCode"] == "ValidationError" and batch["Records"] == []
+    flush(server)
+    assert offline_table(aws, described).column("customer_id").to_pylist() == [1]
+
+
+@pytest.mark.parametrize("kwargs, fragment", [
+    ({"FeatureNames": ["nope"]}, "FeatureNames ['nope'] are not defined"),
+    ({"RecordIdentifierValueAsString": "one"}, "Invalid value 'one' for feature customer_id"),
+    ({"ExpirationTimeResponse": "Maybe"}, "at 'expirationTimeResponse'"),
+])
+def test_invalid_reads_are_validation_errors(runtime, group, kwargs, fragment):
+    request = {"FeatureGroupName": GROUP, "RecordIdentifierValueAsString": "1", **kwargs}
+    code, message = error_of(lambda: runtime.get_record(**request))
+    assert code == "ValidationError" and fragment in message
+
+
+# --- deletes -------------------------------------------------------------------------------------
+
+
+def test_soft_delete_hides_the_record_and_writes_a_marker(aws, server, runtime, group):
+    runtime.put_record(FeatureGroupName=GROUP, Record=record(1, "2024-05-01T10:00:00Z", segment="gold"))
+    runtime.put_record(FeatureGroupName=GROUP, Record=record(2, "2024-05-01T10:00:00Z", segment="gold"))
+    runtime.delete_record(FeatureGroupName=GROUP, RecordIdentifierValueAsString="1", EventTime="2024-05-02T00:00:00Z")
+    assert get(runtime, 1) == {} and "Record" in get(runtime, 2)
+    listed = runtime.list_records(FeatureGroupName=GROUP)["RecordIdentifiers"]
+    assert listed == ["2"]
+    assert runtime.list_records(FeatureGroupName=GROUP, IncludeSoftDeletedRecords=True)["RecordIdentifiers"] == ["1", "2"]
+    # a write older than the delete stays out of the online store; a newer one brings the record back
+    runtime.put_record(FeatureGroupName=GROUP, Record=record(1, "2024-05-01T12:00:00Z", segment="late"))
+    assert get(runtime, 1) == {}
+    runtime.put_record(FeatureGroupName=GROUP, Record=record(1, "2024-05-03T00:00:00Z", segment="back"))
+    assert get(runtime, 1)["Record"][2]["ValueAsString"] == "back"
+    flush(server)
+    rows = offline_table(aws, group).to_pylist()
+    markers = [row for row in rows if row["is_deleted"]]
+    assert len(rows) == 5 and len(markers) == 1
+    assert markers[0]["customer_id"] == 1 and markers[0]["event_time"] == "2024-05-02T00:00:00Z"
+    assert markers[0]["segment"] is None and markers[0]["age"] is None
+
+
+def test_stale_deletes(aws, server, runtime, group):
+    runtime.put_record(FeatureGroupName=GROUP, Record=record(1, "2024-05-01T10:00:00Z"))
+    runtime.delete_record(FeatureGroupName=GROUP, RecordIdentifierValueAsString="1", EventTime="2024-04-01T00:00:00Z")
+    assert "Record" in get(runtime, 1)  # a stale soft delete leaves the record but still writes the marker
+    code, message = error_of(lambda: runtime.delete_record(
+        FeatureGroupName=GROUP, RecordIdentifierValueAsString="1", EventTime="2024-05-01T10:00:00Z",
+        DeletionMode="HardDelete"))
+    assert code == "ValidationError" and "not later than" in message  # and no marker
+    flush(server)
+    assert sorted(offline_table(aws, group).column("is_deleted").to_pylist()) == [False, True]
+
+
+def test_hard_delete_removes_the_record(aws, server, runtime, group):
+    runtime.put_record(FeatureGroupName=GROUP, Record=record(1, "2024-05-01T10:00:00Z"))
+    runtime.delete_record(FeatureGroupName=GROUP, RecordIdentifierValueAsString="1", EventTime="2024-05-02T00:00:00Z",
+                          DeletionMode="HardDelete")
+    assert get(runtime, 1) == {}
+    assert runtime.list_records(FeatureGroupName=GROUP, IncludeSoftDeletedRecords=True)["RecordIdentifiers"] == []
+    runtime.put_record(FeatureGroupName=GROUP, Record=record(1, "2024-04-01T00:00:00Z"))  # nothing left to be newer than
+    assert "Record" in get(runtime, 1)
+    flush(server)
+    assert sorted(offline_table(aws, group).column("is_deleted").to_pylist()) == [False, False, True]
+
+
+@pytest.mark.parametrize("kwargs, fragment", [
+    ({"EventTime": "yesterday"}, "Invalid EventTime 'yesterday'"),
+    ({"DeletionMode": "Purge"}, "at 'deletionMode'"),
+    ({"RecordIdentifierValueAsString": "abc"}, "Invalid value 'abc' for feature customer_id"),
+    ({"TargetStores": ["Cache"]}, "at 'targetStores'"),
+])
+def test_invalid_deletes_are_validation_errors(runtime, group, kwargs, fragment):
+    request = {"FeatureGroupName": GROUP, "RecordIdentifierValueAsString": "1", "EventTime": "2024-05-01T10:00:00Z",
+               **kwargs}
+    code, message = error_of(lambda: runtime.delete_record(**request))
+    assert code == "ValidationError" and fragment in message
+
+
+# --- batches -------------------------------------------------------------------------------------
+
+
+def test_batch_get_record(runtime, aws, group):
+    create_group(aws, "orders", types={"order_id": "String", "event_time": "String", "total": "Fractional"},
+                 record_id="order_id", offline=False)
+    runtime.put_record(FeatureGroupName=GROUP, Record=record(1, "2024-05-01T10:00:00Z", age="30"))
+    runtime.put_record(FeatureGroupName="orders", Record=[{"FeatureName": "order_id", "ValueAsString": "o-1"},
+                                                          {"FeatureName": "event_time", "ValueAsString": "2024-05-01T10:00:00Z"},
+                                                          {"FeatureName": "total", "ValueAsString": "9.5"}])
+    result = runtime.batch_get_record(Identifiers=[
+        {"FeatureGroupName": GROUP, "RecordIdentifiersValueAsString": ["1", "2"], "FeatureNames": ["age"]},
+        {"FeatureGroupName": "orders", "RecordIdentifiersValueAsString": ["o-1"]},
+        {"FeatureGroupName": "missing", "RecordIdentifiersValueAsString": ["z"]},
+    ])
+    assert [(r["FeatureGroupName"], r["RecordIdentifierValueAsString"], r["Record"]) for r in result["Records"]] == [
+        (GROUP, "1", [{"FeatureName": "age", "ValueAsString": "30"}]),
+        ("orders", "o-1", [{"FeatureName": "order_id", "ValueAsString": "o-1"},
+                           {"FeatureName": "event_time", "ValueAsString": "2024-05-01T10:00:00Z"},
+                           {"FeatureName": "total", "ValueAsString": "9.5"}])]
+    assert [(e["FeatureGroupName"], e["RecordIdentifierValueAsString"], e["ErrorCode"]) for e in result["Errors"]] == [
+        ("missing", "z", "ResourceNotFound")]
+    assert result["UnprocessedIdentifiers"] == []
+
+
+def test_batch_write_record_reports_each_failed_entry(runtime, group):
+    result = runtime.batch_write_record(Entries=[
+        {"FeatureGroupName": GROUP, "Record": record(1, "2024-05-01T10:00:00Z")},
+        {"FeatureGroupName": GROUP, "Record": record("bad", "2024-05-01T10:00:00Z")},
+    ])
+    assert [(e["Entry"]["Record"][0]["ValueAsString"], e["ErrorCode"]) for e in result["Errors"]] == [
+        ("bad", "ValidationError")]
+    assert result["UnprocessedEntries"] == [] and "Record" in get(runtime, 1)
+
+
+# --- the offline store ---------------------------------------------------------------------------
+
+FILE_NAME = re.compile(r"/year=(\d{4})/month=(\d{2})/day=(\d{2})/hour=(\d{2})/(\d{8}T\d{6}Z)_[0-9a-f]{16}\.parquet$")
+
+
+def test_offline_parquet_follows_the_contract(aws, server, runtime, group):
+    before = dt.datetime.now(dt.timezone.utc)
+    runtime.put_record(FeatureGroupName=GROUP, Record=record(1, "2024-05-01T10:15:00Z", age="41", balance="1.5"))
+    runtime.put_record(FeatureGroupName=GROUP, Record=record(2, "2024-05-01T10:45:30.250Z", segment="gold"))
+    runtime.put_record(FeatureGroupName=GROUP, Record=record(3, "2024-05-01T23:59:59Z", balance="-2e3"))
+    assert flush(server) == {"rows": 3, "files": 2, "pending": 0}
+    assert flush(server) == {"rows": 0, "files": 0, "pending": 0}  # each row is written once
+    keys = offline_objects(aws, group)
+    resolved_prefix = group["OfflineStoreConfig"]["S3StorageConfig"]["ResolvedOutputS3Uri"].split("/", 3)[3]
+    assert all(key.startswith(resolved_prefix + "/year=") for key in keys)
+    assert sorted(FILE_NAME.search(key).groups() for key in keys) == [
+        ("2024", "05", "01", "10", "20240501T104530Z"), ("2024", "05", "01", "23", "20240501T235959Z")]
+    table = offline_table(aws, group)
+    assert table.schema.names == [*TYPES, "write_time", "api_invocation_time", "is_deleted"]
+    stamp = pa.timestamp("us", tz="UTC")
+    assert [table.schema.field(name).type for name in table.schema.names] == [
+        pa.int64(), pa.string(), pa.int64(), pa.float64(), pa.string(), stamp, stamp, pa.bool_()]
+    rows = sorted(table.to_pylist(), key=lambda row: row["customer_id"])
+    assert [(r["customer_id"], r["age"], r["balance"], r["segment"]) for r in rows] == [
+        (1, 41, 1.5, None), (2, None, None, "gold"), (3, None, -2000.0, None)]
+    after = dt.datetime.now(dt.timezone.utc)
+    for row in rows:
+        assert before <= row["api_invocation_time"] <= row["write_time"] <= after
+        assert row["is_deleted"] is False
+
+
+def test_added_features_appear_in_later_files(aws, server, runtime, group):
+    runtime.put_record(FeatureGroupName=GROUP, Record=record(1, "2024-05-01T10:00:00Z"))
+    flush(server)
+    aws.client("sagemaker").update_feature_group(FeatureGroupName=GROUP, FeatureAdditions=[
+        {"FeatureName": "city", "FeatureType": "String"}])
+    runtime.put_record(FeatureGroupName=GROUP, Record=record(2, "2024-05-01T11:00:00Z", city="Lyon"))
+    flush(server)
+    rows = sorted(offline_table(aws, group).to_pylist(), key=lambda row: row["customer_id"])
+    assert [(r["customer_id"], r["city"]) for r in rows] == [(1, None), (2, "Lyon")]
+
+
+def test_background_flush_within_the_documented_delay(aws, runtime, group):
+    runtime.put_record(FeatureGroupName=GROUP, Record=record(1, "2024-05-01T10:00:00Z"))
+    deadline = time.monotonic() + 3.0  # default LOCAL_AWS_OFFLINE_STORE_FLUSH_SECONDS is 1.0
+    while not offline_objects(aws, group):
+        assert time.monotonic() < deadline, "the offline store was not written within 3 s"
+        time.sleep(0.1)
+
+
+def test_missing_bucket_blocks_the_offline_store_and_nothing_is_lost(aws, server, runtime, group):
+    s3 = aws.client("s3")
+    s3.delete_bucket(Bucket=BUCKET)
+    runtime.put_record(FeatureGroupName=GROUP, Record=record(1, "2024-05-01T10:00:00Z"))
+    assert flush(server) == {"rows": 0, "files": 0, "pending": 1}
+    status = aws.client("sagemaker").describe_feature_group(FeatureGroupName=GROUP)["OfflineStoreStatus"]
+    assert status["Status"] == "Blocked" and BUCKET in status["BlockedReason"]
+    s3.create_bucket(Bucket=BUCKET)
+    assert flush(server)["rows"] == 1
+    assert aws.client("sagemaker").describe_feature_group(FeatureGroupName=GROUP)["OfflineStoreStatus"] == {
+        "Status": "Active"}
+    assert offline_table(aws, group).column("customer_id").to_pylist() == [1]
+
+
+def test_flush_on_demand_and_on_shutdown(tmp_path, monkeypatch):
+    monkeypatch.setenv("LOCAL_AWS_OFFLINE_STORE_FLUSH_SECONDS", "3600")  # no background flush in this test
+    own = Server(tmp_path)
+    try:
+        session = boto3.Session(region_name="us-east-1", aws_access_key_id="local", aws_secret_access_key="local")
+        clients = {name: session.client(name, endpoint_url=own.endpoint)
+                   for name in ("s3", "sagemaker", "sagemaker-featurestore-runtime")}
+
+        class Aws:  # what create_group needs of a session, pointed at this server
+            @staticmethod
+            def client(name):
+                return clients[name]
+
+        described = create_group(Aws, GROUP)
+        for customer_id in range(3):
+            clients["sagemaker-featurestore-runtime"].put_record(FeatureGroupName=GROUP,
+                                                                 Record=record(customer_id, "2024-05-01T10:00:00Z"))
+        time.sleep(1.2)
+        assert offline_objects(Aws, described) == []
+        assert flush(own) == {"rows": 3, "files": 1, "pending": 0}
+        assert len(offline_objects(Aws, described)) == 1
+        for customer_id in range(3, 5):
+            clients["sagemaker-featurestore-runtime"].put_record(FeatureGroupName=GROUP,
+                                                                 Record=record(customer_id, "2024-05-01T10:00:00Z"))
+    finally:
+        own.stop()
+    log = Path(tmp_path, "serve.out").read_text()
+    assert "offline store flushed before exit: {'rows': 2, 'files': 1, 'pending': 0}" in log
