@@ -78,7 +78,7 @@ def test_processors_run_scripts_and_ship_a_source_dir(sdk, tmp_path, capsys):
     assert s3.get_object(Bucket="data-bucket", Key="fetched/result.txt")["Body"].read() == b"fetched by the helper module"
     sm = boto3.client("sagemaker")
     name = script.latest_job.processing_job_name
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 60
     while sm.describe_processing_job(ProcessingJobName=name)["ProcessingJobStatus"] == "InProgress":
         assert time.monotonic() < deadline
         time.sleep(0.2)

@@ -42,7 +42,7 @@ def start(sm, name: str, script: str, *, args=(), inputs=(), outputs=(), count=1
     sm.create_processing_job(**request)
 
 
-def wait(sm, name: str, timeout: float = 30) -> dict:
+def wait(sm, name: str, timeout: float = 60) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         job = sm.describe_processing_job(ProcessingJobName=name)
@@ -148,8 +148,8 @@ def test_stop_terminates_the_process_and_runtime_limit_is_enforced(clients):
     time.sleep(0.5)
     sm.stop_processing_job(ProcessingJobName="slow-1")
     assert sm.describe_processing_job(ProcessingJobName="slow-1")["ProcessingJobStatus"] in ("Stopping", "Stopped")
-    assert wait(sm, "slow-1", timeout=10)["ProcessingJobStatus"] == "Stopped"
-    assert wait(sm, "slow-2", timeout=10)["ProcessingJobStatus"] == "Stopped"
+    assert wait(sm, "slow-1", timeout=60)["ProcessingJobStatus"] == "Stopped"
+    assert wait(sm, "slow-2", timeout=60)["ProcessingJobStatus"] == "Stopped"
     with pytest.raises(ClientError) as err:
         sm.stop_processing_job(ProcessingJobName="slow-1")
     assert err.value.response["Error"]["Code"] == "ValidationException"
@@ -169,9 +169,9 @@ def test_instances_share_sharded_input_and_continuous_output_uploads_while_runni
     shards = {"InputName": "shards", "S3Input": {"S3Uri": f"s3://{BUCKET}/shards/", "S3DataType": "S3Prefix",
                                                  "LocalPath": "/opt/ml/processing/input/shards", "S3InputMode": "File",
                                                  "S3DataDistributionType": "ShardedByS3Key"}}
-    start(sm, "shard-1", "shard.py", args=["/opt/ml", "30"], count=2, inputs=[shards],
+    start(sm, "shard-1", "shard.py", args=["/opt/ml", "120"], count=2, inputs=[shards],
           outputs=[output("out", f"s3://{BUCKET}/sharded", mode="Continuous")])
-    deadline, keys = time.monotonic() + 15, []
+    deadline, keys = time.monotonic() + 60, []
     while len(keys) < 2 and time.monotonic() < deadline:
         keys = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="sharded/").get("Contents", [])]
         time.sleep(0.2)

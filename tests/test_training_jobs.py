@@ -35,7 +35,7 @@ def start(sm, s3, name: str, source: str, *, hyperparameters=None, channels=(), 
     )
 
 
-def wait(sm, name: str, timeout: float = 30) -> dict:
+def wait(sm, name: str, timeout: float = 60) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         job = sm.describe_training_job(TrainingJobName=name)
@@ -128,16 +128,16 @@ def test_stop_and_runtime_limit(clients):
     """
     start(sm, s3, "fit-stop", slow)
     start(sm, s3, "fit-timeout", slow, runtime=1)
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60
     while sm.describe_training_job(TrainingJobName="fit-stop")["SecondaryStatus"] != "Training":
         assert time.monotonic() < deadline
         time.sleep(0.1)
     sm.stop_training_job(TrainingJobName="fit-stop")
-    stopped = wait(sm, "fit-stop", timeout=15)
+    stopped = wait(sm, "fit-stop", timeout=60)
     assert stopped["TrainingJobStatus"] == "Stopped"
     assert [t["Status"] for t in stopped["SecondaryStatusTransitions"]][-3:] == ["Stopping", "Uploading", "Stopped"]
     assert untar(s3, "models/fit-stop/output/model.tar.gz") == {"partial.txt": b"checkpoint"}
-    timed_out = wait(sm, "fit-timeout", timeout=15)
+    timed_out = wait(sm, "fit-timeout", timeout=60)
     assert timed_out["TrainingJobStatus"] == "Stopped"
     assert timed_out["SecondaryStatus"] == "MaxRuntimeExceeded"
 
