@@ -587,7 +587,7 @@ class Engine:
     def _read(table: GlueTable, data: bytes, uri: str) -> pa.Table:
         try:
             if table.data_format == "parquet":
-                return pq.read_table(pa.BufferReader(data))
+                return _utc_wall_clock(pq.read_table(pa.BufferReader(data)))
             names = [name for name, _ in table.columns if name not in table.partition_keys]
             return pacsv.read_csv(
                 pa.BufferReader(data),
@@ -597,6 +597,15 @@ class Engine:
             )
         except (pa.ArrowInvalid, OSError) as exc:
             raise QueryError("HIVE_BAD_DATA", f"Error reading {uri}: {exc}", error_type=1001) from exc
+
+
+def _utc_wall_clock(table: pa.Table) -> pa.Table:
+    """Timestamps with a time zone as UTC wall-clock timestamps (what Athena's `timestamp` shows), done
+    in Arrow: DuckDB's TIMESTAMPTZ -> TIMESTAMP cast goes through ICU, value by value."""
+    for i, column in enumerate(table.schema):
+        if pa.types.is_timestamp(column.type) and column.type.tz is not None:
+            table = table.set_column(i, column.name, table.column(i).cast(pa.timestamp(column.type.unit)))
+    return table
 
 
 _engines: dict[str, Engine] = {}
