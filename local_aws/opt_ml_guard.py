@@ -14,8 +14,8 @@ import sys
 
 CONTAINER_ROOT = "/opt/ml"
 RECORD_FILE = ".local_aws/unmapped_paths"  # under the job's /opt/ml stand-in
-_PATH_EVENTS = {"open": 0, "os.listdir": 0, "os.scandir": 0, "os.mkdir": 0, "os.chdir": 0,
-                "os.remove": 0, "os.rmdir": 0, "os.rename": 0, "shutil.copyfile": 0}
+_PATH_EVENTS = frozenset({"open", "os.listdir", "os.scandir", "os.mkdir", "os.chdir", "os.remove", "os.rmdir",
+                          "os.rename", "shutil.copyfile"})  # audit events whose first argument is a path
 _installed = False
 
 
