@@ -337,6 +337,11 @@ def _attempt(execution: Execution, record: StepRecord) -> Outcome:
         return runner(execution, record)
     except pdef.EvaluationError as exc:
         return Outcome("Failed", f"Unable to evaluate the arguments of step {step.name}: {exc}")
+    except AwsError as err:  # a service call the step made was refused
+        return Outcome("Failed", f"{err.code}: {err.message}", _create_error_type(err))
+    except Exception as exc:  # a fault of the service itself: what Step.SERVICE_FAULT retries
+        log.exception("step %s of %s hit a service fault", step.name, execution.arn)
+        return Outcome("Failed", f"InternalFailure: local_aws failed to run the step: {exc!r}", "Step.SERVICE_FAULT")
 
 
 def _set_running(execution: Execution, record: StepRecord, metadata: dict | None = None) -> None:
@@ -389,10 +394,7 @@ def _run_job(execution: Execution, record: StepRecord) -> Outcome:
         return cached
     request = {**arguments, api.name_key: job_name}
     request.setdefault("RoleArn", execution.role_arn)
-    try:
-        created = create(request, execution.ctx)
-    except AwsError as err:
-        return Outcome("Failed", f"{err.code}: {err.message}", _create_error_type(err))
+    created = create(request, execution.ctx)
     _set_running(execution, record, {api.metadata_key: {"Arn": created[api.arn_key]}})
     delay, stop_sent = JOB_POLL_FIRST, False
     while True:
@@ -472,10 +474,7 @@ def _run_register_model(execution: Execution, record: StepRecord) -> Outcome:
     if cached:
         return cached
     _set_running(execution, record)
-    try:
-        arn = model_registry.create_model_package(arguments, execution.ctx)["ModelPackageArn"]
-    except AwsError as err:
-        return Outcome("Failed", f"{err.code}: {err.message}", _create_error_type(err))
+    arn = model_registry.create_model_package(arguments, execution.ctx)["ModelPackageArn"]
     _set_running(execution, record, {"RegisterModel": {"Arn": arn}})
     package = moto_state.sagemaker(execution.ctx.region, execution.ctx.account_id).describe_model_package(arn)
     return Outcome("Succeeded", properties=package.gen_response_object())

@@ -285,6 +285,25 @@ def _with_token(body: dict, token: str | None) -> dict:
     return body
 
 
+@json_action("SageMaker", "ListPipelineVersions")
+def list_pipeline_versions(request: dict, ctx: RequestContext) -> dict:
+    _required(request, "PipelineName")
+    with _lock:
+        pipeline = _find_pipeline(ctx, request["PipelineName"])
+        versions = [v for v in pipeline.versions if _created_between(v.created, request)]
+        last_runs = {e.version_id: e for e in sorted(_executions.values(), key=lambda e: e.created)
+                     if e.pipeline_arn == pipeline.arn}
+    versions.sort(key=lambda v: v.version_id, reverse=request.get("SortOrder", "Descending") == "Descending")
+    page, token = _page(versions, request)
+    summaries = []
+    for version in page:
+        summary = {"PipelineArn": pipeline.arn, "PipelineVersionId": version.version_id, "CreationTime": version.created}
+        if version.version_id in last_runs:
+            summary["LastExecutionPipelineExecutionArn"] = last_runs[version.version_id].arn
+        summaries.append(summary)
+    return _with_token({"PipelineVersionSummaries": summaries}, token)
+
+
 @json_action("SageMaker", "DeletePipeline")
 def delete_pipeline(request: dict, ctx: RequestContext) -> dict:
     _required(request, "PipelineName")

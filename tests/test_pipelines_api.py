@@ -85,6 +85,12 @@ def test_create_describe_update_list_delete(aws):
     assert updated["PipelineVersionId"] == 2
     assert sm.describe_pipeline(PipelineName=arn)["PipelineDefinition"] == second
     assert sm.describe_pipeline(PipelineName="My-Pipeline", PipelineVersionId=1)["PipelineDefinition"] == first
+    run = sm.start_pipeline_execution(PipelineName="My-Pipeline", PipelineVersionId=1)["PipelineExecutionArn"]
+    assert sm.describe_pipeline_definition_for_execution(PipelineExecutionArn=run)["PipelineDefinition"] == first
+    versions = sm.list_pipeline_versions(PipelineName="My-Pipeline")["PipelineVersionSummaries"]
+    assert [v["PipelineVersionId"] for v in versions] == [2, 1]
+    assert versions[1]["LastExecutionPipelineExecutionArn"] == run and "LastExecutionPipelineExecutionArn" not in versions[0]
+    wait(sm, run)
 
     create(sm, "other", first)
     names = [p["PipelineName"] for p in sm.list_pipelines(SortBy="Name", SortOrder="Ascending")["PipelineSummaries"]]
