@@ -463,9 +463,6 @@ class Engine:
         self._db.create_function("java_scientific", java_scientific, [sqltypes.VARCHAR], sqltypes.VARCHAR)
         self._db.execute("SET GLOBAL enable_external_access = false")  # queries read Glue tables only
 
-    def close(self) -> None:
-        self._db.close()
-
     def run(self, sql: str, database: str, on_cursor: Callable[[duckdb.DuckDBPyConnection], None],
             is_cancelled: Callable[[], bool]) -> QueryResult:
         """Run one SELECT; `on_cursor` receives the cursor so another thread can interrupt it."""
@@ -487,7 +484,8 @@ class Engine:
                 if is_cancelled():
                     raise QueryCancelled()
                 scanned += self._ensure_loaded(ref, database, text)
-            cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {CATALOG}.{_quote(database)}")
+            with self._lock:  # catalog changes one at a time: concurrent ones conflict in DuckDB
+                self._db.execute(f"CREATE SCHEMA IF NOT EXISTS {CATALOG}.{_quote(database)}")
             cursor.execute(f"SET search_path = '{CATALOG}.{database.replace(chr(39), chr(39) * 2)},memory.main'")
             if is_cancelled():
                 raise QueryCancelled()
@@ -573,7 +571,7 @@ class Engine:
                 source = f"__partition_{name}" if name in table.partition_keys else present.get(name)
                 select.append(f"CAST({_quote(source)} AS {duck_type})" if source else f"CAST(NULL AS {duck_type})")
             batch = pa.concat_tables(parts)
-            view = f"incoming_{threading.get_ident()}"
+            view = "incoming_objects"
             self._db.register(view, batch)
             try:
                 self._db.execute(f"INSERT INTO {self._target(table)} SELECT {', '.join(select)} FROM {view}")
@@ -620,9 +618,8 @@ def engine(region: str) -> Engine:
 
 
 def reset() -> None:
-    """Forget every loaded table (the next query reloads from S3)."""
+    """Forget every loaded table (the next query reloads from S3). An engine is dropped, not closed:
+    a query being cancelled may still hold one of its cursors."""
     with _engines_lock:
-        for old in _engines.values():
-            old.close()
         _engines.clear()
 

@@ -333,3 +333,39 @@ def test_client_request_token_makes_start_idempotent(lake: Lake) -> None:
     with pytest.raises(botocore.exceptions.ClientError) as err:
         lake.start("SELECT 2", ClientRequestToken=token)
     assert "Idempotent parameters do not match" in err.value.response["Error"]["Message"]
+
+
+def test_csv_table_with_hive_partitions(lake: Lake) -> None:
+    lake.glue.create_table(DatabaseName=DB, TableInput={
+        "Name": "daily_csv",
+        "PartitionKeys": [{"Name": "dt", "Type": "string"}],
+        "Parameters": {"skip.header.line.count": "1"},
+        "StorageDescriptor": {
+            "Location": f"s3://{BUCKET}/csv/daily/",
+            "Columns": [{"Name": "item", "Type": "string"}, {"Name": "qty", "Type": "int"}],
+            "InputFormat": "org.apache.hadoop.mapred.TextInputFormat",
+            "SerdeInfo": {"SerializationLibrary": "org.apache.hadoop.hive.serde2.OpenCSVSerde",
+                          "Parameters": {"separatorChar": ","}},
+        },
+    })
+    for day, body in (("2024-05-01", 'item,qty\n"apple, red",3\npear,4\n'), ("2024-05-02", "item,qty\nfig,5\n")):
+        lake.s3.put_object(Bucket=BUCKET, Key=f"csv/daily/dt={day}/part-0.csv", Body=body.encode())
+    lake.s3.put_object(Bucket=BUCKET, Key="csv/daily/_SUCCESS", Body=b"")
+    assert lake.rows("SELECT dt, count(*) AS items, sum(qty) AS total, max(item) AS last_item FROM daily_csv "
+                     "GROUP BY dt ORDER BY dt") == [["dt", "items", "total", "last_item"],
+                                                    ["2024-05-01", "2", "7", "pear"], ["2024-05-02", "1", "5", "fig"]]
+
+
+def test_array_columns_of_collection_features(lake: Lake) -> None:
+    location = f"s3://{BUCKET}/offline/tagged/data"
+    lake.glue.create_table(DatabaseName=DB, TableInput={"Name": "tagged", "StorageDescriptor": {
+        "Location": location, "Columns": [{"Name": "id", "Type": "string"}, {"Name": "tags", "Type": "array<string>"}]}})
+    out = io.BytesIO()
+    pq.write_table(pa.table({"id": ["a", "b"], "tags": pa.array([["x", "y"], []], pa.list_(pa.string()))}), out)
+    lake.s3.put_object(Bucket=BUCKET, Key="offline/tagged/data/part.parquet", Body=out.getvalue())
+    query_id = lake.start("SELECT id, tags, cardinality(tags) AS n FROM tagged ORDER BY id")
+    lake.wait(query_id)
+    result = lake.athena.get_query_results(QueryExecutionId=query_id)
+    assert [[d.get("VarCharValue") for d in r["Data"]] for r in result["ResultSet"]["Rows"]] == \
+        [["id", "tags", "n"], ["a", "[x, y]", "2"], ["b", "[]", "0"]]
+    assert [c["Type"] for c in result["ResultSet"]["ResultSetMetadata"]["ColumnInfo"]] == ["varchar", "array", "bigint"]
