@@ -246,9 +246,9 @@ def _readiness(execution: Execution, name: str) -> str:
     step = execution.definition.steps[name]
     for dependency in execution.definition.upstream[name]:
         upstream = execution.steps.get(dependency.step)
+        if upstream is None and _readiness(execution, dependency.step) == "never":
+            return "never"
         if upstream is None or upstream.status not in TERMINAL_STEP:
-            if _readiness(execution, dependency.step) == "never" and dependency.step not in execution.steps:
-                return "never"
             verdict = "waiting"
             continue
         if upstream.status not in _TRIGGER_MATCH[dependency.trigger]:

@@ -322,3 +322,15 @@ def test_execution_records_and_updates(aws):
     assert code == "ResourceNotFound"
     code, message = error_of(lambda: sm.stop_pipeline_execution(PipelineExecutionArn=arn))
     assert code == "ConflictException" and "Failed" in message
+
+
+def test_run_condition_steps_run_on_failure_and_complete_with_failures(aws):
+    """A DependsOn {"Step", "Trigger": "Failed"} step runs because its upstream failed (StepDependency)."""
+    sm = aws.client("sagemaker")
+    notify = condition("Notify", [{"Type": "Equals", "LeftValue": 1, "RightValue": 1}],
+                       DependsOn=[{"Step": "Register", "Trigger": "Failed"}])
+    on_success = condition("OnSuccess", [], DependsOn=["Register"])
+    _, described, steps = run(sm, "run-conditions", definition([register("Register", group="absent"), notify, on_success]))
+    assert described["PipelineExecutionStatus"] == "CompletedWithFailures"
+    assert set(steps) == {"Register", "Notify"}
+    assert steps["Register"]["StepStatus"] == "Failed" and steps["Notify"]["StepStatus"] == "Succeeded"
