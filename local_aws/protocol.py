@@ -49,10 +49,12 @@ class RequestContext:
 
 JsonHandler = Callable[[dict, RequestContext], dict]
 RestHandler = Callable[..., Any]
+QueryHandler = Callable[[dict, RequestContext], "str | None"]
 
 JSON_ACTIONS: dict[tuple[str, str], JsonHandler] = {}
 REST_RULES = Map(strict_slashes=False)
 REST_HANDLERS: dict[str, RestHandler] = {}
+QUERY_ACTIONS: dict[tuple[str, str], QueryHandler] = {}
 RESET_HOOKS: list[Callable[[], None]] = []
 SHUTDOWN_HOOKS: list[Callable[[], None]] = []
 ADMIN_ACTIONS: dict[str, Callable[[], dict]] = {}
@@ -78,6 +80,29 @@ def rest_action(method: str, rule: str) -> Callable[[RestHandler], RestHandler]:
         return fn
 
     return register
+
+
+def query_action(service: str, action: str) -> Callable[[QueryHandler], QueryHandler]:
+    """Register a handler for an AWS Query protocol call (form-encoded `Action=...`, e.g. IAM).
+
+    The handler gets the form fields and returns the XML response body, or None to let moto answer
+    the same request (after the handler has prepared moto's state).
+    """
+
+    def register(fn: QueryHandler) -> QueryHandler:
+        QUERY_ACTIONS[(service, action)] = fn
+        return fn
+
+    return register
+
+
+def query_error_body(error: AwsError) -> bytes:
+    """AWS Query protocol's error document."""
+    from xml.sax.saxutils import escape
+
+    kind = "Sender" if error.status < 500 else "Receiver"
+    return (f"<ErrorResponse><Error><Type>{kind}</Type><Code>{escape(error.code)}</Code>"
+            f"<Message>{escape(error.message)}</Message></Error><RequestId>local</RequestId></ErrorResponse>").encode()
 
 
 def on_reset(fn: Callable[[], None]) -> Callable[[], None]:

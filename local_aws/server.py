@@ -33,6 +33,7 @@ log = logging.getLogger("local_aws")
 
 # One module per service local_aws adds; importing a module registers its handlers.
 SERVICE_MODULES = [
+    "local_aws.iam",
     "local_aws.model_registry",
     "local_aws.featurestore",
     "local_aws.featurestore_runtime",
@@ -94,6 +95,13 @@ class Router:
             handler = protocol.JSON_ACTIONS.get((prefix, action))
             if handler is not None:
                 return self._answer(start_response, lambda: handler(self._json_body(environ), ctx))
+        elif any(key[0] == service for key in protocol.QUERY_ACTIONS):
+            form = self._form_body(environ)
+            handler = protocol.QUERY_ACTIONS.get((service, form.get("Action", "")))
+            if handler is not None:
+                answered = self._answer_query(start_response, lambda: handler(form, ctx))
+                if answered is not None:
+                    return answered
         elif service == "sagemaker":
             adapter = protocol.REST_RULES.bind("localhost")
             try:
@@ -119,6 +127,27 @@ class Router:
             return json.loads(raw)
         except json.JSONDecodeError as exc:
             raise AwsError(f"Request body is not valid JSON: {exc}", code="SerializationException")
+
+    @staticmethod
+    def _form_body(environ: dict) -> dict:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        raw = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(raw)  # moto may still read it
+        return dict(parse_qsl(raw.decode(), keep_blank_values=True))
+
+    @staticmethod
+    def _answer_query(start_response: StartResponse, call: Callable[[], str | None]) -> Iterable[bytes] | None:
+        """Answer a Query-protocol call in XML; None when the handler leaves the answer to moto."""
+        try:
+            result = call()
+            if result is None:
+                return None
+            status, payload = 200, result.encode()
+        except AwsError as err:
+            status, payload = err.status, protocol.query_error_body(err)
+        start_response(f"{status} {'OK' if status == 200 else 'Error'}",
+                       [("Content-Type", "text/xml"), ("Content-Length", str(len(payload)))])
+        return [payload]
 
     @staticmethod
     def _answer(start_response: StartResponse, call: Callable[[], Any]) -> Iterable[bytes]:
@@ -191,7 +220,6 @@ def serve(port: int) -> None:
     """Serve in the foreground until stopped (Ctrl-C, SIGTERM or POST /_local_aws/shutdown)."""
     netguard.install()
     os.environ.setdefault("MOTO_ALLOW_NONEXISTENT_REGION", "true")
-    os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")  # AWS-managed policies attachable
     home = home_dir(port)
     router = Router(port, log_file=str(home / "server.log"))
     server = make_server(HOST, port, router, threaded=True, request_handler=MotoRequestHandler)

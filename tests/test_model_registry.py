@@ -88,13 +88,3 @@ def test_group_resource_policy_round_trip(aws):
     sm.delete_model_package_group_policy(ModelPackageGroupName="g4")
     with pytest.raises(ClientError):
         sm.get_model_package_group_policy(ModelPackageGroupName="g4")
-
-
-def test_aws_managed_policies_can_be_attached(aws):
-    iam = aws.client("iam")
-    iam.create_role(RoleName="SageMakerRole", AssumeRolePolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                                                 "Principal": {"Service": "sagemaker.amazonaws.com"}}]}))
-    iam.attach_role_policy(RoleName="SageMakerRole", PolicyArn="arn:aws:iam::aws:policy/AmazonSageMakerFullAccess")
-    attached = iam.list_attached_role_policies(RoleName="SageMakerRole")["AttachedPolicies"]
-    assert attached[0]["PolicyName"] == "AmazonSageMakerFullAccess"
