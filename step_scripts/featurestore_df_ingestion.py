@@ -185,7 +185,7 @@ def feature_definitions(frame: pd.DataFrame) -> list[dict]:
 
 def wait_until_created(sagemaker, name: str) -> dict:
     """Poll DescribeFeatureGroup: creating the online and offline store takes seconds to a minute."""
-    deadline, wait = time.monotonic() + CREATE_TIMEOUT_SECONDS, 1.0
+    deadline, wait = time.monotonic() + CREATE_TIMEOUT_SECONDS, 0.5
     while True:
         group = sagemaker.describe_feature_group(FeatureGroupName=name)
         status = group["FeatureGroupStatus"]
@@ -251,9 +251,18 @@ def check_matches_group(group: dict, frame: pd.DataFrame, args: argparse.Namespa
                         f"(its features: {', '.join(sorted(known))}); drop them from the CSV or use a new group")
 
 
-def to_record(row: dict) -> list[dict]:
+def format_value(value, feature_type: str) -> str:
+    """A value as PutRecord's ValueAsString. An integer column with gaps reads as floats (15.0);
+    an Integral feature needs "15"."""
+    if feature_type == "Integral" and isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def to_record(row: dict, types: dict) -> list[dict]:
     """One PutRecord Record: every value as a string; a missing value is left out of the record."""
-    return [{"FeatureName": name, "ValueAsString": str(value)} for name, value in row.items() if not pd.isna(value)]
+    return [{"FeatureName": name, "ValueAsString": format_value(value, types[name])}
+            for name, value in row.items() if not pd.isna(value)]
 
 
 def put_with_retries(runtime, name: str, record: list[dict], max_retries: int) -> Optional[str]:
@@ -275,12 +284,13 @@ def put_with_retries(runtime, name: str, record: list[dict], max_retries: int) -
     return error
 
 
-def ingest(frame: pd.DataFrame, args: argparse.Namespace, region: str) -> int:
+def ingest(frame: pd.DataFrame, group: dict, args: argparse.Namespace, region: str) -> int:
     """PutRecord every row, max_workers at a time; returns how many rows failed."""
     # botocore's own retries are off so that --max-retries counts every try; one connection per worker.
     runtime = boto3.client("sagemaker-featurestore-runtime", region_name=region,
                            config=Config(retries={"max_attempts": 0}, max_pool_connections=args.max_workers))
-    records = [to_record(row) for row in frame.to_dict("records")]
+    types = {d["FeatureName"]: d["FeatureType"] for d in group["FeatureDefinitions"]}
+    records = [to_record(row, types) for row in frame.to_dict("records")]
     identifiers = frame[args.record_identifier_name].tolist()
     with ThreadPoolExecutor(max_workers=args.max_workers) as pool:
         errors = list(pool.map(lambda r: put_with_retries(runtime, args.feature_group_name, r, args.max_retries),
@@ -308,7 +318,7 @@ def main(argv: Optional[list[str]] = None) -> None:
     check_matches_group(group, frame, args)
 
     ingest_started = time.monotonic()
-    failed = ingest(frame, args, region)
+    failed = ingest(frame, group, args, region)
     seconds = time.monotonic() - ingest_started
     log.info("ingested %d of %d rows into %s in %.1f s (%.0f rows/s, %d workers)", len(frame) - failed, len(frame),
              args.feature_group_name, seconds, len(frame) / max(seconds, 1e-9), args.max_workers)
@@ -329,6 +339,7 @@ def main(argv: Optional[list[str]] = None) -> None:
 def run_main(argv: Optional[list[str]] = None) -> int:
     """Bad input and failed AWS calls end as one clear line on stderr and exit code 1."""
     logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("botocore").setLevel(logging.WARNING)  # not its INFO lines on credentials and endpoints
     prog = os.path.basename(sys.argv[0]) or "featurestore_df_ingestion.py"
     try:
         main(argv)

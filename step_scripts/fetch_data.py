@@ -210,14 +210,10 @@ def check_wait_flags(expected_rows: Optional[int], timeout_seconds: float, poll_
         raise StepError(f"--{prefix}poll-seconds {poll_seconds:g} must be more than 0")
 
 
-def configure_logging() -> None:
-    logging.basicConfig(stream=sys.stdout, level=logging.INFO,
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
-
-
 def run_main(main, argv: Optional[list[str]] = None) -> int:
     """Run a script's main: bad input and failed AWS calls end as one clear line and exit code 1."""
-    configure_logging()
+    logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("botocore").setLevel(logging.WARNING)  # not its INFO lines on credentials and endpoints
     prog = os.path.basename(sys.argv[0]) or "step"
     try:
         main(argv)

@@ -218,6 +218,7 @@ def main(argv: Optional[list[str]] = None) -> None:
 def run_main(argv: Optional[list[str]] = None) -> int:
     """Bad input and failed AWS calls end as one clear line on stderr and exit code 1."""
     logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("botocore").setLevel(logging.WARNING)  # not its INFO lines on credentials and endpoints
     prog = os.path.basename(sys.argv[0]) or "register_model.py"
     try:
         main(argv)
