@@ -81,7 +81,7 @@ class Execution:
             "QueryExecutionId": self.id,
             "Query": self.query,
             "StatementType": self.statement_type,
-            "SubstatementType": self.query.split(None, 1)[0].upper() if self.query.split() else "",
+            "SubstatementType": athena_engine.substatement_type(self.query),
             "ResultConfiguration": self.result_configuration,
             "ResultReuseConfiguration": {"ResultReuseByAgeConfiguration": {"Enabled": False}},
             "QueryExecutionContext": {"Database": self.database, "Catalog": self.catalog},

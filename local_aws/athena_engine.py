@@ -147,10 +147,20 @@ class QueryCancelled(Exception):
     """The query was stopped (StopQueryExecution) while it ran."""
 
 
+def _first_word(sql: str) -> str:
+    words = re.sub(r"(--[^\n]*|/\*.*?\*/)", " ", sql, flags=re.DOTALL).replace("(", " ").split()
+    return words[0].upper() if words else ""
+
+
+def substatement_type(sql: str) -> str:
+    """Athena's SubstatementType: SELECT for queries (WITH, VALUES too), else the statement's verb."""
+    first = _first_word(sql)
+    return "SELECT" if first in ("SELECT", "WITH", "VALUES", "TABLE") else first
+
+
 def statement_type(sql: str) -> str:
     """Athena's StatementType of a query: DML (SELECT, INSERT...), DDL (CREATE, DROP...) or UTILITY."""
-    words = re.sub(r"(--[^\n]*|/\*.*?\*/)", " ", sql, flags=re.DOTALL).split()
-    first = words[0].upper().lstrip("(") if words else ""
+    first = _first_word(sql)
     if first in ("CREATE", "DROP", "ALTER", "MSCK"):
         return "DDL"
     if first in ("SHOW", "DESCRIBE", "DESC", "EXPLAIN", "USE"):

@@ -137,7 +137,7 @@ def test_query_runs_in_background_and_describes_itself_as_athena(lake: Lake) -> 
     assert execution["ResultConfiguration"]["OutputLocation"] == f"{RESULTS}{query_id}.csv"
     assert execution["QueryExecutionContext"] == {"Database": DB, "Catalog": "AwsDataCatalog"}
     assert execution["WorkGroup"] == "primary"
-    assert execution["StatementType"] == "DML"
+    assert execution["StatementType"] == "DML" and execution["SubstatementType"] == "SELECT"
     assert execution["Query"].startswith("SELECT customer_id")
     stats = execution["Statistics"]
     assert stats["DataScannedInBytes"] > 0
