@@ -48,6 +48,7 @@ class Execution:
     catalog: str
     result_configuration: dict
     statement_type: str
+    parameters: list[str] = field(default_factory=list)  # ExecutionParameters
     submitted: dt.datetime = field(default_factory=now)
     state: str = "QUEUED"
     reason: str | None = None
@@ -89,6 +90,7 @@ class Execution:
             "Statistics": self._statistics(),
             "WorkGroup": self.workgroup,
             "EngineVersion": {"SelectedEngineVersion": "AUTO", "EffectiveEngineVersion": "Athena engine version 3"},
+            **({"ExecutionParameters": self.parameters} if self.parameters else {}),
         }
 
     def _statistics(self) -> dict:
@@ -174,7 +176,9 @@ def start_query_execution(request: dict, ctx: RequestContext) -> dict:
     result_config = _result_configuration(request, _workgroup(ctx, workgroup_name))
     context = request.get("QueryExecutionContext") or {}
     token = request.get("ClientRequestToken")
-    fingerprint = json.dumps([query, workgroup_name, context, request.get("ResultConfiguration")], sort_keys=True)
+    parameters = list(request.get("ExecutionParameters") or [])
+    fingerprint = json.dumps([query, workgroup_name, context, request.get("ResultConfiguration"), parameters],
+                             sort_keys=True)
     with _lock:
         if token and token in _tokens:
             seen, execution_id = _tokens[token]
@@ -186,7 +190,7 @@ def start_query_execution(request: dict, ctx: RequestContext) -> dict:
         execution = Execution(
             id=execution_id, query=query, region=ctx.region, workgroup=workgroup_name,
             database=context.get("Database") or "default", catalog=context.get("Catalog") or "AwsDataCatalog",
-            statement_type=athena_engine.statement_type(query),
+            statement_type=athena_engine.statement_type(query), parameters=parameters,
             result_configuration={**result_config, "OutputLocation": output},
         )
         _executions[execution.id] = execution
@@ -212,6 +216,7 @@ def _run(execution: Execution) -> None:
                 execution.query, execution.database,
                 on_cursor=lambda cursor: setattr(execution, "cursor", cursor),
                 is_cancelled=lambda: execution.cancel_requested,
+                parameters=execution.parameters,
             )
             engine_done = time.monotonic()
             moto_state.put_object(bucket, key, result.to_csv())

@@ -110,6 +110,20 @@ def translate(sql: str) -> str:
     return sql
 
 
+_PLACEHOLDERS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|/\*.*?\*/|(?P<mark>\?)", re.DOTALL)
+
+
+def bind_parameters(sql: str, parameters: list[str]) -> str:
+    """ExecutionParameters into the query's `?` placeholders, in order, as the SQL text they are."""
+    marks = [m for m in _PLACEHOLDERS.finditer(sql) if m.group("mark")]
+    if len(marks) != len(parameters):
+        raise QueryError("INVALID_PARAMETER_USAGE", f"Incorrect number of parameters: expected {len(marks)} "
+                         f"but found {len(parameters)}", error_type=1000)
+    for mark, value in zip(reversed(marks), reversed(parameters)):
+        sql = sql[:mark.start()] + value + sql[mark.end():]
+    return sql
+
+
 def _format_literal(sql: str, pos: int) -> tuple[int, int] | None:
     """(start, end) of a call's second argument when it is a string literal ending the call."""
     depth = 0
@@ -474,10 +488,10 @@ class Engine:
         self._db.execute("SET GLOBAL enable_external_access = false")  # queries read Glue tables only
 
     def run(self, sql: str, database: str, on_cursor: Callable[[duckdb.DuckDBPyConnection], None],
-            is_cancelled: Callable[[], bool]) -> QueryResult:
+            is_cancelled: Callable[[], bool], parameters: list[str] | None = None) -> QueryResult:
         """Run one SELECT; `on_cursor` receives the cursor so another thread can interrupt it."""
         database = (database or "default").lower()
-        text = translate(sql).strip().rstrip(";").strip()
+        text = translate(bind_parameters(sql, parameters or [])).strip().rstrip(";").strip()
         cursor = self._db.cursor()
         on_cursor(cursor)
         try:

@@ -369,3 +369,11 @@ def test_array_columns_of_collection_features(lake: Lake) -> None:
     assert [[d.get("VarCharValue") for d in r["Data"]] for r in result["ResultSet"]["Rows"]] == \
         [["id", "tags", "n"], ["a", "[x, y]", "2"], ["b", "[]", "0"]]
     assert [c["Type"] for c in result["ResultSet"]["ResultSetMetadata"]["ColumnInfo"]] == ["varchar", "array", "bigint"]
+
+
+def test_execution_parameters_fill_the_placeholders(lake: Lake) -> None:
+    sql = f"SELECT count(*) FROM {TABLE} WHERE customer_id = ? AND age > ? AND event_time <> '?'"
+    assert lake.rows(sql, ExecutionParameters=["'c1'", "30"]) == [["_col0"], ["1"]]
+    status = lake.failure(sql, ExecutionParameters=["'c1'"])
+    assert status["StateChangeReason"] == \
+        "INVALID_PARAMETER_USAGE: Incorrect number of parameters: expected 2 but found 1"
