@@ -16,11 +16,15 @@ BUCKET = "sagemaker-us-east-1-123456789012"
 
 
 @pytest.fixture()
-def sdk(aws, monkeypatch):
+def sdk(aws):
     from sagemaker.core.helper.session_helper import Session
 
-    # ModelTrainer validates the role with IAM SimulatePrincipalPolicy, which moto does not implement.
-    monkeypatch.setenv("SAGEMAKER_VALIDATE_ROLE", "false")
+    # ModelTrainer validates the role (it must exist, trust SageMaker and allow the job's actions).
+    iam = aws.client("iam")
+    iam.create_role(RoleName="SageMakerRole", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                 "Principal": {"Service": "sagemaker.amazonaws.com"}}]}))
+    iam.attach_role_policy(RoleName="SageMakerRole", PolicyArn="arn:aws:iam::aws:policy/AmazonSageMakerFullAccess")
     aws.client("s3").create_bucket(Bucket="data-bucket")
     return Session(boto_session=boto3.Session(region_name="us-east-1"), default_bucket=BUCKET)
 
