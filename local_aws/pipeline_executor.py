@@ -305,7 +305,7 @@ def _attempts(execution: Execution, record: StepRecord) -> Outcome:
         outcome = _attempt(execution, record)
         if outcome.status != "Failed" or not outcome.exception_type or execution.stop_requested.is_set():
             return outcome
-        delay = _retry_delay(record.step.retry_policies, outcome.exception_type, retries, first_attempt)
+        delay = retry_delay(record.step.retry_policies, outcome.exception_type, retries, first_attempt)
         if delay is None:
             return outcome
         log.info("retrying step %s of %s in %.1f s after %s", record.step.name, execution.arn, delay, outcome.exception_type)
@@ -313,7 +313,13 @@ def _attempts(execution: Execution, record: StepRecord) -> Outcome:
             return Outcome("Stopped")
 
 
-def _retry_delay(policies: list[dict], exception_type: str, retries: dict[int, int], first_attempt: float) -> float | None:
+def retry_delay(policies: list[dict], exception_type: str, retries: dict[int, int], first_attempt: float) -> float | None:
+    """Seconds to wait before retrying a failure of this type, or None when no policy allows another try.
+
+    The first policy naming the type decides: IntervalSeconds * BackoffRate ** (retries it already
+    granted), up to MaxAttempts retries or until ExpireAfterMin minutes after the first attempt.
+    `retries` (policy index -> retries granted) is updated.
+    """
     for index, policy in enumerate(policies):
         if exception_type not in policy["ExceptionType"]:
             continue

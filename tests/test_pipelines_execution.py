@@ -11,9 +11,8 @@ import textwrap
 import time
 
 import pytest
-from botocore.exceptions import ClientError
 
-from local_aws.pipeline_executor import _retry_delay
+from local_aws.pipeline_executor import retry_delay
 from test_pipelines_api import ROLE, condition, create, definition, error_of, fail, register, steps_of, wait
 
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
@@ -185,11 +184,11 @@ def test_retry_policy_arithmetic():
                 {"ExceptionType": ["Step.SERVICE_FAULT"], "IntervalSeconds": 1, "BackoffRate": 2.0, "ExpireAfterMin": 0}]
     used: dict[int, int] = {}
     now = time.monotonic()
-    assert _retry_delay(policies, "SageMaker.JOB_INTERNAL_ERROR", used, now) == 2.0
-    assert _retry_delay(policies, "SageMaker.JOB_INTERNAL_ERROR", used, now) == 6.0
-    assert _retry_delay(policies, "SageMaker.JOB_INTERNAL_ERROR", used, now) is None  # MaxAttempts spent
-    assert _retry_delay(policies, "Step.SERVICE_FAULT", used, now) is None  # expired at once
-    assert _retry_delay(policies, "SageMaker.CAPACITY_ERROR", used, now) is None  # no policy names it
+    assert retry_delay(policies, "SageMaker.JOB_INTERNAL_ERROR", used, now) == 2.0
+    assert retry_delay(policies, "SageMaker.JOB_INTERNAL_ERROR", used, now) == 6.0
+    assert retry_delay(policies, "SageMaker.JOB_INTERNAL_ERROR", used, now) is None  # MaxAttempts spent
+    assert retry_delay(policies, "Step.SERVICE_FAULT", used, now) is None  # expired at once
+    assert retry_delay(policies, "SageMaker.CAPACITY_ERROR", used, now) is None  # no policy names it
 
 
 def test_stop_stops_the_running_job_and_nothing_after_it(clients):
