@@ -209,7 +209,7 @@ def ensure_feature_group(sagemaker, args: argparse.Namespace, frame: pd.DataFram
             raise
         group = None
     if group is not None:
-        return wait_until_created(sagemaker, name) if group["FeatureGroupStatus"] == "Creating" else group
+        return group if group["FeatureGroupStatus"] == "Created" else wait_until_created(sagemaker, name)
     if args.no_create:
         raise StepError(f"feature group {name!r} does not exist and --no-create was given; "
                         "check --feature-group-name or drop --no-create")

@@ -99,14 +99,17 @@ def features_and_target(frame: pd.DataFrame, target: str, feature_group_name: st
                         f"its columns are {', '.join(map(str, frame.columns))}")
     bookkeeping = [frame.attrs.get("record_identifier_name"), frame.attrs.get("event_time_name"),
                    *OFFLINE_STORE_COLUMNS]
-    frame = frame.dropna(subset=[target])
-    if len(frame) < MIN_ROWS:
-        raise StepError(f"only {len(frame)} records with a {target!r} value in {feature_group_name!r}; training "
-                        f"needs at least {MIN_ROWS}: ingest the data first, or pass --expected-rows to wait for it")
     features = frame.drop(columns=[target, *[c for c in bookkeeping if c in frame.columns]])
     if features.shape[1] == 0:
         raise StepError(f"feature group {feature_group_name!r} has no feature columns besides {target!r}")
-    return features, frame[target]
+    # A record written without some features has gaps there; older scikit-learn forests refuse them.
+    complete = features.notna().all(axis=1) & frame[target].notna()
+    if not complete.all():
+        log.info("dropped %d records with missing values", (~complete).sum())
+    if complete.sum() < MIN_ROWS:
+        raise StepError(f"only {complete.sum()} complete records in {feature_group_name!r}; training needs at "
+                        f"least {MIN_ROWS}: ingest the data first, or pass --expected-rows to wait for it")
+    return features[complete], frame.loc[complete, target]
 
 
 def build_pipeline(features: pd.DataFrame, args: argparse.Namespace) -> Pipeline:

@@ -314,7 +314,7 @@ def test_ingest_fetch_train_register_end_to_end(aws, server, tmp_path):
 def test_fetch_keeps_the_latest_live_version_of_each_record(aws, server, tmp_path):
     """The offline store keeps every version; the query keeps each record's newest, minus deleted ones."""
     aws.client("s3").create_bucket(Bucket=BUCKET)
-    assert ingest(abalone_slice(tmp_path / "input", 12), tmp_path / "out",
+    assert ingest(abalone_slice(tmp_path / "input", 14), tmp_path / "out",
                   "--event-time", "2024-05-01T12:00:00Z").returncode == 0
     runtime = aws.client("sagemaker-featurestore-runtime")
 
@@ -331,13 +331,19 @@ def test_fetch_keeps_the_latest_live_version_of_each_record(aws, server, tmp_pat
     runtime.delete_record(FeatureGroupName="abalone-fg", RecordIdentifierValueAsString="abalone-00003",
                           EventTime="2024-05-03T00:00:00Z")
     flush_offline_store(server)
-    result = run("fetch_data.py", "--feature-group-name", "abalone-fg", "--expected-rows", "11",
+    result = run("fetch_data.py", "--feature-group-name", "abalone-fg", "--expected-rows", "13",
                  "--timeout-seconds", "20", "--output-dir", str(tmp_path / "fetch"))
     assert result.returncode == 0, result.stderr
     fetched = pd.read_csv(tmp_path / "fetch" / "features.csv").set_index("abalone_id")
-    assert sorted(fetched.index) == [f"abalone-{i:05d}" for i in range(1, 13) if i != 3]
-    rings = pd.read_csv(ABALONE)["rings"].head(12).tolist()
+    assert sorted(fetched.index) == [f"abalone-{i:05d}" for i in range(1, 15) if i != 3]
+    rings = pd.read_csv(ABALONE)["rings"].head(14).tolist()
     assert fetched.loc["abalone-00001", "rings"] == 101 and pd.isna(fetched.loc["abalone-00001", "sex"])
     assert fetched.loc["abalone-00002", "rings"] == rings[1] and fetched.loc["abalone-00002", "sex"] == "M"
     assert fetched.loc["abalone-00004", "rings"] == 204
     assert fetched.loc["abalone-00012", "rings"] == rings[11]
+    # Training skips the two records that lack features (rings alone) and trains on the other eleven.
+    result = run("train.py", "--feature-group-name", "abalone-fg", "--n-estimators", "5",
+                 "--model-dir", str(tmp_path / "model"), "--evaluation-dir", str(tmp_path / "evaluation"))
+    assert result.returncode == 0, result.stderr
+    assert "dropped 2 records with missing values" in result.stdout
+    assert "split 11 records: 8 to train, 3 to test" in result.stdout
