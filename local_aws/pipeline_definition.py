@@ -24,6 +24,7 @@ STEP_TYPES = {
     "EndpointConfig", "Endpoint", "InferenceComponent", "Lineage", "Job", "Cleanup", "ForEach",
 }
 JOB_STEP_TYPES = {"Training", "Processing", "Transform", "Tuning"}
+CACHEABLE_STEP_TYPES = JOB_STEP_TYPES | {"AutoML", "EMR", "QualityCheck", "ClarifyCheck"}
 # The botocore shape a step's properties follow (what `Steps.<name>.<path>` may name).
 PROPERTY_SHAPES = {
     "Processing": ["DescribeProcessingJobResponse"],
@@ -236,6 +237,9 @@ def _parse_step(raw: Any, branch_of: tuple[str, bool] | None) -> Step:
                 display_name=raw.get("DisplayName"), description=raw.get("Description"), branch_of=branch_of, raw=raw)
     cache = raw.get("CacheConfig")
     if cache is not None:
+        if kind not in CACHEABLE_STEP_TYPES:
+            raise DefinitionError(f"Step '{name}' of type {kind} cannot have a CacheConfig; caching applies to "
+                                  f"{sorted(CACHEABLE_STEP_TYPES)} steps.")
         if not isinstance(cache, dict) or not isinstance(cache.get("Enabled"), bool):
             raise DefinitionError(f"CacheConfig of step '{name}' needs Enabled (true or false).")
         step.cache_enabled = cache["Enabled"]

@@ -476,9 +476,6 @@ def _run_register_model(execution: Execution, record: StepRecord) -> Outcome:
     from local_aws import model_registry
 
     arguments = pdef.evaluate(record.step.arguments, execution.scope())
-    cached = _cache_hit(execution, record, arguments)
-    if cached:
-        return cached
     _set_running(execution, record)
     arn = model_registry.create_model_package(arguments, execution.ctx)["ModelPackageArn"]
     _set_running(execution, record, {"RegisterModel": {"Arn": arn}})

@@ -5,6 +5,7 @@ steps are in test_pipelines_execution.py.
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 
@@ -160,6 +161,7 @@ INVALID = [
     ([fail("F", "x")], [{"Name": "N", "Type": "Integer", "DefaultValue": "ten"}], "is not of type Integer"),
     ([{"Name": "P", "Type": "Processing", "Arguments": PROCESSING_ARGS, "CacheConfig": {"Enabled": True, "ExpireAfter": "soon"}}],
      None, "ISO 8601 duration"),
+    ([register("R", CacheConfig={"Enabled": True})], None, "of type RegisterModel cannot have a CacheConfig"),
 ]
 
 
@@ -318,6 +320,13 @@ def test_execution_records_and_updates(aws):
     wait(sm, default_named)
     oldest_first = sm.list_pipeline_executions(PipelineName="records", SortOrder="Ascending")["PipelineExecutionSummaries"]
     assert [s["PipelineExecutionArn"] for s in oldest_first] == [arn, default_named]
+    between = sm.list_pipeline_executions(PipelineName="records", CreatedAfter=oldest_first[0]["StartTime"] + dt.timedelta(milliseconds=1),
+                                          CreatedBefore=oldest_first[1]["StartTime"] + dt.timedelta(seconds=1))
+    assert [s["PipelineExecutionArn"] for s in between["PipelineExecutionSummaries"]] == [default_named]
+    paged = sm.list_pipeline_executions(PipelineName="records", MaxResults=1)
+    assert [s["PipelineExecutionArn"] for s in paged["PipelineExecutionSummaries"]] == [default_named]
+    rest = sm.list_pipeline_executions(PipelineName="records", MaxResults=1, NextToken=paged["NextToken"])
+    assert [s["PipelineExecutionArn"] for s in rest["PipelineExecutionSummaries"]] == [arn] and "NextToken" not in rest
     code, _ = error_of(lambda: sm.describe_pipeline_execution(PipelineExecutionArn=arn[:-3] + "zzz"))
     assert code == "ResourceNotFound"
     code, message = error_of(lambda: sm.stop_pipeline_execution(PipelineExecutionArn=arn))

@@ -240,7 +240,8 @@ def test_cache_hits_reuse_earlier_results(clients):
     s3, sm = clients
     cached = processing("Cached", "print('work')", args=[{"Get": "Parameters.Mode"}],
                         outputs=[("out", f"s3://{BUCKET}/cached")], CacheConfig={"Enabled": True, "ExpireAfter": "PT1H"})
-    create(sm, "cache", definition([cached, processing("Uncached", "print(1)")],
+    brief = processing("Brief", "print('brief')", CacheConfig={"Enabled": True, "ExpireAfter": "PT2S"})
+    create(sm, "cache", definition([cached, brief, processing("Uncached", "print(1)")],
                                    [{"Name": "Mode", "Type": "String", "DefaultValue": "a"}]))
     first = start(sm, "cache")
     assert wait(sm, first)["PipelineExecutionStatus"] == "Succeeded"
@@ -250,12 +251,15 @@ def test_cache_hits_reuse_earlier_results(clients):
     assert "CacheHitResult" not in one["Cached"]
     assert two["Cached"]["CacheHitResult"] == {"SourcePipelineExecutionArn": first}
     assert two["Cached"]["Metadata"] == one["Cached"]["Metadata"] and two["Cached"]["StepStatus"] == "Succeeded"
+    assert two["Brief"]["CacheHitResult"] == {"SourcePipelineExecutionArn": first}
     assert "CacheHitResult" not in two["Uncached"]
-    assert len(sm.list_processing_jobs(MaxResults=100)["ProcessingJobSummaries"]) == 3  # the cache hit ran no job
+    assert len(sm.list_processing_jobs(MaxResults=100)["ProcessingJobSummaries"]) == 4  # the cache hits ran no job
 
+    time.sleep(2.1)  # Brief's cached result expires (PT2S)
     third = start(sm, "cache", [{"Name": "Mode", "Value": "b"}])  # other arguments: a miss
     assert wait(sm, third)["PipelineExecutionStatus"] == "Succeeded"
-    assert "CacheHitResult" not in steps_of(sm, third)["Cached"]
+    three = steps_of(sm, third)
+    assert "CacheHitResult" not in three["Cached"] and "CacheHitResult" not in three["Brief"]
 
 
 def test_an_execution_is_visible_from_another_process(clients, server):
