@@ -490,6 +490,18 @@ def _upstream(step: Step, steps: dict[str, Step]) -> list[Dependency]:
     return list(found.values())
 
 
+def ancestors(definition: Definition, names: list[str]) -> set[str]:
+    """Every step the named steps wait for, directly or through others (the named steps excluded)."""
+    found: set[str] = set()
+    pending = list(names)
+    while pending:
+        for dependency in definition.upstream[pending.pop()]:
+            if dependency.step not in found and dependency.step not in names:
+                found.add(dependency.step)
+                pending.append(dependency.step)
+    return found
+
+
 def _check_acyclic(upstream: dict[str, list[Dependency]]) -> None:
     state: dict[str, int] = {}  # 1 visiting, 2 done
 

@@ -48,6 +48,7 @@ class StepRecord:
     failure_reason: str | None = None
     metadata: dict = field(default_factory=dict)
     cache_hit_source: str | None = None  # execution whose result this cache hit reused
+    selective_source: str | None = None  # execution whose result a selective execution reused
     properties: Any = None  # the Describe response expressions read (Condition: {"Outcome": bool})
     cache_key: str | None = None
     ran_in: str | None = None  # execution whose job produced the result (own ARN unless a cache hit)
@@ -65,6 +66,8 @@ class StepRecord:
             item["FailureReason"] = self.failure_reason[:1024]
         if self.cache_hit_source:
             item["CacheHitResult"] = {"SourcePipelineExecutionArn": self.cache_hit_source}
+        if self.selective_source:
+            item["SelectiveExecutionResult"] = {"SourcePipelineExecutionArn": self.selective_source}
         return item
 
 
@@ -104,6 +107,8 @@ class Execution:
     experiment: dict = field(default_factory=dict)
     steps: dict[str, StepRecord] = field(default_factory=dict)
     retried_attempts: dict[str, int] = field(default_factory=dict)  # step -> attempts before a retry
+    selective: dict | None = None  # SelectiveExecutionConfig
+    excluded: set[str] = field(default_factory=set)  # steps a selective execution neither runs nor reuses
     lock: threading.Condition = field(default_factory=lambda: threading.Condition(threading.RLock()))
     stop_requested: threading.Event = field(default_factory=threading.Event)
     coordinator: threading.Thread | None = None
@@ -152,6 +157,20 @@ def _read_s3_json(uri: str, what: str = "Std:JsonGet") -> Any:
         return json.loads(data)
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise pdef.EvaluationError(f"{what}: the contents of {uri} are not valid JSON.") from None
+
+
+def reuse(execution: Execution, source: Execution, selected: list[str]) -> None:
+    """Selective execution: the selected steps will run; the steps they need keep the source's results."""
+    needed = pdef.ancestors(execution.definition, selected)
+    with source.lock:
+        for name in sorted(needed):
+            record = source.steps[name]
+            execution.steps[name] = StepRecord(
+                step=execution.definition.steps[name], status="Succeeded", start_time=record.start_time,
+                end_time=record.end_time, attempt_count=record.attempt_count, metadata=dict(record.metadata),
+                properties=record.properties, cache_key=record.cache_key, ran_in=record.ran_in or source.arn,
+                selective_source=source.arn)
+    execution.excluded = set(execution.definition.steps) - needed - set(selected)
 
 
 def start(execution: Execution) -> None:
@@ -224,7 +243,7 @@ def _ready_steps(execution: Execution, running: set[str]) -> list[str]:
     failed = any(r.status == "Failed" for r in execution.steps.values())
     ready = []
     for name, step in steps.items():
-        if name in execution.steps or len(running) + len(ready) >= max_steps:
+        if name in execution.steps or name in execution.excluded or len(running) + len(ready) >= max_steps:
             continue
         verdict = _readiness(execution, name)
         if verdict != "ready":
@@ -242,6 +261,8 @@ def _ready_steps(execution: Execution, running: set[str]) -> list[str]:
 
 def _readiness(execution: Execution, name: str) -> str:
     """'ready', 'waiting', or 'never' (a branch not taken, an upstream outcome its trigger excludes)."""
+    if name in execution.excluded:
+        return "never"
     verdict = "ready"
     step = execution.definition.steps[name]
     for dependency in execution.definition.upstream[name]:

@@ -363,9 +363,6 @@ def start_pipeline_execution(request: dict, ctx: RequestContext) -> dict:
     _required(request, "PipelineName")
     _check_pattern(request.get("PipelineExecutionDisplayName"), EXECUTION_NAME, "pipelineExecutionDisplayName")
     parallelism = _check_parallelism(request.get("ParallelismConfiguration"))
-    if request.get("SelectiveExecutionConfig"):
-        raise ValidationException("SelectiveExecutionConfig is not supported by local_aws; start a full execution "
-                                  "(steps with CacheConfig reuse earlier results).")
     with _lock:
         pipeline = _find_pipeline(ctx, request["PipelineName"])
         token = request.get("ClientRequestToken")
@@ -377,6 +374,8 @@ def start_pipeline_execution(request: dict, ctx: RequestContext) -> dict:
             if version is None:
                 raise ValidationException(f"Pipeline version {request['PipelineVersionId']} of pipeline '{pipeline.arn}' does not exist.")
         typed, listed = _execution_parameters(version.definition, request.get("PipelineParameters") or [])
+        selective = request.get("SelectiveExecutionConfig")
+        source = _selective_source(pipeline, version.definition, selective) if selective else None
         execution_id = _execution_id()
         created = now()
         execution = Execution(
@@ -391,12 +390,39 @@ def start_pipeline_execution(request: dict, ctx: RequestContext) -> dict:
                 execution.experiment = pdef.evaluate(version.definition.experiment_config, execution.scope())
             except pdef.EvaluationError as exc:
                 raise ValidationException(f"PipelineExperimentConfig cannot be evaluated: {exc}") from None
+        if selective:
+            execution.selective = selective
+            executor.reuse(execution, source, [s["StepName"] for s in selective["SelectedSteps"]])
         _executions[execution.arn] = execution
         pipeline.last_run = created
         if token:
             pipeline.start_tokens[token] = execution.arn
     executor.start(execution)
     return {"PipelineExecutionArn": execution.arn}
+
+
+def _selective_source(pipeline: Pipeline, definition: pdef.Definition, config: dict) -> Execution:
+    """The execution whose results the steps a selective execution does not run are taken from."""
+    selected = [item.get("StepName") for item in config.get("SelectedSteps") or []]
+    if not selected:
+        raise ValidationException("SelectiveExecutionConfig.SelectedSteps must name at least one step.")
+    unknown = [name for name in selected if name not in definition.steps]
+    if unknown:
+        raise ValidationException(f"Selected steps {unknown} are not defined in the pipeline definition.")
+    source_arn = config.get("SourcePipelineExecutionArn")
+    source = _executions.get(source_arn or "")
+    if source is None or source.pipeline_arn != pipeline.arn:
+        raise ValidationException(f"Invalid SourcePipelineExecutionArn: {source_arn or 'null'}. It must be an "
+                                  f"execution of pipeline '{pipeline.arn}'.")
+    with source.lock:
+        if source.status in ("Executing", "Stopping"):
+            raise ValidationException(f"Source pipeline execution '{source_arn}' is still {source.status}.")
+        missing = sorted(name for name in pdef.ancestors(definition, selected)
+                         if getattr(source.steps.get(name), "status", None) != "Succeeded")
+    if missing:
+        raise ValidationException(f"Invalid SourcePipelineExecutionArn: {source_arn}. The selected steps {selected} "
+                                  f"have dependencies on {missing}, which did not succeed in that execution.")
+    return source
 
 
 def _find_cached(pipeline_arn: str, step_name: str, key: str, expire_after: dt.timedelta | None) -> tuple[str, StepRecord] | None:
@@ -425,7 +451,7 @@ def _execution_body(execution: Execution) -> dict:
         "LastModifiedBy": {}, "PipelineVersionId": execution.version_id,
     }
     _put(body, PipelineExecutionDescription=execution.description, FailureReason=execution.failure_reason,
-         ParallelismConfiguration=execution.parallelism,
+         ParallelismConfiguration=execution.parallelism, SelectiveExecutionConfig=execution.selective,
          PipelineExperimentConfig=execution.experiment or None)
     return body
 

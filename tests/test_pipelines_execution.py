@@ -277,3 +277,29 @@ def test_an_execution_is_visible_from_another_process(clients, server):
     out = subprocess.run([sys.executable, "-c", probe], env=server.env | server.client_env(), capture_output=True,
                          text=True, timeout=60, check=True).stdout
     assert json.loads(out) == ["Succeeded", ["Only"]]
+
+
+def test_selective_execution_runs_the_selected_steps_on_the_source_results(clients):
+    s3, sm = clients
+    first = processing("First", "print('first')", outputs=[("out", f"s3://{BUCKET}/first")])
+    second = processing("Second", "print('second')", args=[
+        {"Get": "Steps.First.ProcessingOutputConfig.Outputs['out'].S3Output.S3Uri"}])
+    third = processing("Third", "print('third')", DependsOn=["Second"])
+    create(sm, "selective", definition([first, second, third]))
+    source = start(sm, "selective")
+    assert wait(sm, source)["PipelineExecutionStatus"] == "Succeeded"
+    config = {"SourcePipelineExecutionArn": source, "SelectedSteps": [{"StepName": "Second"}]}
+    arn = sm.start_pipeline_execution(PipelineName="selective", SelectiveExecutionConfig=config)["PipelineExecutionArn"]
+    described = wait(sm, arn)
+    assert described["PipelineExecutionStatus"] == "Succeeded" and described["SelectiveExecutionConfig"] == config
+    steps, earlier = steps_of(sm, arn), steps_of(sm, source)
+    assert set(steps) == {"First", "Second"}  # Third is not selected: it does not run
+    assert steps["First"]["SelectiveExecutionResult"] == {"SourcePipelineExecutionArn": source}
+    assert steps["First"]["Metadata"] == earlier["First"]["Metadata"]
+    assert steps["Second"]["Metadata"] != earlier["Second"]["Metadata"] and "SelectiveExecutionResult" not in steps["Second"]
+    job = steps["Second"]["Metadata"]["ProcessingJob"]["Arn"].rsplit("/", 1)[1]
+    assert sm.describe_processing_job(ProcessingJobName=job)["AppSpecification"]["ContainerArguments"] == [f"s3://{BUCKET}/first"]
+
+    code, message = error_of(lambda: sm.start_pipeline_execution(
+        PipelineName="selective", SelectiveExecutionConfig={"SelectedSteps": [{"StepName": "Second"}]}))
+    assert code == "ValidationException" and "Invalid SourcePipelineExecutionArn: null" in message
