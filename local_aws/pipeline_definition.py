@@ -123,7 +123,8 @@ def parse(text: str) -> Definition:
         raise DefinitionError(f"Unable to parse pipeline definition. Unknown member(s) {sorted(unknown)}.")
     if document.get("Version") != SCHEMA_VERSION:
         raise DefinitionError(
-            f"Unable to parse pipeline definition. Version must be \"{SCHEMA_VERSION}\", got {document.get('Version')!r}.")
+            f"Unable to parse pipeline definition. Version must be \"{SCHEMA_VERSION}\", "
+            f"got {document.get('Version')!r}.")
     parameters = _parse_parameters(document.get("Parameters") or [])
     raw_steps = document.get("Steps")
     if not isinstance(raw_steps, list) or not raw_steps:
@@ -227,7 +228,8 @@ def _parse_step(raw: Any, branch_of: tuple[str, bool] | None) -> Step:
     unknown = set(raw) - {"Name", "Type", "Arguments", "DependsOn", "DisplayName", "Description", "CacheConfig",
                           "RetryPolicies", "PropertyFiles"}
     if unknown:
-        raise DefinitionError(f"Unable to parse pipeline definition. Step '{name}' has unknown member(s) {sorted(unknown)}.")
+        raise DefinitionError(
+            f"Unable to parse pipeline definition. Step '{name}' has unknown member(s) {sorted(unknown)}.")
     arguments = raw.get("Arguments", {})
     if not isinstance(arguments, dict):
         raise DefinitionError(f"Arguments of step '{name}' must be a Json Object.")
@@ -251,7 +253,8 @@ def _parse_step(raw: Any, branch_of: tuple[str, bool] | None) -> Step:
             raise DefinitionError(f"Step '{name}' declares PropertyFiles, which only Processing steps can have.")
         if not isinstance(item, dict) or not all(isinstance(item.get(k), str) for k in
                                                  ("PropertyFileName", "OutputName", "FilePath")):
-            raise DefinitionError(f"Property file {item!r} of step '{name}' needs PropertyFileName, OutputName and FilePath.")
+            raise DefinitionError(
+                f"Property file {item!r} of step '{name}' needs PropertyFileName, OutputName and FilePath.")
         outputs = [o.get("OutputName") for o in (arguments.get("ProcessingOutputConfig") or {}).get("Outputs", [])]
         if item["OutputName"] not in outputs:
             raise DefinitionError(
@@ -270,7 +273,8 @@ def _parse_depends_on(name: str, raw: Any) -> list[Dependency]:
     for item in raw:
         if isinstance(item, str):
             dependencies.append(Dependency(item))
-        elif isinstance(item, dict) and isinstance(item.get("Step"), str) and item.get("Trigger", "Completed") in TRIGGERS:
+        elif isinstance(item, dict) and isinstance(item.get("Step"), str) and \
+                item.get("Trigger", "Completed") in TRIGGERS:
             dependencies.append(Dependency(item["Step"], item.get("Trigger", "Completed")))
         else:
             raise DefinitionError(
@@ -312,8 +316,10 @@ def _check_conditions(name: str, conditions: Any) -> None:
 def _check_condition(name: str, condition: Any) -> None:
     kind = condition.get("Type") if isinstance(condition, dict) else None
     if kind not in CONDITION_TYPES:
-        raise DefinitionError(f"Condition {condition!r} in step '{name}' has unknown Type; use one of {sorted(CONDITION_TYPES)}.")
-    needed = {"Not": ["Condition"], "Or": ["Conditions"], "In": ["QueryValue", "Values"]}.get(kind, ["LeftValue", "RightValue"])
+        raise DefinitionError(
+            f"Condition {condition!r} in step '{name}' has unknown Type; use one of {sorted(CONDITION_TYPES)}.")
+    needed = {"Not": ["Condition"], "Or": ["Conditions"], "In": ["QueryValue", "Values"]}.get(
+        kind, ["LeftValue", "RightValue"])
     missing = [k for k in needed if k not in condition]
     if missing:
         raise DefinitionError(f"{kind} condition in step '{name}' is missing {missing}.")
@@ -356,7 +362,8 @@ def referenced_steps(obj: Any) -> set[str]:
 def _check_step_references(step: Step, steps: dict[str, Step], parameters: dict[str, dict]) -> None:
     for dependency in step.depends_on:
         if dependency.step not in steps:
-            raise DefinitionError(f"Step '{step.name}' DependsOn step '{dependency.step}', which is not defined in the pipeline.")
+            raise DefinitionError(
+                f"Step '{step.name}' DependsOn step '{dependency.step}', which is not defined in the pipeline.")
         if dependency.step == step.name:
             raise DefinitionError(f"Step '{step.name}' cannot depend on itself.")
     _check_expressions(step.own_arguments, f"step '{step.name}'", steps, parameters, step)
@@ -367,7 +374,8 @@ def _check_expressions(obj: Any, where: str, steps: dict[str, Step], parameters:
     for expr in expressions(obj):
         if "Std:Join" in expr:
             join = expr["Std:Join"]
-            if not isinstance(join, dict) or not isinstance(join.get("Values"), list) or not isinstance(join.get("On", ""), str):
+            if not isinstance(join, dict) or not isinstance(join.get("Values"), list) or \
+                    not isinstance(join.get("On", ""), str):
                 raise DefinitionError(f"Std:Join in {where} needs On (a string) and Values (a Json Array).")
         elif "Std:JsonGet" in expr:
             json_get = expr["Std:JsonGet"]
@@ -393,18 +401,21 @@ def _check_get(path: Any, where: str, steps: dict[str, Step], parameters: dict[s
     elif namespace == "Execution":
         if rest not in EXECUTION_VARIABLES:
             raise DefinitionError(
-                f"Invalid Get '{path}' in {where}: unknown execution variable; use one of {sorted(EXECUTION_VARIABLES)}.")
+                f"Invalid Get '{path}' in {where}: unknown execution variable; "
+                f"use one of {sorted(EXECUTION_VARIABLES)}.")
         job_variable = {"TrainingJobName": "Training", "ProcessingJobName": "Processing"}.get(rest)
         if job_variable and (step is None or step.type != job_variable):
             raise DefinitionError(f"Invalid Get '{path}' in {where}: it is only defined inside a {job_variable} step.")
     elif namespace == "PipelineExperimentConfig":
         if rest not in ("ExperimentName", "TrialName"):
-            raise DefinitionError(f"Invalid Get '{path}' in {where}: use PipelineExperimentConfig.ExperimentName or .TrialName.")
+            raise DefinitionError(
+                f"Invalid Get '{path}' in {where}: use PipelineExperimentConfig.ExperimentName or .TrialName.")
     elif namespace == "Steps":
         _check_property_path(path, rest, where, steps)
     else:
         raise DefinitionError(
-            f"Invalid Get '{path}' in {where}: it must start with Parameters., Execution., Steps. or PipelineExperimentConfig.")
+            f"Invalid Get '{path}' in {where}: it must start with Parameters., Execution., Steps. "
+            "or PipelineExperimentConfig.")
 
 
 def _check_property_path(path: str, rest: str, where: str, steps: dict[str, Step]) -> None:
@@ -420,7 +431,8 @@ def _check_property_path(path: str, rest: str, where: str, steps: dict[str, Step
                 f"(declared: {sorted(target.property_files)}).")
         return
     if not prop:
-        raise DefinitionError(f"Invalid Get '{path}' in {where}: name a property of step '{name}', e.g. Steps.{name}.<Property>.")
+        raise DefinitionError(
+            f"Invalid Get '{path}' in {where}: name a property of step '{name}', e.g. Steps.{name}.<Property>.")
     if target.type == "Fail":
         raise DefinitionError(f"Invalid Get '{path}' in {where}: a Fail step has no properties.")
     if target.type == "Condition":
@@ -509,7 +521,7 @@ def _check_acyclic(upstream: dict[str, list[Dependency]]) -> None:
         state[name] = 1
         for dependency in upstream[name]:
             if state.get(dependency.step) == 1:
-                cycle = trail[trail.index(dependency.step):] + [dependency.step] if dependency.step in trail else [name, dependency.step]
+                cycle = trail[trail.index(dependency.step):] + [dependency.step]
                 raise DefinitionError(
                     "Pipeline definition has a cycle between steps: " + " -> ".join(reversed(cycle)) +
                     ". Remove a DependsOn entry or property reference to break it.")

@@ -132,15 +132,18 @@ class Execution:
         with self.lock:
             record = self.steps.get(name)
         if record is None or record.status != "Succeeded":
-            raise pdef.EvaluationError(f"Step '{name}' has not succeeded in this execution, so its properties are undefined.")
+            raise pdef.EvaluationError(
+                f"Step '{name}' has not succeeded in this execution, so its properties are undefined.")
         return record.properties
 
     def _read_property_file(self, step_name: str, file_name: str) -> Any:
         spec = self.definition.steps[step_name].property_files[file_name]
-        outputs = pdef.lookup(self._step_properties(step_name), ["ProcessingOutputConfig", "Outputs"], f"Steps.{step_name}")
+        outputs = pdef.lookup(self._step_properties(step_name), ["ProcessingOutputConfig", "Outputs"],
+                              f"Steps.{step_name}")
         output = next((o for o in outputs if o.get("OutputName") == spec["OutputName"]), None)
         if output is None:
-            raise pdef.EvaluationError(f"Step '{step_name}' has no output '{spec['OutputName']}' for property file '{file_name}'.")
+            raise pdef.EvaluationError(
+                f"Step '{step_name}' has no output '{spec['OutputName']}' for property file '{file_name}'.")
         uri = output["S3Output"]["S3Uri"].rstrip("/") + "/" + spec["FilePath"].lstrip("/")
         return _read_s3_json(uri, f"property file '{file_name}' of step '{step_name}'")
 
@@ -329,12 +332,14 @@ def _attempts(execution: Execution, record: StepRecord) -> Outcome:
         delay = retry_delay(record.step.retry_policies, outcome.exception_type, retries, first_attempt)
         if delay is None:
             return outcome
-        log.info("retrying step %s of %s in %.1f s after %s", record.step.name, execution.arn, delay, outcome.exception_type)
+        log.info("retrying step %s of %s in %.1f s after %s", record.step.name, execution.arn, delay,
+                 outcome.exception_type)
         if execution.stop_requested.wait(delay):
             return Outcome("Stopped")
 
 
-def retry_delay(policies: list[dict], exception_type: str, retries: dict[int, int], first_attempt: float) -> float | None:
+def retry_delay(policies: list[dict], exception_type: str, retries: dict[int, int],
+                first_attempt: float) -> float | None:
     """Seconds to wait before retrying a failure of this type, or None when no policy allows another try.
 
     The first policy naming the type decides: IntervalSeconds * BackoffRate ** (retries it already
@@ -402,7 +407,8 @@ class _JobApi:
 
 
 _JOB_APIS = {
-    "Processing": _JobApi("Processing", "ProcessingJobName", "ProcessingJobArn", "ProcessingJobStatus", "ProcessingJob"),
+    "Processing": _JobApi("Processing", "ProcessingJobName", "ProcessingJobArn", "ProcessingJobStatus",
+                          "ProcessingJob"),
     "Training": _JobApi("Training", "TrainingJobName", "TrainingJobArn", "TrainingJobStatus", "TrainingJob"),
 }
 

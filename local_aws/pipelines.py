@@ -118,6 +118,16 @@ def _find_execution(arn: str) -> Execution:
     return execution
 
 
+def _version(pipeline: Pipeline, version_id: int | None, error: type[AwsError]) -> Version:
+    """The pipeline's version with that id (the latest when None)."""
+    if version_id is None:
+        return pipeline.latest
+    version = next((v for v in pipeline.versions if v.version_id == version_id), None)
+    if version is None:
+        raise error(f"Pipeline version {version_id} of pipeline '{pipeline.arn}' does not exist.")
+    return version
+
+
 def _required(request: dict, *names: str) -> None:
     missing = [n for n in names if request.get(n) in (None, "")]
     if missing:
@@ -128,7 +138,8 @@ def _required(request: dict, *names: str) -> None:
 def _check_pattern(value: Any, pattern: re.Pattern, member: str) -> None:
     if value is not None and (not isinstance(value, str) or not pattern.match(value)):
         raise ValidationException(f"1 validation error detected: Value '{value}' at '{member}' failed to satisfy "
-                                  f"constraint: Member must satisfy regular expression pattern: {pattern.pattern.strip('^$')}")
+                                  "constraint: Member must satisfy regular expression pattern: "
+                                  f"{pattern.pattern.strip('^$')}")
 
 
 def _check_parallelism(config: Any) -> dict | None:
@@ -149,7 +160,8 @@ def _definition(request: dict, ctx: RequestContext, required: bool) -> pdef.Defi
     if location:
         _required(location, "Bucket", "ObjectKey")
         if not moto_state.bucket_exists(location["Bucket"], ctx.account_id):
-            raise ValidationException(f"Unable to read the pipeline definition from S3: bucket {location['Bucket']} does not exist.")
+            raise ValidationException(
+                f"Unable to read the pipeline definition from S3: bucket {location['Bucket']} does not exist.")
         data = moto_state.get_object(location["Bucket"], location["ObjectKey"], ctx.account_id)
         if data is None:
             raise ValidationException(
@@ -158,7 +170,8 @@ def _definition(request: dict, ctx: RequestContext, required: bool) -> pdef.Defi
         text = data.decode("utf-8", errors="replace")
     if not text:
         if required:
-            raise ValidationException("Either Pipeline Definition or Pipeline Definition S3 location should be provided")
+            raise ValidationException(
+                "Either Pipeline Definition or Pipeline Definition S3 location should be provided")
         return None
     try:
         return pdef.parse(text)
@@ -222,15 +235,12 @@ def describe_pipeline(request: dict, ctx: RequestContext) -> dict:
     _required(request, "PipelineName")
     with _lock:
         pipeline = _find_pipeline(ctx, request["PipelineName"])
-        version = pipeline.latest
-        if request.get("PipelineVersionId") is not None:
-            version = next((v for v in pipeline.versions if v.version_id == request["PipelineVersionId"]), None)
-            if version is None:
-                raise ResourceNotFound(f"Pipeline version {request['PipelineVersionId']} of pipeline '{pipeline.arn}' does not exist.")
+        version = _version(pipeline, request.get("PipelineVersionId"), ResourceNotFound)
         body = {
             "PipelineArn": pipeline.arn, "PipelineName": pipeline.name, "PipelineDisplayName": pipeline.display_name,
             "PipelineDefinition": version.definition.text, "RoleArn": pipeline.role_arn, "PipelineStatus": "Active",
-            "CreationTime": pipeline.created, "LastModifiedTime": pipeline.modified, "CreatedBy": {}, "LastModifiedBy": {},
+            "CreationTime": pipeline.created, "LastModifiedTime": pipeline.modified, "CreatedBy": {},
+            "LastModifiedBy": {},
         }
         _put(body, PipelineDescription=pipeline.description, LastRunTime=pipeline.last_run,
              ParallelismConfiguration=pipeline.parallelism)
@@ -297,7 +307,8 @@ def list_pipeline_versions(request: dict, ctx: RequestContext) -> dict:
     page, token = _page(versions, request)
     summaries = []
     for version in page:
-        summary = {"PipelineArn": pipeline.arn, "PipelineVersionId": version.version_id, "CreationTime": version.created}
+        summary = {"PipelineArn": pipeline.arn, "PipelineVersionId": version.version_id,
+                   "CreationTime": version.created}
         if version.version_id in last_runs:
             summary["LastExecutionPipelineExecutionArn"] = last_runs[version.version_id].arn
         summaries.append(summary)
@@ -309,7 +320,8 @@ def delete_pipeline(request: dict, ctx: RequestContext) -> dict:
     _required(request, "PipelineName")
     with _lock:
         pipeline = _find_pipeline(ctx, request["PipelineName"])
-        running = [e.arn for e in _executions.values() if e.pipeline_arn == pipeline.arn and e.status in ("Executing", "Stopping")]
+        running = [e.arn for e in _executions.values()
+                   if e.pipeline_arn == pipeline.arn and e.status in ("Executing", "Stopping")]
         if running:
             raise ConflictException(f"Pipeline '{pipeline.arn}' has running executions {running}; stop them with "
                                     "StopPipelineExecution before deleting the pipeline.")
@@ -347,9 +359,11 @@ def _execution_parameters(definition: pdef.Definition, given: list[dict]) -> tup
             typed[name] = pdef.typed_value(spec["Type"], spec["DefaultValue"])
             text = pdef.to_text(typed[name])
         else:
-            raise ValidationException(f"Pipeline parameter '{name}' has no default value, so StartPipelineExecution must give it a value.")
+            raise ValidationException(
+                f"Pipeline parameter '{name}' has no default value, so StartPipelineExecution must give it a value.")
         if spec.get("EnumValues") and typed[name] not in spec["EnumValues"]:
-            raise ValidationException(f"Value '{text}' of pipeline parameter '{name}' is not one of {spec['EnumValues']}.")
+            raise ValidationException(
+                f"Value '{text}' of pipeline parameter '{name}' is not one of {spec['EnumValues']}.")
         listed.append({"Name": name, "Value": text})
     return typed, listed
 
@@ -368,11 +382,7 @@ def start_pipeline_execution(request: dict, ctx: RequestContext) -> dict:
         token = request.get("ClientRequestToken")
         if token and token in pipeline.start_tokens:
             return {"PipelineExecutionArn": pipeline.start_tokens[token]}
-        version = pipeline.latest
-        if request.get("PipelineVersionId") is not None:
-            version = next((v for v in pipeline.versions if v.version_id == request["PipelineVersionId"]), None)
-            if version is None:
-                raise ValidationException(f"Pipeline version {request['PipelineVersionId']} of pipeline '{pipeline.arn}' does not exist.")
+        version = _version(pipeline, request.get("PipelineVersionId"), ValidationException)
         typed, listed = _execution_parameters(version.definition, request.get("PipelineParameters") or [])
         selective = request.get("SelectiveExecutionConfig")
         source = _selective_source(pipeline, version.definition, selective) if selective else None
@@ -380,7 +390,8 @@ def start_pipeline_execution(request: dict, ctx: RequestContext) -> dict:
         created = now()
         execution = Execution(
             arn=f"{pipeline.arn}/execution/{execution_id}", execution_id=execution_id, pipeline_name=pipeline.name,
-            pipeline_arn=pipeline.arn, role_arn=request.get("RoleArn") or pipeline.role_arn, definition=version.definition,
+            pipeline_arn=pipeline.arn, role_arn=request.get("RoleArn") or pipeline.role_arn,
+            definition=version.definition,
             parameters=typed, parameter_list=listed, ctx=ctx,
             display_name=request.get("PipelineExecutionDisplayName") or f"execution-{int(created.timestamp() * 1000)}",
             description=request.get("PipelineExecutionDescription"), parallelism=parallelism or pipeline.parallelism,
@@ -425,7 +436,8 @@ def _selective_source(pipeline: Pipeline, definition: pdef.Definition, config: d
     return source
 
 
-def _find_cached(pipeline_arn: str, step_name: str, key: str, expire_after: dt.timedelta | None) -> tuple[str, StepRecord] | None:
+def _find_cached(pipeline_arn: str, step_name: str, key: str,
+                 expire_after: dt.timedelta | None) -> tuple[str, StepRecord] | None:
     """The newest successful, unexpired run of this step with these arguments in this pipeline."""
     oldest = now() - expire_after if expire_after else None
     with _lock:
@@ -469,8 +481,10 @@ def list_pipeline_executions(request: dict, ctx: RequestContext) -> dict:
     _required(request, "PipelineName")
     with _lock:
         pipeline = _find_pipeline(ctx, request["PipelineName"])
-        found = [e for e in _executions.values() if e.pipeline_arn == pipeline.arn and _created_between(e.created, request)]
-    key: Callable[[Execution], Any] = (lambda e: e.arn) if request.get("SortBy") == "PipelineExecutionArn" else (lambda e: e.created)
+        found = [e for e in _executions.values()
+                 if e.pipeline_arn == pipeline.arn and _created_between(e.created, request)]
+    by_arn = request.get("SortBy") == "PipelineExecutionArn"
+    key: Callable[[Execution], Any] = (lambda e: e.arn) if by_arn else (lambda e: e.created)
     found.sort(key=key, reverse=request.get("SortOrder", "Descending") == "Descending")
     page, token = _page(found, request)
     summaries = []
@@ -502,7 +516,8 @@ def stop_pipeline_execution(request: dict, ctx: RequestContext) -> dict:
     execution = _find_execution(request["PipelineExecutionArn"])
     with execution.lock:
         if execution.status in executor.TERMINAL_EXECUTION and execution.status != "Stopped":
-            raise ConflictException(f"Pipeline execution '{execution.arn}' is {execution.status} and cannot be stopped.")
+            raise ConflictException(
+                f"Pipeline execution '{execution.arn}' is {execution.status} and cannot be stopped.")
     executor.request_stop(execution)
     return {"PipelineExecutionArn": execution.arn}
 
