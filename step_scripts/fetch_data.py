@@ -95,6 +95,7 @@ def latest_records_query(store: dict) -> str:
 
     The offline store is append-only: every PutRecord adds a row. Ties on event time are broken by
     when Feature Store wrote the row (write_time) and received the call (api_invocation_time).
+    Sorted by identifier, so the same records give the same DataFrame (and the same train/test split).
     """
     identifier, event_time = store["record_identifier_name"], store["event_time_name"]
     return f"""
@@ -106,6 +107,7 @@ SELECT * FROM (
     FROM "{store['database']}"."{store['table']}"
 )
 WHERE row_num = 1 AND NOT is_deleted
+ORDER BY "{identifier}"
 """.strip()
 
 
