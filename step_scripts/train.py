@@ -66,7 +66,8 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     data.add_argument("--target", default="rings", help="column to predict (default: %(default)s)")
     model = parser.add_argument_group("model")
     model.add_argument("--n-estimators", type=int, default=100, help="trees in the forest (default: %(default)s)")
-    model.add_argument("--max-depth", type=int, default=None, help="deepest a tree may grow (default: no limit)")
+    model.add_argument("--max-depth", type=int, default=None,
+                       help="deepest a tree may grow; 0 for no limit, e.g. from a pipeline parameter (default: no limit)")
     model.add_argument("--test-size", type=float, default=0.2, help="fraction of rows held out for evaluation (default: %(default)s)")
     model.add_argument("--random-state", type=int, default=42, help="seed of the split, the forest and the bootstrap (default: %(default)s)")
     out = parser.add_argument_group("outputs (SageMaker Processing output directories by default)")
@@ -84,8 +85,8 @@ def check_args(args: argparse.Namespace) -> None:
         raise StepError(f"--test-size {args.test_size:g} must be a fraction between 0 and 1, e.g. 0.2")
     if args.n_estimators < 1:
         raise StepError(f"--n-estimators {args.n_estimators} must be 1 or more, e.g. 100")
-    if args.max_depth is not None and args.max_depth < 1:
-        raise StepError(f"--max-depth {args.max_depth} must be 1 or more (or left out for no limit)")
+    if args.max_depth is not None and args.max_depth < 0:
+        raise StepError(f"--max-depth {args.max_depth} must be 1 or more, or 0 (or left out) for no limit")
 
 
 def features_and_target(frame: pd.DataFrame, target: str, feature_group_name: str) -> tuple[pd.DataFrame, pd.Series]:
@@ -121,7 +122,7 @@ def build_pipeline(features: pd.DataFrame, args: argparse.Namespace) -> Pipeline
          ("numeric", "passthrough", numeric)],
         verbose_feature_names_out=False,  # feature names like sex_F, length
     )
-    forest = RandomForestRegressor(n_estimators=args.n_estimators, max_depth=args.max_depth,
+    forest = RandomForestRegressor(n_estimators=args.n_estimators, max_depth=args.max_depth or None,
                                    random_state=args.random_state, n_jobs=-1)
     return Pipeline([("preprocess", preprocess), ("forest", forest)])
 

@@ -343,7 +343,7 @@ def test_fetch_keeps_the_latest_live_version_of_each_record(aws, server, tmp_pat
     assert fetched.loc["abalone-00004", "rings"] == 204
     assert fetched.loc["abalone-00012", "rings"] == rings[11]
     # Training skips the two records that lack features (rings alone) and trains on the other eleven.
-    result = run("train.py", "--feature-group-name", "abalone-fg", "--n-estimators", "5",
+    result = run("train.py", "--feature-group-name", "abalone-fg", "--n-estimators", "5", "--max-depth", "0",
                  "--model-dir", str(tmp_path / "model"), "--evaluation-dir", str(tmp_path / "evaluation"))
     assert result.returncode == 0, result.stderr
     assert "dropped 2 records with missing values" in result.stdout
