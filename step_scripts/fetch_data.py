@@ -129,7 +129,8 @@ def run_athena_query(athena, s3, query: str, store: dict, output_s3_uri: str, de
             reason = execution["Status"].get("StateChangeReason", "no reason given")
             raise StepError(f"Athena query {query_id} {state}: {reason}")
         if time.monotonic() > deadline:
-            raise StepError(f"Athena query {query_id} still {state} at the timeout; raise --timeout-seconds")
+            raise StepError(f"Athena query {query_id} still {state} at the timeout; raise the timeout "
+                            "(--timeout-seconds; train.py: --fetch-timeout-seconds)")
         time.sleep(wait)
         wait = min(wait * 2, 5.0)
     bucket, key = split_s3_uri(execution["ResultConfiguration"]["OutputLocation"])
@@ -172,8 +173,9 @@ def fetch_latest_records(feature_group_name: str, region: str, athena_output_s3_
         if time.monotonic() + wait > deadline:
             raise StepError(
                 f"only {len(frame)} of the expected {expected_rows} records reached the offline store of "
-                f"{feature_group_name!r} within {timeout_seconds:g} s; raise --timeout-seconds (the offline "
-                "store lags ingestion by minutes) or check that ingestion succeeded")
+                f"{feature_group_name!r} within {timeout_seconds:g} s; raise the timeout (--timeout-seconds; "
+                "train.py: --fetch-timeout-seconds; the offline store lags ingestion by minutes) or check that "
+                "ingestion succeeded")
         log.info("waiting %.0f s for the offline store to catch up (%d of %d records)", wait, len(frame),
                  expected_rows)
         time.sleep(wait)

@@ -161,10 +161,10 @@ def ensure_group(sagemaker, name: str) -> None:
 
 def register(sagemaker, args: argparse.Namespace, image_uri: str, metrics: dict) -> dict:
     """CreateModelPackage in the group: the next version, with its serving spec and metrics."""
+    summary = ", ".join(f"{name} {value:.3f}" for name, value in metrics.items())
     request = {
         "ModelPackageGroupName": args.model_package_group_name,
-        "ModelPackageDescription": args.description or "Random forest predicting abalone rings; test "
-        + ", ".join(f"{name} {value:.3f}" for name, value in metrics.items()),
+        "ModelPackageDescription": args.description or f"Random forest predicting abalone rings; test {summary}",
         "ModelApprovalStatus": args.approval_status,
         # How to serve the model: the container image and the artifact it loads.
         "InferenceSpecification": {

@@ -224,6 +224,7 @@ def test_register_reads_the_report_from_s3_when_the_directory_lacks_it(aws, tmp_
     assert package["InferenceSpecification"]["Containers"][0]["Image"] == (
         "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3")
     assert "rmse 2.120" in package["ModelPackageDescription"]
+    assert package["CustomerMetadataProperties"] == {"mse": "4.5", "rmse": "2.12", "mae": "1.5", "r2": "0.55"}
 
 
 # -- end to end: ingest -> fetch -> train -> register -------------------------------------------
