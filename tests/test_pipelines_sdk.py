@@ -36,11 +36,15 @@ TRAIN = """
 
 
 @pytest.fixture()
-def session(aws, monkeypatch, tmp_path):
+def session(aws, tmp_path):
     from sagemaker.core.workflow.pipeline_context import PipelineSession
 
-    # The SDK validates roles with IAM SimulatePrincipalPolicy, which moto does not implement.
-    monkeypatch.setenv("SAGEMAKER_VALIDATE_ROLE", "false")
+    # The SDK validates the role (it must exist, trust SageMaker and allow the pipeline's and jobs' actions).
+    iam = aws.client("iam")
+    iam.create_role(RoleName="PipelineRole", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                "Principal": {"Service": "sagemaker.amazonaws.com"}}]}))
+    iam.attach_role_policy(RoleName="PipelineRole", PolicyArn="arn:aws:iam::aws:policy/AmazonSageMakerFullAccess")
     aws.client("s3").create_bucket(Bucket=BUCKET)
     aws.client("sagemaker").create_model_package_group(ModelPackageGroupName="abalone-models")
     (tmp_path / "prepare.py").write_text(textwrap.dedent(PREPARE))
