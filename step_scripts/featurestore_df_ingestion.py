@@ -64,11 +64,14 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--input-dir", default="/opt/ml/processing/input",
                         help="directory holding the CSV (a SageMaker Processing input; default: %(default)s)")
-    parser.add_argument("--input-file", default="abalone.csv", help="CSV file name inside --input-dir (default: %(default)s)")
+    parser.add_argument("--input-file", default="abalone.csv",
+                        help="CSV file name inside --input-dir (default: %(default)s)")
     parser.add_argument("--feature-group-name", required=True, help="feature group to ingest into")
     parser.add_argument("--record-identifier-name", default="abalone_id",
-                        help="feature that identifies a record, generated as abalone-00001... if not in the CSV (default: %(default)s)")
-    parser.add_argument("--event-time-name", default="event_time", help="feature holding each record's event time (default: %(default)s)")
+                        help="feature that identifies a record, generated as abalone-00001... if not in the CSV "
+                             "(default: %(default)s)")
+    parser.add_argument("--event-time-name", default="event_time",
+                        help="feature holding each record's event time (default: %(default)s)")
     parser.add_argument("--event-time", help="event time of every record, ISO-8601 UTC such as "
                                              "2024-05-01T12:00:00Z (default: now)")
     parser.add_argument("--role-arn", help="IAM role Feature Store uses to write the offline store "
@@ -77,8 +80,10 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
                                                        "(needed only to create the feature group)")
     parser.add_argument("--no-create", action="store_true",
                         help="fail instead of creating the feature group when it is missing")
-    parser.add_argument("--max-workers", type=int, default=4, help="PutRecord calls in flight at once (default: %(default)s)")
-    parser.add_argument("--max-retries", type=int, default=3, help="retries of a throttled or failed PutRecord (default: %(default)s)")
+    parser.add_argument("--max-workers", type=int, default=4,
+                        help="PutRecord calls in flight at once (default: %(default)s)")
+    parser.add_argument("--max-retries", type=int, default=3,
+                        help="retries of a throttled or failed PutRecord (default: %(default)s)")
     parser.add_argument("--region", help="AWS region (default: AWS_REGION / AWS_DEFAULT_REGION)")
     parser.add_argument("--output-dir", default="/opt/ml/processing/output",
                         help="directory for ingest_report.json (a SageMaker Processing output; default: %(default)s)")
@@ -214,7 +219,8 @@ def ensure_feature_group(sagemaker, args: argparse.Namespace, frame: pd.DataFram
         raise StepError(f"feature group {name!r} does not exist and --no-create was given; "
                         "check --feature-group-name or drop --no-create")
     if not args.role_arn or not args.offline_store_s3_uri:
-        raise StepError(f"feature group {name!r} does not exist; pass --role-arn and --offline-store-s3-uri to create it")
+        raise StepError(f"feature group {name!r} does not exist; "
+                        "pass --role-arn and --offline-store-s3-uri to create it")
     definitions = feature_definitions(frame)
     log.info("creating feature group %s: %d features (%s), offline store under %s", name, len(definitions),
              ", ".join(f"{d['FeatureName']}:{d['FeatureType']}" for d in definitions), args.offline_store_s3_uri)
@@ -333,7 +339,8 @@ def main(argv: Optional[list[str]] = None) -> None:
     log.info("wrote %s", report_path)
     if failed:
         raise StepError(f"{failed} of {len(frame)} rows failed to ingest into {args.feature_group_name!r} "
-                        f"(see the log above); re-run to retry them, records are keyed by {args.record_identifier_name}")
+                        f"(see the log above); re-run to retry them (records are keyed by "
+                        f"{args.record_identifier_name}, so rows that landed are just overwritten)")
 
 
 def run_main(argv: Optional[list[str]] = None) -> int:

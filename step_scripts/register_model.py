@@ -143,7 +143,8 @@ def load_metrics(s3, evaluation_dir: str, evaluation_s3_uri: Optional[str]) -> d
         return {name: float(metric["value"]) for name, metric in report["regression_metrics"].items()}
     except (ValueError, KeyError, TypeError, AttributeError):
         raise StepError(f"{source} is not an evaluation report: expected "
-                        '{"regression_metrics": {"<name>": {"value": <number>, ...}, ...}} as train.py writes it') from None
+                        '{"regression_metrics": {"<name>": {"value": <number>, ...}, ...}} '
+                        "as train.py writes it") from None
 
 
 def ensure_group(sagemaker, name: str) -> None:

@@ -58,7 +58,8 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     data.add_argument("--region", help="AWS region (default: AWS_REGION / AWS_DEFAULT_REGION)")
     data.add_argument("--athena-output-s3-uri",
                       help="where Athena writes query results (default: s3://<offline store bucket>/athena-results/)")
-    data.add_argument("--expected-rows", type=int, help="wait until at least this many records are in the offline store")
+    data.add_argument("--expected-rows", type=int,
+                      help="wait until at least this many records are in the offline store")
     data.add_argument("--fetch-timeout-seconds", type=float, default=DEFAULT_TIMEOUT_SECONDS,
                       help="give up waiting for --expected-rows after this long (default: %(default)s)")
     data.add_argument("--fetch-poll-seconds", type=float, default=DEFAULT_POLL_SECONDS,
@@ -67,13 +68,18 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     model = parser.add_argument_group("model")
     model.add_argument("--n-estimators", type=int, default=100, help="trees in the forest (default: %(default)s)")
     model.add_argument("--max-depth", type=int, default=None,
-                       help="deepest a tree may grow; 0 for no limit, e.g. from a pipeline parameter (default: no limit)")
-    model.add_argument("--test-size", type=float, default=0.2, help="fraction of rows held out for evaluation (default: %(default)s)")
-    model.add_argument("--random-state", type=int, default=42, help="seed of the split, the forest and the bootstrap (default: %(default)s)")
+                       help="deepest a tree may grow; 0 for no limit, e.g. from a pipeline parameter "
+                            "(default: no limit)")
+    model.add_argument("--test-size", type=float, default=0.2,
+                       help="fraction of rows held out for evaluation (default: %(default)s)")
+    model.add_argument("--random-state", type=int, default=42,
+                       help="seed of the split, the forest and the bootstrap (default: %(default)s)")
     out = parser.add_argument_group("outputs (SageMaker Processing output directories by default)")
-    out.add_argument("--model-dir", default="/opt/ml/processing/model", help="directory for model.tar.gz (default: %(default)s)")
+    out.add_argument("--model-dir", default="/opt/ml/processing/model",
+                     help="directory for model.tar.gz (default: %(default)s)")
     out.add_argument("--evaluation-dir", default="/opt/ml/processing/evaluation",
-                     help="directory for evaluation.json, predictions.csv and feature_importance.json (default: %(default)s)")
+                     help="directory for evaluation.json, predictions.csv and feature_importance.json "
+                          "(default: %(default)s)")
     return parser.parse_args(argv)
 
 
@@ -144,7 +150,8 @@ def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray, random_state: int
         if np.ptp(y_true[rows]) > 0:  # R² is undefined when every sampled target is equal
             samples.append(scores(y_true[rows], y_pred[rows]))
     return {"regression_metrics": {
-        name: {"value": float(value), "standard_deviation": float(np.std([s[name] for s in samples])) if samples else 0.0}
+        name: {"value": float(value),
+               "standard_deviation": float(np.std([s[name] for s in samples])) if samples else 0.0}
         for name, value in scores(y_true, y_pred).items()
     }}
 
