@@ -248,6 +248,17 @@ def find_group(ctx: RequestContext, name_or_arn: str) -> FeatureGroup | None:
     return _settle(key, group)
 
 
+def _group_by_arn(arn: str) -> FeatureGroup | None:
+    """The group an ARN names, for moto's AddTags/ListTags/DeleteTags (which keep `group.tags`)."""
+    parts = arn.split(":")
+    if len(parts) < 6:
+        return None
+    return find_group(RequestContext(region=parts[3], account_id=parts[4]), arn)
+
+
+moto_state.add_sagemaker_tag_target("feature-group", _group_by_arn)
+
+
 def not_found_message(name_or_arn: str) -> str:
     return f"Resource Not Found: Amazon SageMaker can't find a FeatureGroup with name {name_or_arn}"
 

@@ -103,3 +103,35 @@ def athena_workgroup(region: str, name: str, account_id: str = ACCOUNT_ID) -> di
     from moto.athena.models import athena_backends
 
     return athena_backends[account_id][region].get_work_group(name)
+
+
+_SAGEMAKER_TAG_TARGETS: dict[str, Any] = {}
+
+
+def add_sagemaker_tag_target(resource_type: str, find: Any) -> None:
+    """Let moto's SageMaker AddTags/ListTags/DeleteTags reach resources local_aws keeps itself.
+
+    `resource_type` is the ARN's resource part (e.g. "feature-group"); `find(arn)` returns an
+    object with a `tags` list of Key/Value dicts, or None, which moto answers as it answers a
+    missing resource of its own.
+    """
+    from moto.sagemaker.exceptions import ValidationError
+    from moto.sagemaker.models import SageMakerModelBackend
+
+    _SAGEMAKER_TAG_TARGETS[resource_type] = find
+    original = SageMakerModelBackend._get_resource_from_arn
+    if getattr(original, "local_aws_targets", None) is _SAGEMAKER_TAG_TARGETS:
+        return
+
+    def _get_resource_from_arn(self: Any, arn: str) -> Any:
+        kind, _, name = arn.split(":")[-1].partition("/")
+        lookup = _SAGEMAKER_TAG_TARGETS.get(kind)
+        if lookup is None:
+            return original(self, arn)
+        resource = lookup(arn)
+        if resource is None:
+            raise ValidationError(message=f"Could not find {kind} with name {name}")
+        return resource
+
+    _get_resource_from_arn.local_aws_targets = _SAGEMAKER_TAG_TARGETS  # type: ignore[attr-defined]
+    SageMakerModelBackend._get_resource_from_arn = _get_resource_from_arn

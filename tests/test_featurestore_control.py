@@ -87,10 +87,34 @@ def offline_table(aws, described: dict) -> pa.Table:
     return pa.concat_tables(tables, promote_options="default") if tables else pa.table({})
 
 
-@pytest.fixture(scope="module")
-def sm(server):
-    """A SageMaker client for tests that only provoke errors, so need no reset (resets cost time)."""
-    return boto3.Session(region_name="us-east-1").client("sagemaker")
+class Clients:
+    """boto3 clients made once and reused: a new session parses the service models again (slow)."""
+
+    def __init__(self) -> None:
+        self.session = boto3.Session(region_name="us-east-1")
+        self.made: dict[str, object] = {}
+
+    def client(self, name: str):
+        if name not in self.made:
+            self.made[name] = self.session.client(name)
+        return self.made[name]
+
+
+@pytest.fixture(scope="session")
+def clients(server) -> Clients:
+    return Clients()
+
+
+@pytest.fixture()
+def aws(aws, clients) -> Clients:
+    """conftest's `aws` (a reset local_aws), with clients made once per test session."""
+    return clients
+
+
+@pytest.fixture()
+def sm(clients):
+    """A SageMaker client for tests that only provoke errors, so need no reset."""
+    return clients.client("sagemaker")
 
 
 def error_of(call) -> tuple[str, str]:
@@ -381,3 +405,14 @@ def test_feature_metadata_round_trip(aws):
     assert meta["LastModifiedTime"] >= meta["CreationTime"]
     code, message = error_of(lambda: sm.describe_feature_metadata(FeatureGroupName="customers", FeatureName="nope"))
     assert code == "ResourceNotFound" and "nope" in message
+
+
+def test_tags_through_add_list_and_delete_tags(aws):
+    sm = aws.client("sagemaker")
+    arn = create_group(aws, offline=False, wait=False, Tags=[{"Key": "team", "Value": "ml"}])["FeatureGroupArn"]
+    assert sm.list_tags(ResourceArn=arn)["Tags"] == [{"Key": "team", "Value": "ml"}]
+    sm.add_tags(ResourceArn=arn, Tags=[{"Key": "stage", "Value": "dev"}])
+    sm.delete_tags(ResourceArn=arn, TagKeys=["team"])
+    assert sm.list_tags(ResourceArn=arn)["Tags"] == [{"Key": "stage", "Value": "dev"}]
+    code, message = error_of(lambda: sm.list_tags(ResourceArn=arn.replace("customers", "nope")))
+    assert code == "ValidationException" and "nope" in message
