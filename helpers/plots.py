@@ -1,6 +1,7 @@
 """Figures for the notebooks: model quality, the pipeline's graph and an execution's timeline.
 
-Every function returns a matplotlib Figure (shown by Jupyter when it is a cell's last value) and
+Every function returns a matplotlib Figure (shown by Jupyter when it is a cell's last value, once
+`%matplotlib inline` has loaded the inline backend) and
 takes data the notebook already has: predictions, importances, a pipeline definition, the steps
 of an execution. None of them calls AWS.
 """
@@ -183,7 +184,7 @@ def execution_timeline(steps: Iterable[Mapping[str, Any]], now: dt.datetime | No
     ax.set(xlabel="seconds since the first step started", title=title)
     shown = sorted({s.get("StepStatus", "") for s in rows})
     ax.legend(handles=[Patch(color=STATUS_COLOURS.get(s, _NOT_RUN), label=s) for s in shown],
-              loc="lower right", fontsize=8)
+              loc="upper right", fontsize=8)
     ax.margins(x=0.15)
     fig.tight_layout()
     return fig

@@ -63,7 +63,9 @@ def configure(backend: str = "local", region: str = "us-east-1", project: str = 
     bucket: default `sagemaker-<region>-<account>`, the SDK's default bucket.
     """
     names = Names(project)
-    logging.getLogger("botocore").setLevel(logging.WARNING)  # the SDK turns INFO on for everything
+    # The SDK turns INFO logging on for everything; keep its own messages, not boto's or its config's.
+    for noisy in ("botocore", "sagemaker.config"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     if backend == "local":
         return _configure_local(region, names, role_arn, bucket)
     if backend == "aws":

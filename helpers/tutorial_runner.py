@@ -64,7 +64,8 @@ def run_notebook(notebook: Path, output: Path, parameters: dict[str, Any]) -> fl
     started = time.perf_counter()
     try:
         papermill.execute_notebook(str(notebook), str(output), parameters=parameters, cwd=str(notebook.parent),
-                                   progress_bar=sys.stderr.isatty(), kernel_name="python3")
+                                   progress_bar=sys.stderr.isatty(), kernel_name="python3",
+                                   extra_arguments=["--IPKernelApp.log_level=ERROR"])  # no TCP warning
     except PapermillExecutionError as err:
         trace = _ANSI.sub("", "\n".join(err.traceback))
         raise NotebookFailed(notebook.stem, err.source, trace or f"{err.ename}: {err.evalue}", output) from None

@@ -116,7 +116,7 @@ def model_versions(packages: Iterable[Mapping[str, Any]],
         }
         evaluation = (evaluations or {}).get(package.get("ModelPackageArn"))
         if evaluation:
-            row.update(metrics(evaluation)["value"].to_dict())
+            row.update(metrics(evaluation)["value"].round(4).to_dict())
         rows.append(row)
     frame = pd.DataFrame(rows)
     if frame.empty:
