@@ -132,8 +132,8 @@ class FeatureGroup:
     offline_destination: Destination | None = None
     glue_table: tuple[str, str] | None = None  # (database, table) local_aws created and keeps in step
     modified: dt.datetime = None  # type: ignore[assignment]
-    # The online store's records, kept by featurestore_runtime: identifier key -> (event time, record,
-    # soft-deleted, expires at). They live and die with the group.
+    # The online store's records, kept by featurestore_runtime: identifier key -> OnlineEntry. They
+    # live and die with the group.
     online_records: dict = field(default_factory=dict)
     records_lock: threading.Lock = field(default_factory=threading.Lock)
 

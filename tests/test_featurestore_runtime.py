@@ -124,7 +124,8 @@ def test_fractional_event_time_is_epoch_seconds(aws, server, runtime):
     runtime.put_record(FeatureGroupName=GROUP, Record=[{"FeatureName": "customer_id", "ValueAsString": "c-1"},
                                                        {"FeatureName": "ts", "ValueAsString": "1714557600.25"}])
     code, message = error_of(lambda: runtime.put_record(FeatureGroupName=GROUP, Record=[
-        {"FeatureName": "customer_id", "ValueAsString": "c-2"}, {"FeatureName": "ts", "ValueAsString": "2024-05-01T10:00:00Z"}]))
+        {"FeatureName": "customer_id", "ValueAsString": "c-2"},
+        {"FeatureName": "ts", "ValueAsString": "2024-05-01T10:00:00Z"}]))
     assert code == "ValidationError" and "Unix epoch seconds" in message
     flush(server)
     [key] = offline_objects(aws, described)
@@ -133,16 +134,17 @@ def test_fractional_event_time_is_epoch_seconds(aws, server, runtime):
 
 
 def test_missing_and_unready_groups_refuse_records(aws, runtime):
-    code, message = error_of(lambda: runtime.put_record(FeatureGroupName="nope", Record=record(1, "2024-05-01T10:00:00Z")))
+    first = record(1, "2024-05-01T10:00:00Z")
+    code, message = error_of(lambda: runtime.put_record(FeatureGroupName="nope", Record=first))
     assert code == "ValidationError"
     assert message == "Resource Not Found: Amazon SageMaker can't find a FeatureGroup with name [nope]."
     code, _ = error_of(lambda: runtime.get_record(FeatureGroupName="nope", RecordIdentifierValueAsString="1"))
     assert code == "ResourceNotFound"
     create_group(aws, GROUP, wait=False)
-    code, message = error_of(lambda: runtime.put_record(FeatureGroupName=GROUP, Record=record(1, "2024-05-01T10:00:00Z")))
+    code, message = error_of(lambda: runtime.put_record(FeatureGroupName=GROUP, Record=first))
     assert code == "ValidationError" and "is Creating" in message
     wait_for_status(aws.client("sagemaker"), GROUP, "Created")
-    runtime.put_record(FeatureGroupName=GROUP, Record=record(1, "2024-05-01T10:00:00Z"))
+    runtime.put_record(FeatureGroupName=GROUP, Record=first)
     aws.client("sagemaker").delete_feature_group(FeatureGroupName=GROUP)
     code, message = error_of(lambda: runtime.get_record(FeatureGroupName=GROUP, RecordIdentifierValueAsString="1"))
     assert code == "ResourceNotFound" and "can't find a FeatureGroup with name [customers]" in message
@@ -153,8 +155,8 @@ def test_offline_only_group_takes_records_but_serves_no_reads(aws, server, runti
     runtime.put_record(FeatureGroupName=GROUP, Record=record(1, "2024-05-01T10:00:00Z"))
     code, message = error_of(lambda: get(runtime, 1))
     assert code == "ValidationError" and "has no OnlineStore" in message
-    code, message = error_of(lambda: runtime.put_record(FeatureGroupName=GROUP, Record=record(2, "2024-05-01T10:00:00Z"),
-                                                        TargetStores=["OnlineStore"]))
+    code, message = error_of(lambda: runtime.put_record(
+        FeatureGroupName=GROUP, Record=record(2, "2024-05-01T10:00:00Z"), TargetStores=["OnlineStore"]))
     assert code == "ValidationError" and "TargetStores names OnlineStore" in message
     batch = runtime.batch_get_record(Identifiers=[{"FeatureGroupName": GROUP, "RecordIdentifiersValueAsString": ["1"]}])
     assert batch["Errors"][0]["ErrorCode"] == "ValidationError" and batch["Records"] == []
@@ -183,7 +185,8 @@ def test_soft_delete_hides_the_record_and_writes_a_marker(aws, server, runtime, 
     assert get(runtime, 1) == {} and "Record" in get(runtime, 2)
     listed = runtime.list_records(FeatureGroupName=GROUP)["RecordIdentifiers"]
     assert listed == ["2"]
-    assert runtime.list_records(FeatureGroupName=GROUP, IncludeSoftDeletedRecords=True)["RecordIdentifiers"] == ["1", "2"]
+    with_deleted = runtime.list_records(FeatureGroupName=GROUP, IncludeSoftDeletedRecords=True)
+    assert with_deleted["RecordIdentifiers"] == ["1", "2"]
     # a write older than the delete stays out of the online store; a newer one brings the record back
     runtime.put_record(FeatureGroupName=GROUP, Record=record(1, "2024-05-01T12:00:00Z", segment="late"))
     assert get(runtime, 1) == {}
@@ -215,7 +218,7 @@ def test_hard_delete_removes_the_record(aws, server, runtime, group):
                           DeletionMode="HardDelete")
     assert get(runtime, 1) == {}
     assert runtime.list_records(FeatureGroupName=GROUP, IncludeSoftDeletedRecords=True)["RecordIdentifiers"] == []
-    runtime.put_record(FeatureGroupName=GROUP, Record=record(1, "2024-04-01T00:00:00Z"))  # nothing left to be newer than
+    runtime.put_record(FeatureGroupName=GROUP, Record=record(1, "2024-04-01T00:00:00Z"))  # nothing to be newer than
     assert "Record" in get(runtime, 1)
     flush(server)
     assert sorted(offline_table(aws, group).column("is_deleted").to_pylist()) == [False, False, True]
@@ -241,9 +244,10 @@ def test_batch_get_record(runtime, aws, group):
     create_group(aws, "orders", types={"order_id": "String", "event_time": "String", "total": "Fractional"},
                  record_id="order_id", offline=False)
     runtime.put_record(FeatureGroupName=GROUP, Record=record(1, "2024-05-01T10:00:00Z", age="30"))
-    runtime.put_record(FeatureGroupName="orders", Record=[{"FeatureName": "order_id", "ValueAsString": "o-1"},
-                                                          {"FeatureName": "event_time", "ValueAsString": "2024-05-01T10:00:00Z"},
-                                                          {"FeatureName": "total", "ValueAsString": "9.5"}])
+    order = [{"FeatureName": "order_id", "ValueAsString": "o-1"},
+             {"FeatureName": "event_time", "ValueAsString": "2024-05-01T10:00:00Z"},
+             {"FeatureName": "total", "ValueAsString": "9.5"}]
+    runtime.put_record(FeatureGroupName="orders", Record=order)
     result = runtime.batch_get_record(Identifiers=[
         {"FeatureGroupName": GROUP, "RecordIdentifiersValueAsString": ["1", "2"], "FeatureNames": ["age"]},
         {"FeatureGroupName": "orders", "RecordIdentifiersValueAsString": ["o-1"]},
@@ -251,9 +255,7 @@ def test_batch_get_record(runtime, aws, group):
     ])
     assert [(r["FeatureGroupName"], r["RecordIdentifierValueAsString"], r["Record"]) for r in result["Records"]] == [
         (GROUP, "1", [{"FeatureName": "age", "ValueAsString": "30"}]),
-        ("orders", "o-1", [{"FeatureName": "order_id", "ValueAsString": "o-1"},
-                           {"FeatureName": "event_time", "ValueAsString": "2024-05-01T10:00:00Z"},
-                           {"FeatureName": "total", "ValueAsString": "9.5"}])]
+        ("orders", "o-1", order)]
     assert [(e["FeatureGroupName"], e["RecordIdentifierValueAsString"], e["ErrorCode"]) for e in result["Errors"]] == [
         ("missing", "z", "ResourceNotFound")]
     assert result["UnprocessedIdentifiers"] == []
