@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from dataclasses import dataclass, field
 
 import boto3
@@ -19,6 +20,7 @@ import boto3
 from helpers.names import Names
 
 BACKENDS = ("local", "aws")
+ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
 
 
 @dataclass
@@ -63,6 +65,9 @@ def configure(backend: str = "local", region: str = "us-east-1", project: str = 
     bucket: default `sagemaker-<region>-<account>`, the SDK's default bucket.
     """
     names = Names(project)
+    if role_arn and not ROLE_ARN.match(role_arn):
+        raise ValueError(f"role_arn={role_arn!r} is not an IAM role ARN: use the form "
+                         "arn:aws:iam::<12-digit account>:role/<name>, or None for the default role")
     # The SDK turns INFO logging on for everything; keep its own messages, not boto's or its config's.
     for noisy in ("botocore", "sagemaker.config"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -1,6 +1,6 @@
 """`make tutorial`: run notebooks 00 to 06 in order with papermill, then summarise what they built.
 
-    python -m helpers.tutorial_runner [-p NAME VALUE]... [-r NAME VALUE]... [--output-dir DIR]
+    python -m helpers.tutorial_runner [-p NAME VALUE]... [-r NAME VALUE]... [--from NOTEBOOK] [--output-dir DIR]
 
 Each executed notebook is saved under runs/<UTC timestamp>/ with its outputs. The run stops at
 the first failing cell and prints that cell's source and error. Parameters (`-p project demo
@@ -38,6 +38,14 @@ def literal(value: str) -> Any:
     from papermill.cli import _resolve_type
 
     return _resolve_type(value)
+
+
+def selected(first: str) -> list[str]:
+    """The tutorial's notebooks from `first` (a name or its number) to the end."""
+    for index, name in enumerate(TUTORIAL):
+        if name == first or name.split("_")[0] == first:
+            return TUTORIAL[index:]
+    raise SystemExit(f"--from {first!r} names no notebook of the tutorial; use one of {', '.join(TUTORIAL)}")
 
 
 def declared_parameters(notebook: Path) -> set[str]:
@@ -121,6 +129,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="a notebook parameter, typed like papermill does (repeatable)")
     parser.add_argument("-r", "--parameters-raw", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                         help="a notebook parameter kept as a string (repeatable)")
+    parser.add_argument("--from", dest="first", default=TUTORIAL[0], metavar="NOTEBOOK",
+                        help="start at this notebook, e.g. 05 or 05_build_pipeline (default: %(default)s)")
     parser.add_argument("--output-dir", type=Path, default=None,
                         help="where to save executed notebooks (default: runs/<UTC timestamp>/)")
     return parser.parse_args(argv)
@@ -130,12 +140,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     parameters = {name: literal(value) for name, value in args.parameters}
     parameters.update(dict(args.parameters_raw))
+    notebooks = [NOTEBOOKS / f"{name}.ipynb" for name in selected(args.first)]
+    shares = split_parameters(parameters, notebooks)
+    try:
+        setup = configure_from(parameters)
+    except ValueError as err:
+        raise SystemExit(f"error: {err}") from None
     output_dir = args.output_dir or RUNS / dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     output_dir.mkdir(parents=True, exist_ok=True)
-    notebooks = [NOTEBOOKS / f"{name}.ipynb" for name in TUTORIAL]
-    shares = split_parameters(parameters, notebooks)
     shown = " ".join(f"{k}={v!r}" for k, v in parameters.items()) or "defaults"
-    setup = configure_from(parameters)
     print(f"Running the tutorial ({len(notebooks)} notebooks, parameters: {shown}) into {output_dir}/", flush=True)
     started = time.perf_counter()
     for index, notebook in enumerate(notebooks, 1):
