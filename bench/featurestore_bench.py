@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import psutil
 
 import local_aws
 
@@ -83,13 +84,22 @@ def create_group(sm, data: pd.DataFrame) -> dict:
     return described
 
 
-def ingest(endpoint: str, s3, described: dict, rows: int) -> None:
+def client_cpu() -> float:
+    """CPU seconds of this process and its reaped children (the SDK's ingestion pool)."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
+def ingest(endpoint: str, server: psutil.Process, s3, described: dict, rows: int) -> None:
     from sagemaker.mlops.feature_store import ingest_dataframe
 
     data = frame(rows)
+    server_before, client_before = sum(server.cpu_times()[:2]), client_cpu()
     started = time.perf_counter()
     manager = ingest_dataframe(GROUP, data, max_workers=4)
     elapsed = time.perf_counter() - started
+    server_ms = (sum(server.cpu_times()[:2]) - server_before) * 1000 / rows
+    client_ms = (client_cpu() - client_before) * 1000 / rows
     assert not manager.failed_rows, f"{len(manager.failed_rows)} rows failed"
     started = time.perf_counter()
     flushed = flush(endpoint)
@@ -97,6 +107,8 @@ def ingest(endpoint: str, s3, described: dict, rows: int) -> None:
     written = offline_rows(s3, described["OfflineStoreConfig"]["S3StorageConfig"]["ResolvedOutputS3Uri"])
     print(f"ingest_dataframe, 4 workers, {rows:,} rows x {data.shape[1]} features: {elapsed:.1f} s, "
           f"{rows / elapsed:,.0f} PutRecord/s")
+    print(f"CPU per PutRecord: client (SDK + boto3) {client_ms:.2f} ms, server (HTTP + router + Feature Store + "
+          f"offline flushes) {server_ms:.2f} ms")
     print(f"offline store: {written:,} rows in Parquet (expected {rows:,}); last flush {flushed['rows']:,} rows, "
           f"{flushed['files']} files in {flush_seconds * 1000:.0f} ms")
 
@@ -149,10 +161,10 @@ def main() -> None:
         runtime = boto3.client("sagemaker-featurestore-runtime")
         s3.create_bucket(Bucket=BUCKET)
         described = create_group(sm, frame(1))
-        ingest(local_aws.endpoint_url(port), s3, described, args.rows)
+        ingest(local_aws.endpoint_url(port), psutil.Process(server.pid), s3, described, args.rows)
         latency(runtime, s3, args.calls)
     finally:
-        local_aws.stop(port)
+        server.terminate()  # SIGTERM: a clean stop
         server.wait(timeout=60)
 
 

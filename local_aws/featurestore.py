@@ -11,7 +11,6 @@ and the Glue table in place, as AWS does.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 import threading
 import time
@@ -19,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from local_aws import moto_state
-from local_aws.offline_store import Column, Destination
+from local_aws.offline_store import Column, Destination, seconds_from_env
 from local_aws.protocol import AwsError, RequestContext, json_action, now, on_reset
 
 
@@ -51,14 +50,12 @@ GLUE_TYPES = {"Integral": "bigint", "Fractional": "double", "String": "string"}
 DEFAULT_CATALOG, DEFAULT_DATABASE = "AwsDataCatalog", "sagemaker_featurestore"
 MAX_FEATURES, MAX_FEATURE_ADDITIONS = 2500, 100
 
+TRANSITION_SECONDS = seconds_from_env(TRANSITION_SECONDS_ENV, "0.5")  # Creating/Deleting/update durations
+
 _GROUP_NAME = re.compile(GROUP_NAME_PATTERN).fullmatch
 _FEATURE_NAME = re.compile(FEATURE_NAME_PATTERN).fullmatch
 _ROLE_ARN = re.compile(ROLE_ARN_PATTERN).fullmatch
 _S3_URI = re.compile(S3_URI_PATTERN).fullmatch
-
-
-def transition_seconds() -> float:
-    return float(os.environ.get(TRANSITION_SECONDS_ENV, "0.5"))
 
 
 def _constraint(value: Any, path: str, constraint: str) -> ValidationException:
@@ -471,7 +468,7 @@ def create_feature_group(request: dict, ctx: RequestContext) -> dict:
             created=created, online_config=online,
             offline_config=_offline_config(request, name, ctx.region, ctx.account_id, created),
             role_arn=role_arn, description=description, throughput=throughput, tags=list(tags),
-            transition_at=time.time() + transition_seconds(),
+            transition_at=time.time() + TRANSITION_SECONDS,
         )
         if group.offline_config is not None:
             _connect_offline_store(group, ctx)
@@ -593,7 +590,7 @@ def update_feature_group(request: dict, ctx: RequestContext) -> dict:
             group.throughput = {**group.throughput, **throughput}
         group.modified = now()
         group.last_update_status = "InProgress"
-        group.transition_at = time.time() + transition_seconds()
+        group.transition_at = time.time() + TRANSITION_SECONDS
     return {"FeatureGroupArn": group.arn}
 
 
@@ -607,7 +604,7 @@ def delete_feature_group(request: dict, ctx: RequestContext) -> dict:
         if group.status != "Deleting":
             group.status = "Deleting"
             group.last_update_status = None if group.last_update_status == "InProgress" else group.last_update_status
-            group.transition_at = time.time() + transition_seconds()
+            group.transition_at = time.time() + TRANSITION_SECONDS
     return {}
 
 

@@ -59,14 +59,15 @@ class Destination:
     report: Callable[[str | None], None]  # told None after a good write, the reason after a failed one
 
 
-def _flush_interval() -> float:
-    value = os.environ.get(FLUSH_SECONDS_ENV, "1.0")
+def seconds_from_env(name: str, default: str) -> float:
+    """A positive number of seconds from the environment; a bad value stops the server with the fix."""
+    value = os.environ.get(name, default)
     try:
         seconds = float(value)
     except ValueError:
-        raise ValueError(f"{FLUSH_SECONDS_ENV}={value!r} is not a number of seconds; set it like 1.0") from None
-    if seconds <= 0:
-        raise ValueError(f"{FLUSH_SECONDS_ENV}={value!r} must be greater than 0")
+        seconds = -1.0
+    if not seconds > 0:
+        raise ValueError(f"{name}={value!r} is not a positive number of seconds; set it like {default} or unset it")
     return seconds
 
 
@@ -101,7 +102,8 @@ def partition_key(prefix: str, hour: int, latest_event_time: float) -> str:
 class OfflineStore:
     """The buffer of rows not yet written, and the thread that writes them."""
 
-    def __init__(self) -> None:
+    def __init__(self, interval: float) -> None:
+        self.interval = interval  # seconds between background flushes
         self._pending: dict[Destination, list[Row]] = {}
         self._lock = threading.Lock()  # guards _pending
         self._flush_lock = threading.Lock()  # one flush at a time, so flush() returns only when all is written
@@ -168,13 +170,12 @@ class OfflineStore:
         with self._lock:
             if self._thread is not None or self._closed:
                 return
-            self._thread = threading.Thread(target=self._run, args=(_flush_interval(),),
-                                            name="offline-store-flusher", daemon=True)
+            self._thread = threading.Thread(target=self._run, name="offline-store-flusher", daemon=True)
             self._thread.start()
 
-    def _run(self, interval: float) -> None:
+    def _run(self) -> None:
         while True:
-            self._wake.wait(interval)
+            self._wake.wait(self.interval)
             if self._closed:
                 return  # close() writes what is left
             try:
@@ -197,7 +198,7 @@ class OfflineStore:
             self._pending.clear()
 
 
-STORE = OfflineStore()
+STORE = OfflineStore(seconds_from_env(FLUSH_SECONDS_ENV, "1.0"))
 
 
 @admin_action("flush")
