@@ -34,6 +34,11 @@ class ResourceNotFound(AwsError):
     status = 404
 
 
+class ConflictException(AwsError):
+    code = "ConflictException"
+    status = 409
+
+
 MAX_VALUE_LENGTH = 358400
 MAX_EPOCH_SECONDS = 253402300800  # 10000-01-01T00:00:00Z: event times must fall in years 1970-9999
 TARGET_STORES = ("OnlineStore", "OfflineStore")
@@ -150,8 +155,12 @@ def _collection(group: FeatureGroup, feature: Feature, items: Any) -> list:
     return values
 
 
-def _parse_record(group: FeatureGroup, record: Any) -> Parsed:
-    """The record checked against the group's definitions, or the ValidationError AWS answers."""
+def _parse_record(group: FeatureGroup, record: Any, complete: bool = True) -> Parsed:
+    """The record checked against the group's definitions, or the ValidationError AWS answers.
+
+    A complete record (PutRecord) must hold the record identifier and event time; the features of an
+    UpdateRecord need not.
+    """
     if not isinstance(record, list) or not record:
         raise ValidationError("Record must contain at least one FeatureValue.")
     by_name = group.by_name
@@ -190,7 +199,7 @@ def _parse_record(group: FeatureGroup, record: Any) -> Parsed:
         texts.append(text)
     for required, role in ((group.record_identifier_name, "record identifier"),
                            (group.event_time_name, "event time")):
-        if required not in values:
+        if complete and required not in values:
             raise ValidationError(
                 f"The Record is missing the {role} feature {required}. Every Record for FeatureGroup {group.name} "
                 f"must contain {group.record_identifier_name} (RecordIdentifierFeatureName) and "
@@ -385,6 +394,51 @@ def delete_record(ctx: RequestContext, body: dict, query: Any, feature_group: st
         event_value = text if group.by_name[group.event_time_name].feature_type == "String" else float(text)
         marker = {group.record_identifier_name: identifier, group.event_time_name: event_value}
         STORE.append(group.offline_destination, Row(marker, event_time, time.time(), True))
+    return {}
+
+
+@rest_action("POST", "/FeatureGroup/<path:feature_group>/Record")
+def update_record(ctx: RequestContext, body: dict, query: Any, feature_group: str) -> dict:
+    group = _group(ctx, feature_group)
+    storage = (group.online_config or {}).get("StorageType")
+    if storage not in ("Standard_V2", "InMemory"):
+        raise ValidationError(f"UpdateRecord is available only for feature groups whose OnlineStoreConfig.StorageType "
+                              f"is Standard_V2 or InMemory; FeatureGroup {group.name} has "
+                              f"{storage or 'no OnlineStore'}. Use PutRecord with the whole record.")
+    features = body.get("Features")
+    if isinstance(features, list) and len(features) > 100:
+        raise ValidationError(f"Features lists {len(features)} features; UpdateRecord takes at most 100.")
+    online, offline = _targets(group, body.get("TargetStores"))
+    if not online:
+        raise ValidationError("UpdateRecord cannot target the OfflineStore only; include the OnlineStore.")
+    text = body.get("RecordIdentifierValueAsString")
+    key, identifier = _identifier(group, text)
+    update = _parse_record(group, features, complete=False)
+    if update.values.get(group.record_identifier_name, identifier) != identifier:
+        raise ValidationError(f"Features sets {group.record_identifier_name} to a value other than "
+                              f"RecordIdentifierValueAsString {text}; a record's identifier cannot change.")
+    has_event_time = group.event_time_name in update.values
+    seconds = _ttl_seconds(body.get("TtlDuration"))
+    if seconds and not has_event_time:
+        raise ValidationError(f"A TtlDuration needs the event time: include {group.event_time_name} in Features.")
+    with group.records_lock:
+        current = _live(group, key)
+        if current is None:
+            raise ResourceNotFound(f"Record {text} does not exist in the OnlineStore of FeatureGroup {group.name} "
+                                   "(or was deleted). Create it with PutRecord.")
+        if has_event_time and update.event_time < current.event_time:
+            raise ConflictException(f"EventTime of the update is older than the EventTime of record {text}; resubmit "
+                                    "with an EventTime equal to or newer than the record's current one.")
+        merged = dict(zip(current.names, current.texts))
+        merged.update(zip(update.names, update.texts))
+        event_time = update.event_time if has_event_time else current.event_time
+        expires = event_time + seconds if seconds else current.expires_at
+        names = tuple(merged)
+        entry = OnlineEntry(event_time, _LAYOUTS.get(names, names), tuple(merged.values()), False, expires)
+        group.online_records[key] = entry
+    if offline:  # the offline store gets the whole record as it now is
+        whole = _parse_record(group, _record(entry, None))
+        STORE.append(group.offline_destination, Row(whole.values, event_time, time.time(), False))
     return {}
 
 

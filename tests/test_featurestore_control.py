@@ -34,7 +34,7 @@ def create_group(aws, name: str = "customers", *, types: dict[str, str] | None =
     request = {"FeatureGroupName": name, "RecordIdentifierFeatureName": record_id,
                "EventTimeFeatureName": event_time, "FeatureDefinitions": definitions(types or TYPES), **extra}
     if online:
-        request["OnlineStoreConfig"] = {"EnableOnlineStore": True}
+        request.setdefault("OnlineStoreConfig", {"EnableOnlineStore": True})
     if offline:
         aws.client("s3").create_bucket(Bucket=BUCKET)
         request.setdefault("OfflineStoreConfig", {"S3StorageConfig": {"S3Uri": f"s3://{BUCKET}/feature-store"}})
@@ -288,6 +288,7 @@ def test_list_filters_sorts_and_pages(aws):
     assert names(CreationTimeAfter=middle) == ["orders-c"]
     assert names(CreationTimeBefore=middle) == ["orders-b"]
     assert names(SortBy="FeatureGroupStatus", SortOrder="Ascending") == ["customers-a", "orders-b", "orders-c"]
+    assert names(SortBy="OfflineStoreStatus", SortOrder="Ascending") == ["orders-b", "customers-a", "orders-c"]
     assert described["orders-b"]["FeatureGroupArn"].endswith(":feature-group/orders-b")
     assert "OfflineStoreStatus" not in described["orders-b"]
     assert described["customers-a"]["OfflineStoreStatus"] == {"Status": "Active"}
@@ -349,6 +350,23 @@ def test_update_rejects_bad_additions(aws, addition, fragment):
     code, message = error_of(lambda: aws.client("sagemaker").update_feature_group(
         FeatureGroupName="customers", FeatureAdditions=[addition]))
     assert code == "ValidationException" and fragment in message
+
+
+def test_update_online_store_ttl_and_throughput(aws):
+    sm = aws.client("sagemaker")
+    create_group(aws, offline=False)
+    sm.update_feature_group(FeatureGroupName="customers",
+                            OnlineStoreConfig={"TtlDuration": {"Unit": "Days", "Value": 3}},
+                            ThroughputConfig={"ThroughputMode": "Provisioned", "ProvisionedReadCapacityUnits": 5,
+                                              "ProvisionedWriteCapacityUnits": 5})
+    described = sm.describe_feature_group(FeatureGroupName="customers")
+    assert described["OnlineStoreConfig"]["TtlDuration"] == {"Unit": "Days", "Value": 3}
+    assert described["ThroughputConfig"] == {"ThroughputMode": "Provisioned", "ProvisionedReadCapacityUnits": 5,
+                                             "ProvisionedWriteCapacityUnits": 5}
+    create_group(aws, "offline-only", online=False)
+    code, message = error_of(lambda: sm.update_feature_group(
+        FeatureGroupName="offline-only", OnlineStoreConfig={"TtlDuration": {"Unit": "Days", "Value": 3}}))
+    assert code == "ValidationException" and "has no OnlineStore" in message
 
 
 def test_update_before_created_is_refused(aws):

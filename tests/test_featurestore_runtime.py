@@ -370,3 +370,39 @@ def test_flush_on_demand_and_on_shutdown(tmp_path, monkeypatch):
         own.stop()
     log = Path(tmp_path, "serve.out").read_text()
     assert "offline store flushed before exit: {'rows': 2, 'files': 1, 'pending': 0}" in log
+
+
+# --- UpdateRecord --------------------------------------------------------------------------------
+
+
+def test_update_record_merges_features_into_the_record(aws, server, runtime):
+    described = create_group(aws, GROUP, OnlineStoreConfig={"EnableOnlineStore": True, "StorageType": "Standard_V2"})
+    runtime.put_record(FeatureGroupName=GROUP, Record=record(1, "2024-05-01T10:00:00Z", age="41", segment="gold"))
+    runtime.update_record(FeatureGroupName=GROUP, RecordIdentifierValueAsString="1",
+                          Features=[{"FeatureName": "segment", "ValueAsString": "platinum"},
+                                    {"FeatureName": "balance", "ValueAsString": "9.5"}])
+    assert {v["FeatureName"]: v["ValueAsString"] for v in get(runtime, 1)["Record"]} == {
+        "customer_id": "1", "event_time": "2024-05-01T10:00:00Z", "age": "41", "segment": "platinum",
+        "balance": "9.5"}
+    code, _ = error_of(lambda: runtime.update_record(
+        FeatureGroupName=GROUP, RecordIdentifierValueAsString="1",
+        Features=[{"FeatureName": "event_time", "ValueAsString": "2024-04-01T00:00:00Z"}]))
+    assert code == "ConflictException"
+    code, _ = error_of(lambda: runtime.update_record(FeatureGroupName=GROUP, RecordIdentifierValueAsString="2",
+                                                     Features=[{"FeatureName": "age", "ValueAsString": "3"}]))
+    assert code == "ResourceNotFound"
+    code, message = error_of(lambda: runtime.update_record(
+        FeatureGroupName=GROUP, RecordIdentifierValueAsString="1",
+        Features=[{"FeatureName": "age", "ValueAsString": "3"}], TtlDuration={"Unit": "Days", "Value": 1}))
+    assert code == "ValidationError" and "include event_time" in message
+    flush(server)
+    rows = offline_table(aws, described).to_pylist()
+    assert sorted((r["segment"], r["balance"] or 0, r["age"]) for r in rows) == [("gold", 0, 41),
+                                                                                  ("platinum", 9.5, 41)]
+
+
+def test_update_record_needs_a_standard_v2_or_in_memory_online_store(runtime, group):
+    runtime.put_record(FeatureGroupName=GROUP, Record=record(1, "2024-05-01T10:00:00Z"))
+    code, message = error_of(lambda: runtime.update_record(FeatureGroupName=GROUP, RecordIdentifierValueAsString="1",
+                                                           Features=[{"FeatureName": "age", "ValueAsString": "3"}]))
+    assert code == "ValidationError" and "Standard_V2 or InMemory" in message
