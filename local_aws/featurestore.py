@@ -6,7 +6,8 @@ LOCAL_AWS_FEATURE_GROUP_TRANSITION_SECONDS, default 0.5 s), so is deletion (Dele
 so is an update (LastUpdateStatus InProgress -> Successful). Transitions are applied lazily when a
 group is next looked at, so no timers run. A group with an offline store gets a Glue table in
 moto's Glue and a `Destination` in the offline store; deleting the group leaves both the S3 data
-and the Glue table in place, as AWS does.
+and the Glue table in place, as AWS does. Tags live on the group; moto's AddTags/ListTags/DeleteTags
+reach them through `moto_state.add_sagemaker_tag_target`.
 """
 from __future__ import annotations
 

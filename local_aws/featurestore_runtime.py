@@ -1,12 +1,14 @@
-"""SageMaker Feature Store runtime (REST-JSON): PutRecord, GetRecord, DeleteRecord, batch calls, ListRecords.
+"""SageMaker Feature Store runtime (REST-JSON): Put/Get/Delete/UpdateRecord, batch calls, ListRecords.
 
 Records are checked against the feature group's definitions as AWS checks them (known feature
 names, each value parses as its FeatureType, record identifier and event time present). The
 online store keeps, per record identifier, the record with the latest event time (an equal event
 time overwrites); every write also goes to the offline store, older ones included. DeleteRecord
 soft-deletes by default (the record stays as a tombstone no read returns) or hard-deletes; both
-append an is_deleted marker row to the offline store. Request errors are `ValidationError`, the
-runtime's error code, except a GetRecord/ListRecords on a missing group (`ResourceNotFound`, 404).
+append an is_deleted marker row to the offline store. UpdateRecord merges features into an
+existing record (Standard_V2 and InMemory online stores only). Request errors are
+`ValidationError`, the runtime's error code, except reads of a missing group or record
+(`ResourceNotFound`, 404) and an UpdateRecord older than the record (`ConflictException`, 409).
 
 PutRecord is the hot path of `ingest_dataframe`: one dict lookup for the group, one pass over the
 record, one append to the offline store's in-memory buffer.
