@@ -1,6 +1,7 @@
 """Start, find, reset and stop a local_aws server running in the background."""
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
@@ -29,7 +30,8 @@ def status(port: int | None = None) -> dict | None:
     port = port_from_env(port)
     try:
         health = _call(port, "health", timeout=1.0)
-    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError, json.JSONDecodeError):
+    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError, json.JSONDecodeError,
+            http.client.HTTPException):  # HTTPException: a server stopping cut its answer short
         return None
     if health.get("service") != "local_aws":
         raise LocalAwsError(f"port {port} answers, but not as local_aws; choose another port with --port or LOCAL_AWS_PORT")
