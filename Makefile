@@ -18,8 +18,7 @@ $(STAMP): pyproject.toml requirements.lock
 	@touch $(STAMP)
 
 test: setup
-	$(BIN)/python -m pytest -n 2 --dist loadgroup --nbval --nbval-current-env \
-		--nbval-sanitize-with notebooks/nbval_sanitize.cfg tests notebooks $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 tutorial: setup
 	$(BIN)/python -m helpers.tutorial_runner $(PARAMS)

@@ -1,0 +1,98 @@
+"""Wall time of the tutorial on the local backend, per notebook (server start excluded).
+
+    .venv/bin/python bench/tutorial_bench.py [--runs 2]
+
+Starts a fresh local_aws on a free port (not timed), then runs notebooks 00 to 06 in order with
+papermill, as `make tutorial` does. Side by side, as the baseline, it runs a one-cell notebook
+that only starts a kernel, imports the helpers and the SDK and configures the session: the fixed
+cost every notebook pays before its first AWS call. For each notebook it prints the total, the
+time spent in its first code cell (kernel start, imports, configure), the rest (the tutorial's
+own work: jobs, pipeline executions, queries) and the ratio to the baseline. `--runs 2` runs the
+tutorial a second time on the same server: `make tutorial` twice in a row.
+Goal: under 90 s in total for one run on a 2-core machine; SageMaker needs about 15 minutes.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+import local_aws
+from helpers.tutorial_runner import TUTORIAL, run_notebook
+
+REPO = Path(__file__).resolve().parents[1]
+
+GOAL_SECONDS = 90
+SAGEMAKER_MINUTES = 15
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def first_cell_seconds(executed: Path) -> float:
+    """Seconds papermill recorded for the notebook's first code cell after the parameters."""
+    cells = [c for c in nbformat.read(executed, as_version=4).cells if c.cell_type == "code"]
+    setup_cell = next(c for c in cells if "parameters" not in c.metadata.get("tags", [])
+                      and "injected-parameters" not in c.metadata.get("tags", []))
+    return float(setup_cell.metadata.get("papermill", {}).get("duration") or 0.0)
+
+
+def baseline(work: Path) -> float:
+    """A kernel that only imports and configures: the floor of any notebook."""
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    notebook.cells = [nbformat.v4.new_code_cell(
+        "import helpers\nfrom sagemaker.core.processing import ScriptProcessor\n"
+        "from sagemaker.mlops.workflow import Pipeline\nsetup = helpers.configure(backend='local')")]
+    path = work / "baseline.ipynb"
+    nbformat.write(notebook, path)
+    return run_notebook(path, work / "baseline-out.ipynb", {})
+
+
+def run_tutorial(work: Path, label: str, floor: float) -> float:
+    print(f"\n{label}")
+    print(f"{'notebook':<24} {'total s':>8} {'first cell s':>13} {'work s':>7} {'x baseline':>11}")
+    total = 0.0
+    for name in TUTORIAL:
+        executed = work / f"{label}-{name}.ipynb"
+        seconds = run_notebook(REPO / "notebooks" / f"{name}.ipynb", executed, {})
+        first = first_cell_seconds(executed)
+        total += seconds
+        print(f"{name:<24} {seconds:8.1f} {first:13.1f} {seconds - first:7.1f} {seconds / floor:11.1f}", flush=True)
+    print(f"{'total':<24} {total:8.1f}   goal {GOAL_SECONDS} s: {'met' if total <= GOAL_SECONDS else 'missed'}; "
+          f"about {SAGEMAKER_MINUTES * 60 / total:.0f}x faster than the ~{SAGEMAKER_MINUTES} min on SageMaker")
+    return total
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=1, help="tutorial runs in a row on the same server (default 1)")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="tutorial-bench-"))
+    port = free_port()
+    os.environ.update({"LOCAL_AWS_HOME": str(work / "home"), "LOCAL_AWS_PORT": str(port)})
+    local_aws.ensure_running(port)  # setup, not timed
+    try:
+        floor = baseline(work)
+        print(f"baseline: a kernel that imports and configures takes {floor:.1f} s "
+              f"({os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f})")
+        for run in range(1, args.runs + 1):
+            run_tutorial(work, f"run {run}", floor)
+    finally:
+        local_aws.stop(port)
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
