@@ -14,6 +14,7 @@ import logging
 import os
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import boto3
 
@@ -34,8 +35,20 @@ class Setup:
     bucket: str
     names: Names
     boto_session: boto3.Session = field(repr=False)
-    sagemaker_session: object = field(repr=False)  # sagemaker.core.helper.session_helper.Session
     endpoint_url: str | None = None  # None on AWS: each client uses its regional AWS endpoint
+
+    @cached_property
+    def sagemaker_session(self):
+        """The SDK v3 Session (sagemaker.core.helper.session_helper.Session) on the same boto3 session.
+
+        Made on first use: importing the SDK takes seconds, and some notebooks need boto3 only.
+        Its default bucket is `bucket` and its default prefix the project's, so whatever the SDK
+        uploads (code, outputs) lands under s3://<bucket>/<project>/ as well.
+        """
+        from sagemaker.core.helper.session_helper import Session
+
+        return Session(boto_session=self.boto_session, default_bucket=self.bucket,
+                       default_bucket_prefix=self.names.prefix)
 
     def s3_uri(self, *parts: str) -> str:
         """s3://<bucket>/<project>/<parts...>"""
@@ -90,8 +103,7 @@ def _configure_local(region: str, names: Names, role_arn: str | None, bucket: st
     account = boto_session.client("sts").get_caller_identity()["Account"]
     role_arn = role_arn or f"arn:aws:iam::{account}:role/{names.role}"
     bucket = bucket or default_bucket_name(region, account)
-    return Setup("local", region, account, role_arn, bucket, names, boto_session,
-                 _sagemaker_session(boto_session, bucket, names), endpoint_url=health["endpoint"])
+    return Setup("local", region, account, role_arn, bucket, names, boto_session, endpoint_url=health["endpoint"])
 
 
 def _configure_aws(region: str, names: Names, role_arn: str | None, bucket: str | None) -> Setup:
@@ -102,12 +114,12 @@ def _configure_aws(region: str, names: Names, role_arn: str | None, bucket: str 
     else:
         account = boto_session.client("sts").get_caller_identity()["Account"]
     bucket = bucket or default_bucket_name(region, account)
-    sagemaker_session = _sagemaker_session(boto_session, bucket, names)
+    setup = Setup("aws", region, account, role_arn or "", bucket, names, boto_session)
     if not role_arn:
         from sagemaker.core.helper.session_helper import get_execution_role
 
-        role_arn = get_execution_role(sagemaker_session)
-    return Setup("aws", region, account, role_arn, bucket, names, boto_session, sagemaker_session)
+        setup.role_arn = get_execution_role(setup.sagemaker_session)
+    return setup
 
 
 def _default_boto_session(region: str) -> boto3.Session:
@@ -120,13 +132,6 @@ def _default_boto_session(region: str) -> boto3.Session:
 def default_bucket_name(region: str, account: str) -> str:
     """The bucket the SageMaker SDK uses by default (named without asking STS at a fixed endpoint)."""
     return f"sagemaker-{region}-{account}"
-
-
-def _sagemaker_session(boto_session: boto3.Session, bucket: str, names: Names):
-    from sagemaker.core.helper.session_helper import Session
-
-    # default_bucket_prefix: code and outputs the SDK uploads land under s3://bucket/<project>/ too.
-    return Session(boto_session=boto_session, default_bucket=bucket, default_bucket_prefix=names.prefix)
 
 
 def _forget_local_environment() -> None:
