@@ -21,6 +21,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"local_aws is running at {setup.endpoint_url}; stop it with `.venv/bin/python -m local_aws stop`.")
     print(f"Opening JupyterLab on {NOTEBOOKS}: start with 00_setup.ipynb.", flush=True)
     command = [sys.executable, "-m", "jupyterlab", f"--notebook-dir={NOTEBOOKS}", *(sys.argv[1:] if argv is None else argv)]
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in command:
+        command.append("--allow-root")  # containers often run as root; JupyterLab refuses it otherwise
     os.execv(sys.executable, command)  # replaces this process; Ctrl-C stops JupyterLab
 
 

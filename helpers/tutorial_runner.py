@@ -165,6 +165,9 @@ def main(argv: list[str] | None = None) -> int:
     for line in summary(setup):
         print(line)
     print(f"executed   {output_dir}/")
+    if setup.endpoint_url:
+        print(f"local_aws  keeps running at {setup.endpoint_url} (for `make lab`); "
+              "stop it with `.venv/bin/python -m local_aws stop`")
     return 0
 
 
