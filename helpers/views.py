@@ -164,8 +164,10 @@ def execution_steps(steps: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
 
 
 def parameters(response: Mapping[str, Any] | Iterable[Mapping[str, Any]]) -> pd.DataFrame:
-    """Pipeline parameters: a ListPipelineParametersForExecution response or a definition's list."""
-    items = response.get("PipelineParameters", []) if isinstance(response, Mapping) else response
-    rows = [{"parameter": p["Name"], "value": p.get("Value", p.get("DefaultValue")), "type": p.get("Type", "")}
+    """Pipeline parameters: a ListPipelineParametersForExecution response (name, value) or a
+    definition's list (name, type, default value)."""
+    items = list(response.get("PipelineParameters", []) if isinstance(response, Mapping) else response)
+    rows = [{"parameter": p["Name"], "value": p.get("Value", p.get("DefaultValue")), "type": p.get("Type")}
             for p in items]
-    return pd.DataFrame(rows, columns=["parameter", "value", "type"]).set_index("parameter")
+    frame = pd.DataFrame(rows, columns=["parameter", "value", "type"]).set_index("parameter")
+    return frame if frame["type"].notna().any() else frame.drop(columns="type")

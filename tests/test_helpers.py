@@ -209,7 +209,7 @@ def test_execution_views_and_figures_of_a_real_execution(aws):
     executions = views.executions(sm.list_pipeline_executions(PipelineName="view-pipeline")["PipelineExecutionSummaries"])
     assert executions.loc[0, ["execution", "status", "display name"]].tolist() == [arn.rsplit("/", 1)[-1], "Failed", "first"]
     parameters = views.parameters(sm.list_pipeline_parameters_for_execution(PipelineExecutionArn=arn))
-    assert parameters.loc["Threshold", "value"] == "0.25"
+    assert parameters.loc["Threshold", "value"] == "0.25" and list(parameters.columns) == ["value"]
     assert views.parameters(CONDITION_PIPELINE["Parameters"]).loc["Threshold", "type"] == "Float"
 
     statuses = {step["StepName"]: step["StepStatus"] for step in steps}
