@@ -38,6 +38,9 @@ _PYTHON = re.compile(r"python(\d+(\.\d+)?)?")
 _SHELLS = {"bash", "sh"}
 STOP_GRACE_SECONDS = 5  # AWS waits up to 120 s after SIGTERM; jobs here are small
 POLL_SECONDS = 0.2
+# Scripts the SDK itself ships into a job's channels (the pipeline's model-repack step), written for
+# the container's literal /opt/ml paths: rewritten like the SDK's drivers wherever they are staged.
+SDK_SCRIPT_NAMES = frozenset({"_repack_model.py", "_repack_script_launcher.sh"})
 CONTINUOUS_UPLOAD_SECONDS = 1.0
 TAIL_LINES = 40
 _logs_lock = threading.Lock()
@@ -134,10 +137,16 @@ class Container:
                 target = local_path(path, root)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_text(json.dumps(content, indent=2))
-            for path in self.spec.driver_dirs:
-                for script in local_path(path, root).rglob("*"):
-                    if script.suffix in (".sh", ".py") and script.is_file():
-                        script.write_text(map_paths(script.read_text(), root))
+            for script in self._sdk_scripts(root):
+                script.write_text(map_paths(script.read_text(), root))
+
+    def _sdk_scripts(self, root: Path) -> list[Path]:
+        """The staged scripts the SDK generated (drivers, repack), whose /opt/ml paths are rewritten."""
+        drivers = [script for path in self.spec.driver_dirs for script in local_path(path, root).rglob("*")
+                   if script.suffix in (".sh", ".py") and script.is_file()]
+        shipped = [script for script in local_path("/opt/ml/input/data", root).rglob("*")
+                   if script.name in SDK_SCRIPT_NAMES and script.is_file()]
+        return list(dict.fromkeys(drivers + shipped))
 
     def _stage_input(self, inp: S3Input, dest: Path, host_index: int) -> None:
         objects = self._input_objects(inp)

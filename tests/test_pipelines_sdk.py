@@ -6,7 +6,9 @@ JsonGet, ModelStep (ModelBuilder.register), FailStep; Pipeline.upsert/start, Pip
 """
 from __future__ import annotations
 
+import io
 import json
+import tarfile
 import textwrap
 import time
 
@@ -197,3 +199,43 @@ def test_sdk_stop_and_invalid_definition(session, tmp_path):
         one_step_pipeline(session, tmp_path, "bad", "print(1)\n", arguments=[undeclared]).upsert(role_arn=ROLE)
     assert err.value.response["Error"]["Code"] == "ValidationException"
     assert "parameter 'NotInParameters' is not declared" in err.value.response["Error"]["Message"]
+
+
+def test_model_step_with_inference_code_repacks_the_model_then_registers_it(session, tmp_path):
+    """A model known only at run time plus inference code: the SDK adds a repack training step
+    (its own _repack_model.py, written for the container's /opt/ml paths) before RegisterModel."""
+    from sagemaker.core.training.configs import SourceCode
+    from sagemaker.core.workflow.parameters import ParameterString
+    from sagemaker.mlops.workflow import ModelStep, Pipeline
+    from sagemaker.serve.model_builder import ModelBuilder
+
+    s3 = boto3.client("s3")
+    model = io.BytesIO()
+    with tarfile.open(fileobj=model, mode="w:gz") as tar:
+        tar.add(tmp_path / "prepare.py", arcname="model.py")
+    s3.put_object(Bucket=BUCKET, Key="trained/model.tar.gz", Body=model.getvalue())
+    (tmp_path / "code").mkdir()
+    (tmp_path / "code" / "inference.py").write_text("def model_fn(model_dir):\n    return model_dir\n")
+    model_url = ParameterString("ModelUrl", default_value=f"s3://{BUCKET}/trained/model.tar.gz")
+    builder = ModelBuilder(image_uri=IMAGE, s3_model_data_url=model_url, role_arn=ROLE, sagemaker_session=session,
+                           source_code=SourceCode(source_dir=str(tmp_path / "code"), entry_script="inference.py"))
+    register = ModelStep(name="Register", step_args=builder.register(
+        model_package_group_name="abalone-models", content_types=["text/csv"], response_types=["text/csv"]))
+    pipeline = Pipeline(name="repack", parameters=[model_url], steps=[register], sagemaker_session=session)
+    pipeline.upsert(role_arn=ROLE)
+    execution = pipeline.start()
+    execution.wait(delay=0.5, max_attempts=240)
+
+    steps = steps_by_name(execution)
+    repack = next(name for name in steps if "RepackModel" in name)
+    assert {s["StepStatus"] for s in steps.values()} == {"Succeeded"}
+    package = session.sagemaker_client.describe_model_package(
+        ModelPackageName=steps["Register"]["Metadata"]["RegisterModel"]["Arn"])
+    repacked = package["InferenceSpecification"]["Containers"][0]["ModelDataUrl"]
+    job = steps[repack]["Metadata"]["TrainingJob"]["Arn"].rsplit("/", 1)[1]
+    assert repacked == session.sagemaker_client.describe_training_job(
+        TrainingJobName=job)["ModelArtifacts"]["S3ModelArtifacts"]
+    bucket, key = repacked[len("s3://"):].split("/", 1)
+    with tarfile.open(fileobj=io.BytesIO(s3.get_object(Bucket=bucket, Key=key)["Body"].read())) as tar:
+        names = set(tar.getnames())
+    assert {"model.py", "code/inference.py"} <= names, names
