@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 import local_aws
 from local_aws import netguard
 
-from conftest import Server, free_port
+from conftest import free_port
 
 
 def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
