@@ -20,8 +20,9 @@ from urllib.parse import unquote
 from xml.sax.saxutils import escape
 
 from moto.iam.aws_managed_policies import aws_managed_policies_data
-from moto.iam.models import AWSManagedPolicy, iam_backends
+from moto.iam.models import AWSManagedPolicy
 
+from local_aws import moto_state
 from local_aws.protocol import AwsError, RequestContext, query_action
 
 
@@ -39,7 +40,7 @@ AWS_POLICY_PREFIX = "arn:aws:iam::aws:policy/"
 
 
 def _backend(ctx: RequestContext):
-    return iam_backends[ctx.account_id]["aws"]
+    return moto_state.iam(ctx.account_id)
 
 
 @lru_cache(maxsize=1)

@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 import threading
 
-from moto.sagemaker.models import ModelPackage, sagemaker_backends
+from moto.sagemaker.models import ModelPackage
 
+from local_aws import moto_state
 from local_aws.protocol import AwsError, RequestContext, json_action, on_reset
 
 
@@ -34,7 +35,7 @@ def _forget() -> None:
 
 
 def _backend(ctx: RequestContext):
-    return sagemaker_backends[ctx.account_id][ctx.region]
+    return moto_state.sagemaker(ctx.region, ctx.account_id)
 
 
 def _group_name(name_or_arn: str) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from moto.glue.models import glue_backends
+from moto.iam.models import iam_backends
 from moto.logs.models import logs_backends
 from moto.s3.models import s3_backends
 from moto.sagemaker.models import sagemaker_backends
@@ -76,6 +77,11 @@ def put_log_events(region: str, group: str, stream: str, events: list[tuple[int,
     """Append (timestamp ms, message) events, oldest first, to an existing stream."""
     if events:
         logs(region, account_id).put_log_events(group, stream, [{"timestamp": t, "message": m} for t, m in events])
+
+
+def iam(account_id: str = ACCOUNT_ID) -> Any:
+    """moto's IAM backend (global: one per partition)."""
+    return iam_backends[account_id]["aws"]
 
 
 def sagemaker(region: str, account_id: str = ACCOUNT_ID) -> Any:
