@@ -11,12 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import os
 import shutil
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -40,12 +36,6 @@ COLUMNS = [("abalone_id", "string"), ("event_time", "string"), ("sex", "string")
 COUNT = 'SELECT COUNT(*) FROM "{db}"."{table}"'
 GROUP_BY = ('SELECT sex, COUNT(*) AS n, AVG(length) AS mean_length, MAX(rings) AS max_rings '
             'FROM "{db}"."{table}" WHERE is_deleted = false GROUP BY sex ORDER BY sex')
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def parquet_object(index: int, rng: np.random.Generator) -> bytes:
@@ -90,14 +80,7 @@ def duckdb_query(connection: duckdb.DuckDBPyConnection, sql: str, files: str) ->
 
 def main() -> None:
     home = Path(tempfile.mkdtemp(prefix="athena_bench_"))
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "local_aws", "serve", "--port", str(port)],
-                              env={**os.environ, "LOCAL_AWS_HOME": str(home)},
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        while not local_aws.status(port):
-            time.sleep(0.1)
-        os.environ.update(local_aws.client_environment(port))
+    with local_aws.temporary_server():
         s3, glue, athena = boto3.client("s3"), boto3.client("glue"), boto3.client("athena")
         s3.create_bucket(Bucket=BUCKET)
         glue.create_database(DatabaseInput={"Name": DATABASE})
@@ -132,10 +115,7 @@ def main() -> None:
             print(f"{label}: local_aws Athena cold {cold * 1000:.0f} ms (engine {engine_ms} ms), warm {warm * 1000:.0f} ms | "
                   f"DuckDB on local files cold {base_cold * 1000:.0f} ms, warm {base_warm * 1000:.0f} ms | "
                   f"ratio cold {cold / base_cold:.1f}x, warm {warm / base_warm:.1f}x")
-    finally:
-        local_aws.stop(port)
-        server.wait(timeout=60)
-        shutil.rmtree(home, ignore_errors=True)
+    shutil.rmtree(home, ignore_errors=True)
 
 
 if __name__ == "__main__":

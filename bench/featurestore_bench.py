@@ -15,14 +15,9 @@ import io
 import json
 import logging
 import os
-import socket
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 import urllib.request
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -33,12 +28,6 @@ import local_aws
 GROUP = "bench-abalone"
 BUCKET = "bench-feature-store"
 ROLE = "arn:aws:iam::123456789012:role/FeatureStoreRole"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def frame(rows: int) -> pd.DataFrame:
@@ -140,18 +129,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000, help="rows ingest_dataframe writes (default 100,000)")
     parser.add_argument("--calls", type=int, default=2_000, help="calls per side in the latency loop (default 2,000)")
     args = parser.parse_args()
-    port = free_port()
-    home = Path(tempfile.mkdtemp(prefix="featurestore_bench_"))
-    server = subprocess.Popen([sys.executable, "-m", "local_aws", "serve", "--port", str(port)],
-                              env={**os.environ, "LOCAL_AWS_HOME": str(home)},
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 60
-        while not local_aws.status(port):
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("local_aws did not start")
-            time.sleep(0.1)
-        os.environ.update(local_aws.client_environment(port))  # before the SDK makes its clients
+    with local_aws.temporary_server() as server:  # its environment is set before the SDK makes its clients
         import boto3
         import sagemaker.mlops.feature_store  # noqa: F401  (its import logs at INFO; keep the figures readable)
 
@@ -161,11 +139,8 @@ def main() -> None:
         runtime = boto3.client("sagemaker-featurestore-runtime")
         s3.create_bucket(Bucket=BUCKET)
         described = create_group(sm, frame(1))
-        ingest(local_aws.endpoint_url(port), psutil.Process(server.pid), s3, described, args.rows)
+        ingest(server["endpoint"], psutil.Process(server["pid"]), s3, described, args.rows)
         latency(runtime, s3, args.calls)
-    finally:
-        server.terminate()  # SIGTERM: a clean stop
-        server.wait(timeout=60)
 
 
 if __name__ == "__main__":

@@ -27,14 +27,6 @@ SCRIPT = "import sys, shutil; shutil.copytree(sys.argv[1], sys.argv[2], dirs_exi
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def run_job(sm, name: str, inputs: list, outputs: list, args: list[str]) -> float:
     started = time.perf_counter()
     request = dict(ProcessingJobName=name, RoleArn="arn:aws:iam::123456789012:role/R",
@@ -54,14 +46,7 @@ def run_job(sm, name: str, inputs: list, outputs: list, args: list[str]) -> floa
 
 def main() -> None:
     home = Path(tempfile.mkdtemp(prefix="jobs_bench_"))
-    port = free_port()
-    env = {**os.environ, "LOCAL_AWS_HOME": str(home)}
-    server = subprocess.Popen([sys.executable, "-m", "local_aws", "serve", "--port", str(port)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        while not local_aws.status(port):
-            time.sleep(0.1)
-        os.environ.update(local_aws.client_environment(port))
+    with local_aws.temporary_server():
         s3, sm = boto3.client("s3"), boto3.client("sagemaker")
         s3.create_bucket(Bucket="bench")
         s3.put_object(Bucket="bench", Key="code/copy.py", Body=SCRIPT.encode())
@@ -98,10 +83,7 @@ def main() -> None:
               f"job with S3 staging + upload {statistics.median(staged) * 1000:.0f} ms "
               f"(ratio {statistics.median(staged) / statistics.median(copies):.1f}x, "
               f"{2 * megabytes / statistics.median(staged):.0f} MiB/s through moto's S3, median of 3)")
-    finally:
-        local_aws.stop(port)
-        server.wait(timeout=30)
-        shutil.rmtree(home, ignore_errors=True)
+    shutil.rmtree(home, ignore_errors=True)
 
 
 def _timed(call) -> float:

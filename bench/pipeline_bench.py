@@ -13,11 +13,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -30,12 +28,6 @@ ROLE = "arn:aws:iam::123456789012:role/BenchRole"
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
 TRIVIAL = ["print('step {}')".format(i) for i in (1, 2, 3)]
 SLEEP_SECONDS = 3.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def processing_step(name: str, code: str, depends_on: list[str]) -> dict:
@@ -78,18 +70,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="repetitions of each measurement (median reported)")
     args = parser.parse_args()
-    port = free_port()
-    home = tempfile.mkdtemp(prefix="pipeline_bench_")
-    env = {**os.environ, "LOCAL_AWS_HOME": home, "LOCAL_AWS_PORT": str(port)}
-    server = subprocess.Popen([sys.executable, "-m", "local_aws", "serve", "--port", str(port)], env=env,
-                              stdout=open(Path(home) / "serve.out", "wb"), stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while not local_aws.status(port):
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"local_aws did not start; see {home}/serve.out")
-            time.sleep(0.1)
-        os.environ.update(local_aws.client_environment(port))
+    with local_aws.temporary_server():
         sm = boto3.Session(region_name="us-east-1").client("sagemaker")
         create(sm, "chain", [processing_step(f"Step{i}", code, [f"Step{i - 1}"] if i > 1 else [])
                              for i, code in enumerate(TRIVIAL, start=1)])
@@ -101,9 +82,6 @@ def main() -> int:
         chain = statistics.median(run_execution(sm, "chain") for _ in range(args.runs))
         sequential = statistics.median(run_directly([sleeper, sleeper]) for _ in range(args.runs))
         parallel = statistics.median(run_execution(sm, "parallel") for _ in range(args.runs))
-    finally:
-        local_aws.stop(port)
-        server.wait(timeout=30)
 
     per_step = (chain - direct) / len(TRIVIAL)
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, median of {args.runs} runs")

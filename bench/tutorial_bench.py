@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -30,12 +29,6 @@ REPO = Path(__file__).resolve().parents[1]
 
 GOAL_SECONDS = 90
 SAGEMAKER_MINUTES = 15
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def cells_seconds(executed: Path) -> float:
@@ -76,18 +69,13 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=1, help="tutorial runs in a row on the same server (default 1)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="tutorial-bench-"))
-    port = free_port()
-    os.environ.update({"LOCAL_AWS_HOME": str(work / "home"), "LOCAL_AWS_PORT": str(port)})
-    local_aws.ensure_running(port)  # setup, not timed
-    try:
+    with local_aws.temporary_server():  # setup, not timed; the notebooks' kernels inherit its environment
         floor = baseline(work)
         print(f"baseline: a kernel that imports and configures takes {floor:.1f} s "
               f"({os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f})")
         for run in range(1, args.runs + 1):
             run_tutorial(work, f"run {run}", floor)
-    finally:
-        local_aws.stop(port)
-        shutil.rmtree(work, ignore_errors=True)
+    shutil.rmtree(work, ignore_errors=True)
     return 0
 
 

@@ -4,9 +4,10 @@
     import local_aws; local_aws.ensure_running()
 """
 from local_aws.config import ACCOUNT_ID, DEFAULT_PORT, DEFAULT_REGION, client_environment, endpoint_url
-from local_aws.lifecycle import LocalAwsError, ensure_running, reset, status, stop
+from local_aws.lifecycle import LocalAwsError, ensure_running, free_port, reset, status, stop, temporary_server
 
 __all__ = [
     "ACCOUNT_ID", "DEFAULT_PORT", "DEFAULT_REGION", "LocalAwsError",
-    "client_environment", "endpoint_url", "ensure_running", "reset", "status", "stop",
+    "client_environment", "endpoint_url", "ensure_running", "free_port", "reset", "status", "stop",
+    "temporary_server",
 ]

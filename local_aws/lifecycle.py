@@ -4,14 +4,20 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
 
-from local_aws.config import endpoint_url, home_dir, port_from_env
+from contextlib import contextmanager
+from typing import Iterator
+
+from local_aws.config import client_environment, endpoint_url, home_dir, port_from_env
 
 
 class LocalAwsError(RuntimeError):
@@ -39,8 +45,6 @@ def status(port: int | None = None) -> dict | None:
 
 
 def _port_taken(port: int) -> bool:
-    import socket
-
     with socket.socket() as sock:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
@@ -109,3 +113,33 @@ def _pid_alive(pid: int) -> bool:
         return os.waitpid(pid, os.WNOHANG) == (0, 0)
     except ChildProcessError:
         return True
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def temporary_server() -> Iterator[dict]:
+    """A local_aws of its own on a free port, with a throwaway LOCAL_AWS_HOME, stopped on exit.
+
+    For runs that must neither see nor disturb another server's state (benchmarks, test runs).
+    Inside the block this process's environment points boto3, the SDK and any child process at it;
+    the environment is restored afterwards. Yields the server's health record (port, pid, endpoint).
+    """
+    saved = dict(os.environ)
+    home = tempfile.mkdtemp(prefix="local_aws_")
+    port = free_port()
+    os.environ["LOCAL_AWS_HOME"] = home
+    try:
+        health = ensure_running(port)
+        os.environ.update(client_environment(port))
+        yield health
+    finally:
+        stop(port)
+        os.environ.clear()
+        os.environ.update(saved)
+        shutil.rmtree(home, ignore_errors=True)

@@ -6,7 +6,6 @@ would reach the network fails loudly instead of passing by accident.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,17 +15,12 @@ import boto3
 import pytest
 
 import local_aws
+from local_aws import free_port
 from local_aws import netguard
 
 netguard.install()
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Server:

@@ -12,7 +12,6 @@ item._nodeid, which pytest 9 no longer reads, so the cells would scatter over th
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -25,23 +24,13 @@ REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture()
 def notebook_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """A local_aws for the notebooks only; yields the environment their kernels must see."""
-    port = free_port()
     log = tmp_path / "netguard.log"
-    monkeypatch.setenv("LOCAL_AWS_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("LOCAL_AWS_NETGUARD_LOG", str(log))  # the server and its jobs inherit it
-    local_aws.ensure_running(port)
-    env = {**os.environ, **local_aws.client_environment(port)}
-    yield env, log
-    local_aws.stop(port)
+    with local_aws.temporary_server():
+        yield dict(os.environ), log
 
 
 def test_every_notebook_runs_in_order_with_its_recorded_outputs_and_nothing_leaves_loopback(notebook_server):
