@@ -96,16 +96,14 @@ def test_netguard_refuses_non_loopback_connections():
 
 
 def test_temporary_server_has_its_own_state_and_leaves_nothing_behind(aws, server):
-    import boto3
-
     before = dict(os.environ)
-    boto3.client("s3").create_bucket(Bucket="shared-server-bucket")
+    aws.client("s3").create_bucket(Bucket="shared-server-bucket")
     with local_aws.temporary_server() as temporary:
         assert temporary["port"] != server.port
         assert os.environ["AWS_ENDPOINT_URL"] == temporary["endpoint"]
-        s3 = boto3.client("s3")
+        s3 = aws.client("s3")
         assert s3.list_buckets()["Buckets"] == []  # not the session server's state
         s3.create_bucket(Bucket="temporary-bucket")
     assert os.environ == before
     assert local_aws.status(temporary["port"]) is None
-    assert [b["Name"] for b in boto3.client("s3").list_buckets()["Buckets"]] == ["shared-server-bucket"]
+    assert [b["Name"] for b in aws.client("s3").list_buckets()["Buckets"]] == ["shared-server-bucket"]
