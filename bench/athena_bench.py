@@ -112,9 +112,9 @@ def main() -> None:
             duckdb_query(connection, template, files)
             base_warm = statistics.median(duckdb_query(connection, template, files)[0] for _ in range(WARM_RUNS))
             assert [[str(v) for v in row] for row in duck_rows][0][0] == athena_rows[0][0], (duck_rows, athena_rows)
-            print(f"{label}: local_aws Athena cold {cold * 1000:.0f} ms (engine {engine_ms} ms), warm {warm * 1000:.0f} ms | "
-                  f"DuckDB on local files cold {base_cold * 1000:.0f} ms, warm {base_warm * 1000:.0f} ms | "
-                  f"ratio cold {cold / base_cold:.1f}x, warm {warm / base_warm:.1f}x")
+            print(f"{label}: local_aws Athena cold {cold * 1000:.0f} ms (engine {engine_ms} ms), "
+                  f"warm {warm * 1000:.0f} ms | DuckDB on local files cold {base_cold * 1000:.0f} ms, "
+                  f"warm {base_warm * 1000:.0f} ms | ratio cold {cold / base_cold:.1f}x, warm {warm / base_warm:.1f}x")
     shutil.rmtree(home, ignore_errors=True)
 
 

@@ -17,7 +17,6 @@ import logging
 import os
 import statistics
 import time
-import urllib.request
 
 import numpy as np
 import pandas as pd
@@ -39,12 +38,6 @@ def frame(rows: int) -> pd.DataFrame:
     data["rings"] = generator.integers(1, 30, rows)
     data["event_time"] = [f"2024-05-01T{i // 3600 % 24:02d}:{i // 60 % 60:02d}:{i % 60:02d}Z" for i in range(rows)]
     return pd.DataFrame(data)
-
-
-def flush(endpoint: str) -> dict:
-    request = urllib.request.Request(f"{endpoint}/_local_aws/flush", method="POST", data=b"")
-    with urllib.request.urlopen(request, timeout=600) as response:
-        return json.loads(response.read())["offline_store"]
 
 
 def offline_rows(s3, resolved_uri: str) -> int:
@@ -79,7 +72,7 @@ def client_cpu() -> float:
     return times.user + times.system + times.children_user + times.children_system
 
 
-def ingest(endpoint: str, server: psutil.Process, s3, described: dict, rows: int) -> None:
+def ingest(port: int, server: psutil.Process, s3, described: dict, rows: int) -> None:
     from sagemaker.mlops.feature_store import ingest_dataframe
 
     data = frame(rows)
@@ -91,7 +84,7 @@ def ingest(endpoint: str, server: psutil.Process, s3, described: dict, rows: int
     client_ms = (client_cpu() - client_before) * 1000 / rows
     assert not manager.failed_rows, f"{len(manager.failed_rows)} rows failed"
     started = time.perf_counter()
-    flushed = flush(endpoint)
+    flushed = local_aws.flush(port)["offline_store"]
     flush_seconds = time.perf_counter() - started
     written = offline_rows(s3, described["OfflineStoreConfig"]["S3StorageConfig"]["ResolvedOutputS3Uri"])
     print(f"ingest_dataframe, 4 workers, {rows:,} rows x {data.shape[1]} features: {elapsed:.1f} s, "
@@ -139,7 +132,7 @@ def main() -> None:
         runtime = boto3.client("sagemaker-featurestore-runtime")
         s3.create_bucket(Bucket=BUCKET)
         described = create_group(sm, frame(1))
-        ingest(server["endpoint"], psutil.Process(server["pid"]), s3, described, args.rows)
+        ingest(server["port"], psutil.Process(server["pid"]), s3, described, args.rows)
         latency(runtime, s3, args.calls)
 
 

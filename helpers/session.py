@@ -94,7 +94,7 @@ def configure(backend: str = "local", region: str = "us-east-1", project: str = 
 
 def _configure_local(region: str, names: Names, role_arn: str | None, bucket: str | None) -> Setup:
     import local_aws
-    from local_aws import netguard
+    from local_aws.core import netguard
 
     netguard.install()  # first: nothing below may reach the network
     health = local_aws.ensure_running()

@@ -2,12 +2,20 @@
 
     python -m local_aws start          # or, from Python:
     import local_aws; local_aws.ensure_running()
+
+The package is laid out like moto: one subpackage per service (featurestore, athena, jobs,
+pipelines; iam and model_registry are single modules), each with its state, request handlers and
+errors side by side, on `local_aws.core`, which holds what they share: the server and its router,
+the handler registries, errors, the botocore-model-driven validation, paging, the one module that
+touches moto's internals, configuration, the server's lifecycle and the guards.
 """
-from local_aws.config import ACCOUNT_ID, DEFAULT_PORT, DEFAULT_REGION, client_environment, endpoint_url
-from local_aws.lifecycle import LocalAwsError, ensure_running, free_port, reset, status, stop, temporary_server
+from local_aws.core.config import ACCOUNT_ID, DEFAULT_PORT, DEFAULT_REGION, client_environment, endpoint_url
+from local_aws.core.lifecycle import (
+    LocalAwsError, ensure_running, flush, free_port, reset, status, stop, temporary_server,
+)
 
 __all__ = [
     "ACCOUNT_ID", "DEFAULT_PORT", "DEFAULT_REGION", "LocalAwsError",
-    "client_environment", "endpoint_url", "ensure_running", "free_port", "reset", "status", "stop",
+    "client_environment", "endpoint_url", "ensure_running", "flush", "free_port", "reset", "status", "stop",
     "temporary_server",
 ]

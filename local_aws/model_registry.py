@@ -1,89 +1,66 @@
 """Model Registry calls moto lacks or gets wrong: deletes, group policies, batch describe, versions.
 
-moto keeps the model packages and groups; this module works on moto's own records so that moto's
-Describe/List/Update keep answering. Versions are numbered as AWS numbers them: one more than the
-highest version the group ever had, so deleting version 1 of 2 does not hand out 2 again.
+moto keeps the model packages and groups; this module completes moto's own records (through
+moto_state) so that moto's Describe/List/Update keep answering. Versions are numbered as AWS numbers
+them: one more than the highest version the group ever had, so deleting version 1 of 2 does not hand
+out 2 again. A pipeline's RegisterModel step registers through `register_model_package`.
 """
 from __future__ import annotations
 
 import json
 import threading
 
-from moto.sagemaker.models import ModelPackage
-
-from local_aws import moto_state
-from local_aws.protocol import AwsError, RequestContext, json_action, on_reset
-
-
-class ConflictException(AwsError):
-    code = "ConflictException"
-
-
-class ValidationException(AwsError):
-    code = "ValidationException"
-
+from local_aws.core import moto_state, validation
+from local_aws.core.errors import ConflictException, ValidationException
+from local_aws.core.protocol import RequestContext, action, on_reset
 
 _lock = threading.Lock()
-_highest_version: dict[tuple[str, str], int] = {}  # (region, group) -> highest version ever created
-_group_policies: dict[tuple[str, str], str] = {}  # (region, group) -> resource policy JSON
+_highest_version: dict[tuple[str, str, str], int] = {}  # (account, region, group) -> highest version ever
+_group_policies: dict[tuple[str, str, str], str] = {}  # (account, region, group) -> resource policy JSON
 
 
 @on_reset
 def _forget() -> None:
-    _highest_version.clear()
-    _group_policies.clear()
-
-
-def _backend(ctx: RequestContext):
-    return moto_state.sagemaker(ctx.region, ctx.account_id)
-
-
-def _group_name(name_or_arn: str) -> str:
-    return name_or_arn.split(":model-package-group/")[-1]
+    with _lock:
+        _highest_version.clear()
+        _group_policies.clear()
 
 
 def _require_group(ctx: RequestContext, name_or_arn: str) -> str:
-    name = _group_name(name_or_arn)
-    if name not in _backend(ctx).model_package_groups:
+    name = name_or_arn.split(":model-package-group/")[-1]
+    if moto_state.model_package_group_arn(ctx.region, ctx.account_id, name) is None:
         raise ValidationException(f"Model Package Group {name} does not exist.")
     return name
 
 
-def _versions(ctx: RequestContext, group: str) -> list[ModelPackage]:
-    return [p for p in _backend(ctx).model_packages.values() if p.model_package_group_name == group]
+def register_model_package(request: dict, ctx: RequestContext) -> dict:
+    """CreateModelPackage from within local_aws (a pipeline's RegisterModel step): validated as the
+    API validates it; returns DescribeModelPackage's answer for the new package."""
+    validation.validate("sagemaker", "CreateModelPackage", request)
+    arn = create_model_package(request, ctx)["ModelPackageArn"]
+    return moto_state.describe_model_package(ctx.region, ctx.account_id, arn) or {}
 
 
-@json_action("SageMaker", "CreateModelPackage")
+@action("sagemaker", "CreateModelPackage")
 def create_model_package(request: dict, ctx: RequestContext) -> dict:
-    backend = _backend(ctx)
     group = request.get("ModelPackageGroupName")
     if not group or request.get("ModelPackageName"):
         # Unversioned packages (and the both/neither errors) are moto's as they are.
-        arn = backend.create_model_package(**_moto_args(request, model_package_name=request.get("ModelPackageName"),
-                                                        model_package_group_name=group))
-        return {"ModelPackageArn": arn}
+        args = _moto_args(request, model_package_name=request.get("ModelPackageName"), model_package_group_name=group)
+        return {"ModelPackageArn": moto_state.create_model_package(ctx.region, ctx.account_id, args)}
     group = _require_group(ctx, group)
     status = request.get("ModelApprovalStatus", "PendingManualApproval")
-    if status not in ("Approved", "Rejected", "PendingManualApproval"):
-        raise ValidationException(
-            f"1 validation error detected: Value '{status}' at 'modelApprovalStatus' failed to satisfy constraint: "
-            "Member must satisfy enum value set: [Approved, Rejected, PendingManualApproval]")
     with _lock:
-        key = (ctx.region, group)
-        version = max([_highest_version.get(key, 0)] + [p.model_package_version or 0 for p in _versions(ctx, group)]) + 1
+        key = (ctx.account_id, ctx.region, group)
+        existing = moto_state.model_package_versions(ctx.region, ctx.account_id, group)
+        version = max([_highest_version.get(key, 0), *existing]) + 1
         _highest_version[key] = version
-        package = ModelPackage(
-            model_package_name=group, model_package_group_name=group, model_package_version=version,
-            approval_description=None, region_name=ctx.region, account_id=ctx.account_id,
-            model_package_type="Versioned",
-            **_moto_args(request, model_approval_status=status),
-        )
-        backend.model_package_name_mapping[package.arn] = package.arn
-        backend.model_packages[package.arn] = package
-    return {"ModelPackageArn": package.arn}
+        arn = moto_state.add_model_package_version(ctx.region, ctx.account_id, group, version,
+                                                   _moto_args(request, model_approval_status=status))
+    return {"ModelPackageArn": arn}
 
 
-def _moto_args(request: dict, **fixed) -> dict:
+def _moto_args(request: dict, **fixed: object) -> dict:
     args = {
         "model_package_description": request.get("ModelPackageDescription"),
         "inference_specification": request.get("InferenceSpecification"),
@@ -106,77 +83,72 @@ def _moto_args(request: dict, **fixed) -> dict:
     return args
 
 
-@json_action("SageMaker", "DeleteModelPackage")
+@action("sagemaker", "DeleteModelPackage")
 def delete_model_package(request: dict, ctx: RequestContext) -> dict:
-    backend = _backend(ctx)
-    name = request.get("ModelPackageName", "")
-    arn = backend.model_package_name_mapping.get(name, name)
-    package = backend.model_packages.get(arn)
-    if package is None:
-        raise ValidationException(f"Model package {name} does not exist.")
+    name = request["ModelPackageName"]
     with _lock:
-        del backend.model_packages[arn]
-        for key in [k for k, v in backend.model_package_name_mapping.items() if v == arn]:
-            del backend.model_package_name_mapping[key]
+        if not moto_state.delete_model_package(ctx.region, ctx.account_id, name):
+            raise ValidationException(f"Model package {name} does not exist.")
     return {}
 
 
-@json_action("SageMaker", "DeleteModelPackageGroup")
+@action("sagemaker", "DeleteModelPackageGroup")
 def delete_model_package_group(request: dict, ctx: RequestContext) -> dict:
-    name = _require_group(ctx, request.get("ModelPackageGroupName", ""))
-    remaining = _versions(ctx, name)
-    if remaining:
-        raise ConflictException(
-            f"Model Package Group {name} cannot be deleted because it contains {len(remaining)} model "
-            "package(s). Delete every version with DeleteModelPackage first.")
+    name = _require_group(ctx, request["ModelPackageGroupName"])
     with _lock:
-        del _backend(ctx).model_package_groups[name]
-        _highest_version.pop((ctx.region, name), None)
-        _group_policies.pop((ctx.region, name), None)
+        remaining = moto_state.model_package_versions(ctx.region, ctx.account_id, name)
+        if remaining:
+            raise ConflictException(
+                f"Model Package Group {name} cannot be deleted because it contains {len(remaining)} model "
+                "package(s). Delete every version with DeleteModelPackage first.")
+        moto_state.delete_model_package_group(ctx.region, ctx.account_id, name)
+        _highest_version.pop((ctx.account_id, ctx.region, name), None)
+        _group_policies.pop((ctx.account_id, ctx.region, name), None)
     return {}
 
 
-@json_action("SageMaker", "BatchDescribeModelPackage")
+_SUMMARY_MEMBERS = ("ModelPackageGroupName", "ModelPackageVersion", "ModelPackageArn", "ModelPackageDescription",
+                    "CreationTime", "InferenceSpecification", "ModelPackageStatus", "ModelApprovalStatus")
+
+
+@action("sagemaker", "BatchDescribeModelPackage")
 def batch_describe_model_package(request: dict, ctx: RequestContext) -> dict:
-    backend = _backend(ctx)
     summaries, errors = {}, {}
-    for arn in request.get("ModelPackageArnList", []):
-        package = backend.model_packages.get(arn)
-        if package is None or not package.model_package_version:
+    for arn in request["ModelPackageArnList"]:
+        package = moto_state.describe_model_package(ctx.region, ctx.account_id, arn)
+        if package is None or not package.get("ModelPackageVersion") or package.get("ModelPackageArn") != arn:
             errors[arn] = {"ErrorCode": "ValidationException",
                            "ErrorResponse": f"Model package {arn} does not exist or is not versioned."}
             continue
-        full = package.gen_response_object()
-        summaries[arn] = {k: full[k] for k in (
-            "ModelPackageGroupName", "ModelPackageVersion", "ModelPackageArn", "ModelPackageDescription",
-            "CreationTime", "InferenceSpecification", "ModelPackageStatus", "ModelApprovalStatus") if k in full}
+        summaries[arn] = {k: package[k] for k in _SUMMARY_MEMBERS if k in package}
     return {"ModelPackageSummaries": summaries, "BatchDescribeModelPackageErrorMap": errors}
 
 
-@json_action("SageMaker", "PutModelPackageGroupPolicy")
+@action("sagemaker", "PutModelPackageGroupPolicy")
 def put_model_package_group_policy(request: dict, ctx: RequestContext) -> dict:
-    name = _require_group(ctx, request.get("ModelPackageGroupName", ""))
-    policy = request.get("ResourcePolicy", "")
+    name = _require_group(ctx, request["ModelPackageGroupName"])
     try:
-        json.loads(policy)
+        json.loads(request["ResourcePolicy"])
     except json.JSONDecodeError as exc:
         raise ValidationException(f"ResourcePolicy is not valid JSON: {exc}") from None
-    _group_policies[(ctx.region, name)] = policy
-    return {"ModelPackageGroupArn": _backend(ctx).model_package_groups[name].arn}
+    with _lock:
+        _group_policies[(ctx.account_id, ctx.region, name)] = request["ResourcePolicy"]
+    return {"ModelPackageGroupArn": moto_state.model_package_group_arn(ctx.region, ctx.account_id, name)}
 
 
-@json_action("SageMaker", "GetModelPackageGroupPolicy")
+@action("sagemaker", "GetModelPackageGroupPolicy")
 def get_model_package_group_policy(request: dict, ctx: RequestContext) -> dict:
-    name = _require_group(ctx, request.get("ModelPackageGroupName", ""))
-    policy = _group_policies.get((ctx.region, name))
+    name = _require_group(ctx, request["ModelPackageGroupName"])
+    policy = _group_policies.get((ctx.account_id, ctx.region, name))
     if policy is None:
         raise ValidationException(f"Model Package Group {name} has no resource policy.")
     return {"ResourcePolicy": policy}
 
 
-@json_action("SageMaker", "DeleteModelPackageGroupPolicy")
+@action("sagemaker", "DeleteModelPackageGroupPolicy")
 def delete_model_package_group_policy(request: dict, ctx: RequestContext) -> dict:
-    name = _require_group(ctx, request.get("ModelPackageGroupName", ""))
-    if _group_policies.pop((ctx.region, name), None) is None:
-        raise ValidationException(f"Model Package Group {name} has no resource policy.")
+    name = _require_group(ctx, request["ModelPackageGroupName"])
+    with _lock:
+        if _group_policies.pop((ctx.account_id, ctx.region, name), None) is None:
+            raise ValidationException(f"Model Package Group {name} has no resource policy.")
     return {}

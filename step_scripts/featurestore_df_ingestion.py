@@ -10,8 +10,8 @@ The script:
    identifier per row ("abalone-00001" for the first row, so re-ingesting a file updates the same
    records), and the event time as an ISO-8601 string feature;
 2. creates the feature group if it is missing (online and offline store) and waits until Created;
-3. ingests the rows with PutRecord calls from a few threads, retrying throttled or failed calls
-   with exponential backoff;
+3. ingests the rows with PutRecord calls from a few threads; botocore's standard retry mode
+   retries throttled calls and server errors with exponential backoff and jitter;
 4. writes <output-dir>/ingest_report.json and exits non-zero if any row failed.
 
     python featurestore_df_ingestion.py --feature-group-name abalone-features \\
@@ -27,7 +27,6 @@ import datetime as dt
 import json
 import logging
 import os
-import random
 import re
 import sys
 import time
@@ -50,10 +49,6 @@ FEATURE_NAME = re.compile(r"^[a-zA-Z0-9]([-_]*[a-zA-Z0-9]){0,63}$")
 S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?$")
 ROLE_ARN = re.compile(r"^arn:aws[a-z\-]*:iam::\d{12}:role/.+$")
 CREATE_TIMEOUT_SECONDS = 600
-# Errors worth another try: the service was busy or briefly unavailable. Anything else (a
-# ValidationError for a malformed record, say) fails the row at once.
-RETRYABLE_CODES = {"ThrottlingException", "Throttling", "ServiceUnavailable", "InternalFailure",
-                   "RequestTimeout", "RequestTimeoutException"}
 
 
 class StepError(Exception):
@@ -271,36 +266,29 @@ def to_record(row: dict, types: dict) -> list[dict]:
             for name, value in row.items() if not pd.isna(value)]
 
 
-def put_with_retries(runtime, name: str, record: list[dict], max_retries: int) -> Optional[str]:
-    """PutRecord, retrying busy/unavailable answers with exponential backoff; returns an error or None."""
-    for attempt in range(max_retries + 1):
-        try:
-            runtime.put_record(FeatureGroupName=name, Record=record)
-            return None
-        except ClientError as err:
-            code = err.response["Error"]["Code"]
-            status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-            error = f"{code}: {err.response['Error'].get('Message')}"
-            if code not in RETRYABLE_CODES and status < 500 and status != 429:
-                return error
-        except BotoCoreError as err:  # connection reset, read timeout...
-            error = str(err)
-        if attempt < max_retries:
-            time.sleep(min(0.2 * 2 ** attempt, 5.0) * random.uniform(0.5, 1.5))
-    return error
+def put_record(runtime, name: str, record: list[dict]) -> Optional[str]:
+    """PutRecord (botocore retries throttling and server errors); returns the final error, or None."""
+    try:
+        runtime.put_record(FeatureGroupName=name, Record=record)
+    except ClientError as err:
+        return f"{err.response['Error']['Code']}: {err.response['Error'].get('Message')}"
+    except BotoCoreError as err:  # connection reset, read timeout... after the retries
+        return str(err)
+    return None
 
 
 def ingest(frame: pd.DataFrame, group: dict, args: argparse.Namespace, region: str) -> int:
     """PutRecord every row, max_workers at a time; returns how many rows failed."""
-    # botocore's own retries are off so that --max-retries counts every try; one connection per worker.
+    # Standard retry mode: throttling, 5xx and connection errors are retried --max-retries times with
+    # exponential backoff and jitter; a ValidationError for a malformed record fails its row at once.
+    retries = {"mode": "standard", "max_attempts": args.max_retries}
     runtime = boto3.client("sagemaker-featurestore-runtime", region_name=region,
-                           config=Config(retries={"max_attempts": 0}, max_pool_connections=args.max_workers))
+                           config=Config(retries=retries, max_pool_connections=args.max_workers))
     types = {d["FeatureName"]: d["FeatureType"] for d in group["FeatureDefinitions"]}
     records = [to_record(row, types) for row in frame.to_dict("records")]
     identifiers = frame[args.record_identifier_name].tolist()
     with ThreadPoolExecutor(max_workers=args.max_workers) as pool:
-        errors = list(pool.map(lambda r: put_with_retries(runtime, args.feature_group_name, r, args.max_retries),
-                               records))
+        errors = list(pool.map(lambda r: put_record(runtime, args.feature_group_name, r), records))
     failed = [(identifier, error) for identifier, error in zip(identifiers, errors) if error]
     for identifier, error in failed[:5]:
         log.error("record %s failed: %s", identifier, error)

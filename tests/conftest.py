@@ -16,7 +16,7 @@ import pytest
 
 import local_aws
 from local_aws import free_port
-from local_aws import netguard
+from local_aws.core import netguard
 
 netguard.install()
 
@@ -35,7 +35,7 @@ class Server:
         self.process = subprocess.Popen([sys.executable, "-m", "local_aws", "serve", "--port", str(self.port)],
                                         env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
-        while not local_aws.status(self.port):
+        while not local_aws.status(self.port):  # not support.wait_until: a dead server must fail at once
             if self.process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"local_aws did not start: {(home / 'serve.out').read_text()[-3000:]}")
             time.sleep(0.1)

@@ -1,0 +1,16 @@
+"""Athena query executions that really run (moto's answer canned empty results).
+
+A query is read as Trino and translated to DuckDB with sqlglot, then run by DuckDB over the Glue
+tables' objects in moto's S3; workgroups and data catalogs stay moto's.
+
+    service.py     the API: Start/Get/BatchGet/Stop/List QueryExecution(s), GetQueryResults
+    executions.py  the QueryExecution record and registry, the background run thread, cancelling
+    sql.py         reading a query (syntax errors as Athena words them), its tables, column names,
+                   and its DuckDB translation
+    engine.py      DuckDB over the Glue tables a query names, loaded from S3 and cached
+    tables.py      what Glue says about a table, and its objects read as Arrow
+    types.py       Glue -> DuckDB -> Athena types, and values rendered as Athena renders them
+    results.py     a result as GetQueryResults pages it and as the `<id>.csv` objects hold it
+    failures.py    why a query FAILED, in Athena's words
+"""
+from local_aws.athena import service  # noqa: F401  (registers the handlers)

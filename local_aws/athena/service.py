@@ -1,0 +1,126 @@
+"""Athena's query-execution API: the calls that start, watch, stop, list and read queries.
+
+StartQueryExecution reads the query first (a syntax error is answered at once, as Athena does), picks
+the result configuration (the workgroup's where it enforces one) and queues the execution; the rest
+read the registry in `executions`. Workgroups and data catalogs stay moto's. The botocore model has
+validated each request already (lengths, MaxResults ranges...); only what it cannot say is checked.
+"""
+from __future__ import annotations
+
+import json
+
+from local_aws.athena import executions, sql
+from local_aws.athena.executions import FINISHED
+from local_aws.athena.results import ResultRows
+from local_aws.core import moto_state
+from local_aws.core.errors import InvalidRequestException
+from local_aws.core.paging import page
+from local_aws.core.protocol import RequestContext, action
+
+# GetQueryExecution holds its answer up to this long while a query is unfinished, so a client that
+# polls every few seconds (the SDK's AthenaQuery.wait polls every 5 s) sees a fast query finished on
+# its first look; a slower query still answers QUEUED or RUNNING.
+STATUS_WAIT_SECONDS = 1.0
+LIST_PAGE_SIZE = 50
+RESULTS_PAGE_SIZE = 1000
+
+
+def _workgroup(ctx: RequestContext, name: str) -> dict:
+    workgroup = moto_state.athena_workgroup(ctx.region, name)
+    if workgroup is None:
+        raise InvalidRequestException(f"WorkGroup {name} is not found.")
+    if workgroup.get("State") == "DISABLED":
+        raise InvalidRequestException(f"WorkGroup {name} is disabled.")
+    return workgroup
+
+
+def _result_configuration(request: dict, workgroup: dict) -> dict:
+    """The client's result configuration, or the workgroup's where it has one and enforces it."""
+    config = workgroup.get("Configuration") or {}
+    from_workgroup = dict(config.get("ResultConfiguration") or {})
+    from_client = dict(request.get("ResultConfiguration") or {})
+    if config.get("EnforceWorkGroupConfiguration") and from_workgroup.get("OutputLocation"):
+        chosen = from_workgroup
+    else:
+        chosen = {**from_workgroup, **from_client}
+    location = chosen.get("OutputLocation")
+    if not location:
+        raise InvalidRequestException(
+            "No output location provided. An output location is required either through the Workgroup "
+            "result configuration setting or as an API input.")
+    if not location.startswith("s3://") or not location[len("s3://"):].split("/")[0]:
+        raise InvalidRequestException(f"outputLocation {location} is not a valid S3 path; use s3://bucket/prefix/")
+    return chosen
+
+
+@action("athena", "StartQueryExecution")
+def start_query_execution(request: dict, ctx: RequestContext) -> dict:
+    query = request["QueryString"]
+    workgroup = request.get("WorkGroup") or "primary"
+    result_configuration = _result_configuration(request, _workgroup(ctx, workgroup))
+    try:
+        statement = sql.read(query)
+    except sql.MalformedQuery as err:
+        raise InvalidRequestException(str(err), athena_error_code="MALFORMED_QUERY") from None
+    context = request.get("QueryExecutionContext") or {}
+    parameters = list(request.get("ExecutionParameters") or [])
+    fingerprint = json.dumps([query, workgroup, context, request.get("ResultConfiguration"), parameters],
+                             sort_keys=True)
+    execution_id = executions.start(statement, ctx.region, workgroup, context, result_configuration, parameters,
+                                    request.get("ClientRequestToken"), fingerprint)
+    return {"QueryExecutionId": execution_id}
+
+
+@action("athena", "GetQueryExecution")
+def get_query_execution(request: dict, ctx: RequestContext) -> dict:
+    execution = executions.find(request["QueryExecutionId"])
+    if execution.state not in FINISHED:
+        execution.finished.wait(STATUS_WAIT_SECONDS)
+    with executions.lock:
+        return {"QueryExecution": execution.describe()}
+
+
+@action("athena", "BatchGetQueryExecution")
+def batch_get_query_execution(request: dict, ctx: RequestContext) -> dict:
+    found, missing = [], []
+    with executions.lock:
+        for execution_id in request["QueryExecutionIds"]:
+            execution = executions.known(execution_id)
+            if execution is None:
+                missing.append({"QueryExecutionId": execution_id, "ErrorCode": "INVALID_INPUT",
+                                "ErrorMessage": f"QueryExecution {execution_id} was not found"})
+            else:
+                found.append(execution.describe())
+    return {"QueryExecutions": found, "UnprocessedQueryExecutionIds": missing}
+
+
+@action("athena", "StopQueryExecution")
+def stop_query_execution(request: dict, ctx: RequestContext) -> dict:
+    executions.stop(request["QueryExecutionId"])
+    return {}
+
+
+@action("athena", "ListQueryExecutions")
+def list_query_executions(request: dict, ctx: RequestContext) -> dict:
+    workgroup = request.get("WorkGroup") or "primary"
+    _workgroup(ctx, workgroup)
+    listed = page(executions.ids_in(workgroup, ctx.region), request, ctx, LIST_PAGE_SIZE, scope=workgroup,
+                  key=str)  # newest first: a query started between two pages must not shift the second
+    return listed.answer({"QueryExecutionIds": listed.items})
+
+
+@action("athena", "GetQueryResults")
+def get_query_results(request: dict, ctx: RequestContext) -> dict:
+    execution = executions.find(request["QueryExecutionId"])
+    with executions.lock:
+        state, result, reason = execution.state, execution.result, execution.reason
+    if state in ("QUEUED", "RUNNING"):
+        raise InvalidRequestException(f"Query has not yet finished. Current state: {state}")
+    if state == "FAILED":
+        raise InvalidRequestException(reason or "Query failed")
+    if state == "CANCELLED" or result is None:
+        raise InvalidRequestException("Query was cancelled, it has no results")
+    # The header row counts towards MaxResults, as on Athena: the first page holds one data row less.
+    rows = page(ResultRows(result), request, ctx, RESULTS_PAGE_SIZE, scope=execution.id)
+    return rows.answer({"UpdateCount": 0,
+                        "ResultSet": {"Rows": rows.items, "ResultSetMetadata": {"ColumnInfo": result.column_info()}}})

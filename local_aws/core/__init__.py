@@ -1,0 +1,6 @@
+"""What every service of local_aws shares: the server and its router, the handler registries
+(protocol), errors, validation and paging driven by botocore's service models, the one module that
+touches moto's internals (moto_state), configuration, the server's lifecycle and CLI, and the guards
+that keep jobs and the network in bounds. Kept free of heavy imports: job processes import the
+guards from here.
+"""

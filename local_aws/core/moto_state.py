@@ -1,0 +1,288 @@
+"""moto's in-process state, for the services local_aws adds: the one module that knows moto's internals.
+
+Feature Store writes its offline store into moto's S3 and its tables into moto's Glue; Athena reads
+them back; jobs stage S3 objects and write CloudWatch Logs; the Model Registry completes moto's
+model packages; pipelines and feature groups are made visible to moto's tagging calls; IAM loads
+AWS-managed policies and evaluates statements with moto's policy engine. Nothing outside this
+module imports moto (the server's app wiring aside), so a moto upgrade is checked here.
+"""
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any, Callable, Iterator
+
+from moto.athena.models import athena_backends
+from moto.glue.models import glue_backends
+from moto.iam.access_control import IAMPolicyStatement, PermissionResult
+from moto.iam.aws_managed_policies import aws_managed_policies_data
+from moto.iam.models import AWSManagedPolicy, iam_backends
+from moto.logs.models import logs_backends
+from moto.moto_api._internal.models import moto_api_backend
+from moto.s3.models import s3_backends
+from moto.sagemaker.exceptions import ValidationError as MotoValidationError
+from moto.sagemaker.models import FakePipeline, ModelPackage, SageMakerModelBackend, sagemaker_backends
+
+from local_aws.core.config import ACCOUNT_ID
+
+
+def reset() -> None:
+    """Forget everything moto holds (buckets, roles, tables, model packages...)."""
+    moto_api_backend.reset()
+
+
+# --- S3 -------------------------------------------------------------------------------------------
+
+
+def parse_s3_uri(uri: str) -> tuple[str, str]:
+    """'s3://bucket/a/b' -> ('bucket', 'a/b')."""
+    if not uri.startswith("s3://"):
+        raise ValueError(f"{uri!r} is not an S3 URI (s3://bucket/key)")
+    bucket, _, key = uri[len("s3://"):].partition("/")
+    return bucket, key
+
+
+def _s3(account_id: str = ACCOUNT_ID) -> Any:
+    return s3_backends[account_id]["aws"]
+
+
+def bucket_exists(bucket: str, account_id: str = ACCOUNT_ID) -> bool:
+    return bucket in _s3(account_id).buckets
+
+
+def put_object(bucket: str, key: str, data: bytes, account_id: str = ACCOUNT_ID) -> None:
+    _s3(account_id).put_object(bucket, key, data)
+
+
+def get_object(bucket: str, key: str, account_id: str = ACCOUNT_ID) -> bytes | None:
+    try:
+        obj = _s3(account_id).get_object(bucket, key)
+    except Exception:  # moto raises MissingBucket / MissingKey
+        return None
+    return None if obj is None else obj.value
+
+
+def list_keys(bucket: str, prefix: str = "", account_id: str = ACCOUNT_ID) -> Iterator[tuple[str, str, int]]:
+    """(key, etag, size) of every current object under the prefix, in key order."""
+    found = _s3(account_id).buckets.get(bucket)
+    if found is None:
+        return
+    for key in sorted(k for k in list(found.keys.keys()) if k.startswith(prefix)):
+        obj = found.keys.get(key)
+        if obj is not None and not getattr(obj, "is_delete_marker", False):
+            yield key, obj.etag, obj.size
+
+
+# --- Glue, Athena workgroups, CloudWatch Logs -----------------------------------------------------
+
+
+def _glue(region: str, account_id: str = ACCOUNT_ID) -> Any:
+    return glue_backends[account_id][region]
+
+
+def glue_database_exists(region: str, database: str, account_id: str = ACCOUNT_ID) -> bool:
+    """Whether the Glue database exists; names compare case-insensitively, as Glue lowercases them."""
+    return any(name.lower() == database.lower() for name in list(_glue(region, account_id).databases))
+
+
+def glue_table(region: str, database: str, table: str, account_id: str = ACCOUNT_ID) -> dict | None:
+    """The Glue table's current definition (GetTable's Table), names compared case-insensitively."""
+    databases = _glue(region, account_id).databases
+    found = next((db for name, db in list(databases.items()) if name.lower() == database.lower()), None)
+    if found is None:
+        return None
+    fake = next((t for name, t in list(found.tables.items()) if name.lower() == table.lower()), None)
+    return None if fake is None else fake.as_dict()
+
+
+def write_glue_table(region: str, database: str, table: str, table_input: dict,
+                     account_id: str = ACCOUNT_ID) -> None:
+    """Create the table (and its database when missing), or bring it up to date."""
+    glue = _glue(region, account_id)
+    if database not in glue.databases:
+        glue.create_database(database, {"Name": database})
+    if table in glue.databases[database].tables:
+        glue.update_table(database, table, table_input)
+    else:
+        glue.create_table(database, table, table_input)
+
+
+def athena_workgroup(region: str, name: str, account_id: str = ACCOUNT_ID) -> dict | None:
+    """moto's Athena workgroup (Name, State, Configuration), or None if there is none by that name."""
+    return athena_backends[account_id][region].get_work_group(name)
+
+
+def ensure_log_stream(region: str, group: str, stream: str, account_id: str = ACCOUNT_ID) -> None:
+    """Create the CloudWatch Logs group (if missing) and stream, as a job's container does on start."""
+    backend = logs_backends[account_id][region]
+    if group not in backend.groups:
+        backend.create_log_group(group, tags={})
+    backend.ensure_log_stream(group, stream)
+
+
+def put_log_events(region: str, group: str, stream: str, events: list[tuple[int, str]],
+                   account_id: str = ACCOUNT_ID) -> None:
+    """Append (timestamp ms, message) events, oldest first, to an existing stream."""
+    if events:
+        logs_backends[account_id][region].put_log_events(
+            group, stream, [{"timestamp": t, "message": m} for t, m in events])
+
+
+# --- IAM ------------------------------------------------------------------------------------------
+
+
+def _iam(account_id: str) -> Any:
+    return iam_backends[account_id]["aws"]
+
+
+@lru_cache(maxsize=1)
+def _managed_policy_data() -> dict:
+    return json.loads(aws_managed_policies_data)
+
+
+def load_aws_managed_policy(arn: str, account_id: str) -> None:
+    """Copy one AWS-managed policy from moto's bundled data into its IAM backend, if known and missing.
+
+    moto can load all ~9,500 up front, but then every reset rebuilds them (seconds)."""
+    backend = _iam(account_id)
+    name = arn.rsplit("/", 1)[-1]
+    if arn not in backend.managed_policies and name in _managed_policy_data():
+        policy = AWSManagedPolicy.from_data(name, account_id, "us-east-1", _managed_policy_data()[name])
+        backend.managed_policies[policy.arn] = policy
+
+
+def principal_policies(arn: str, account_id: str) -> list[tuple[str, str | dict]] | None:
+    """(policy name, document) of every identity policy of the role or user an ARN names; None if absent."""
+    resource = arn.split(":", 5)[-1]  # role/path/name or user/path/name
+    kind, name = resource.split("/", 1)[0], resource.rsplit("/", 1)[-1]
+    backend = _iam(account_id)
+    try:
+        principal = backend.get_role(name) if kind == "role" else backend.get_user(name)
+    except Exception:  # moto's NoSuchEntity
+        return None
+    documents: list[tuple[str, str | dict]] = list(principal.policies.items())
+    for policy in principal.managed_policies.values():
+        default = next((v for v in policy.versions if v.is_default), None)
+        if default is not None:
+            documents.append((policy.name, default.document))
+    return documents
+
+
+def statement_effect(statement: dict, action: str, resource: str, context: dict[str, str] | None = None
+                     ) -> str | None:
+    """"Allow" or "Deny" when moto's policy engine finds the statement covers the action on the
+    resource (its conditions tested against `context`), else None. moto answers "Deny" for a
+    statement whose conditions fail, whatever its Effect: callers test conditions on an Allow."""
+    result = IAMPolicyStatement(statement).is_action_permitted(action, resource, incoming_condition_values=context)
+    return {PermissionResult.PERMITTED: "Allow", PermissionResult.DENIED: "Deny"}.get(result)
+
+
+# --- SageMaker: tags, pipelines, models, the Model Registry ---------------------------------------
+
+
+def _sagemaker(region: str, account_id: str) -> Any:
+    return sagemaker_backends[account_id][region]
+
+
+_TAG_TARGETS: dict[str, Callable[[str], Any]] = {}
+
+
+def add_sagemaker_tag_target(resource_type: str, find: Callable[[str], Any]) -> None:
+    """Let moto's SageMaker AddTags/ListTags/DeleteTags reach resources local_aws keeps itself.
+
+    `resource_type` is the ARN's resource part (e.g. "feature-group"); `find(arn)` returns an
+    object with a `tags` list of Key/Value dicts, or None, which moto answers as it answers a
+    missing resource of its own.
+    """
+    _TAG_TARGETS[resource_type] = find
+    original = SageMakerModelBackend._get_resource_from_arn
+    if getattr(original, "local_aws_targets", None) is _TAG_TARGETS:
+        return
+
+    def _get_resource_from_arn(self: Any, arn: str) -> Any:
+        kind, _, name = arn.split(":")[-1].partition("/")
+        lookup = _TAG_TARGETS.get(kind)
+        if lookup is None:
+            return original(self, arn)
+        resource = lookup(arn)
+        if resource is None:
+            raise MotoValidationError(message=f"Could not find {kind} with name {name}")
+        return resource
+
+    _get_resource_from_arn.local_aws_targets = _TAG_TARGETS  # type: ignore[attr-defined]
+    SageMakerModelBackend._get_resource_from_arn = _get_resource_from_arn
+
+
+def mirror_pipeline(region: str, account_id: str, name: str, definition: str, role_arn: str,
+                    tags: list[dict], display_name: str, description: str | None,
+                    parallelism: dict | None) -> None:
+    """Record a pipeline in moto too, only so that its tagging calls find it."""
+    _sagemaker(region, account_id).pipelines[name.lower()] = FakePipeline(
+        name, display_name, definition, description, role_arn, tags, account_id, region, parallelism)
+
+
+def update_pipeline_mirror(region: str, account_id: str, name: str, definition: str) -> None:
+    mirrored = _sagemaker(region, account_id).pipelines.get(name.lower())
+    if mirrored is not None:
+        mirrored.pipeline_definition = definition
+
+
+def drop_pipeline_mirror(region: str, account_id: str, name: str) -> None:
+    _sagemaker(region, account_id).pipelines.pop(name.lower(), None)
+
+
+def create_model(region: str, account_id: str, name: str, role_arn: str, primary_container: dict | None,
+                 containers: list | None, vpc_config: dict | None, tags: list | None) -> dict:
+    """CreateModel through moto; returns DescribeModel's answer."""
+    model = _sagemaker(region, account_id).create_model(
+        model_name=name, execution_role_arn=role_arn, primary_container=primary_container, vpc_config=vpc_config,
+        containers=containers, tags=tags)
+    return model.response_object
+
+
+def model_package_group_arn(region: str, account_id: str, name: str) -> str | None:
+    group = _sagemaker(region, account_id).model_package_groups.get(name)
+    return None if group is None else group.arn
+
+
+def model_package_versions(region: str, account_id: str, group: str) -> list[int]:
+    """The version numbers of the group's model packages that exist now."""
+    packages = list(_sagemaker(region, account_id).model_packages.values())
+    return [p.model_package_version or 0 for p in packages if p.model_package_group_name == group]
+
+
+def add_model_package_version(region: str, account_id: str, group: str, version: int, args: dict) -> str:
+    """Store a versioned model package as moto stores one (so moto's Describe/List/Update see it)."""
+    backend = _sagemaker(region, account_id)
+    package = ModelPackage(model_package_name=group, model_package_group_name=group, model_package_version=version,
+                           approval_description=None, region_name=region, account_id=account_id,
+                           model_package_type="Versioned", **args)
+    backend.model_package_name_mapping[package.arn] = package.arn
+    backend.model_packages[package.arn] = package
+    return package.arn
+
+
+def create_model_package(region: str, account_id: str, args: dict) -> str:
+    """moto's own CreateModelPackage (unversioned packages, and its errors), returning the ARN."""
+    return _sagemaker(region, account_id).create_model_package(**args)
+
+
+def describe_model_package(region: str, account_id: str, name_or_arn: str) -> dict | None:
+    """DescribeModelPackage's answer, or None when there is no such package."""
+    backend = _sagemaker(region, account_id)
+    package = backend.model_packages.get(backend.model_package_name_mapping.get(name_or_arn, name_or_arn))
+    return None if package is None else package.gen_response_object()
+
+
+def delete_model_package(region: str, account_id: str, name_or_arn: str) -> bool:
+    backend = _sagemaker(region, account_id)
+    arn = backend.model_package_name_mapping.get(name_or_arn, name_or_arn)
+    if backend.model_packages.pop(arn, None) is None:
+        return False
+    for key in [k for k, v in backend.model_package_name_mapping.items() if v == arn]:
+        del backend.model_package_name_mapping[key]
+    return True
+
+
+def delete_model_package_group(region: str, account_id: str, name: str) -> None:
+    _sagemaker(region, account_id).model_package_groups.pop(name, None)

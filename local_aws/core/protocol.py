@@ -1,0 +1,103 @@
+"""The registries every service of local_aws plugs into: its operations, moto hooks, reset and shutdown.
+
+A service module declares each AWS operation it answers with `@action(service, operation)`, naming
+the service and operation as botocore does ("sagemaker", "CreateFeatureGroup"). The botocore model
+says how the server reaches it (an X-Amz-Target, a REST route or a Query `Action`), how the request
+is decoded and how it is validated, so a handler receives the validated input as a dict keyed by the
+model's member names, with a RequestContext, and returns the output dict. It raises an AwsError
+(local_aws.core.errors) to answer an error.
+
+`@before_moto` runs a hook before moto answers a call itself (e.g. to load an AWS-managed policy
+moto would otherwise not know); `on_reset` and `on_shutdown` hooks forget state and finish work;
+`admin_action` adds a command under /_local_aws/.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, replace
+from typing import Any, Callable
+
+from local_aws.core.config import ACCOUNT_ID, DEFAULT_REGION
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """Who is calling what: the account and region of the request and the operation it calls."""
+
+    region: str = DEFAULT_REGION
+    account_id: str = ACCOUNT_ID
+    endpoint_url: str = ""  # how processes started by the server reach it
+    service: str = ""  # botocore's name of the service called
+    operation: str = ""
+
+    def calling(self, service: str, operation: str) -> RequestContext:
+        """The same caller making another call (a pipeline step creating its job, say)."""
+        return replace(self, service=service, operation=operation)
+
+
+Handler = Callable[[dict, RequestContext], "dict | None"]
+Hook = Callable[[dict, RequestContext], None]
+
+
+@dataclass(frozen=True)
+class Operation:
+    service: str
+    name: str
+    handler: Handler
+
+
+OPERATIONS: dict[tuple[str, str], Operation] = {}
+BEFORE_MOTO: dict[tuple[str, str], list[Hook]] = {}
+RESET_HOOKS: list[Callable[[], None]] = []
+SHUTDOWN_HOOKS: list[Callable[[], None]] = []
+ADMIN_ACTIONS: dict[str, Callable[[], dict]] = {}
+
+
+def action(service: str, operation: str) -> Callable[[Handler], Handler]:
+    """Answer `operation` of `service` (botocore names) with the decorated handler."""
+
+    def register(fn: Handler) -> Handler:
+        OPERATIONS[(service, operation)] = Operation(service, operation, fn)
+        return fn
+
+    return register
+
+
+def before_moto(service: str, *operations: str) -> Callable[[Hook], Hook]:
+    """Run the decorated hook on these calls, then let moto answer them."""
+
+    def register(fn: Hook) -> Hook:
+        for operation in operations:
+            BEFORE_MOTO.setdefault((service, operation), []).append(fn)
+        return fn
+
+    return register
+
+
+def on_reset(fn: Callable[[], None]) -> Callable[[], None]:
+    RESET_HOOKS.append(fn)
+    return fn
+
+
+def on_shutdown(fn: Callable[[], None]) -> Callable[[], None]:
+    SHUTDOWN_HOOKS.append(fn)
+    return fn
+
+
+def admin_action(name: str) -> Callable[[Callable[[], dict]], Callable[[], dict]]:
+    """Register `POST /_local_aws/<name>`, an operator command outside the AWS APIs (e.g. flush)."""
+
+    def register(fn: Callable[[], dict]) -> Callable[[], dict]:
+        ADMIN_ACTIONS[name] = fn
+        return fn
+
+    return register
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def drop_none(record: dict[str, Any]) -> dict[str, Any]:
+    """The members that have a value: AWS leaves unset members out of a response."""
+    return {key: value for key, value in record.items() if value is not None}

@@ -1,0 +1,271 @@
+"""The HTTP server: a thin router in front of moto.
+
+Requests for the operations local_aws's services register (local_aws.core.protocol) are routed as
+their botocore model says (X-Amz-Target, REST route or Query Action), decoded, validated against the
+model and answered by the service's handler; everything else goes to moto's own server application,
+in the same process, so both share moto's state (S3 buckets, Glue tables, IAM roles, model
+packages). Listens on loopback only.
+"""
+from __future__ import annotations
+
+import importlib
+import io
+import logging
+import os
+import signal
+import threading
+import time
+from typing import Any, Callable, Iterable
+from urllib.parse import parse_qsl
+
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import Map, Rule
+from werkzeug.serving import make_server
+
+from local_aws.core import moto_state, netguard, protocol, service_models, validation, wire
+from local_aws.core.config import ACCOUNT_ID, DEFAULT_REGION, HOST, endpoint_url, home_dir
+from local_aws.core.errors import AwsError, InternalFailure, NotFound, http_status
+from local_aws.core.protocol import Operation, RequestContext
+
+log = logging.getLogger("local_aws")
+
+# The services local_aws adds on top of moto; importing one registers its operations.
+SERVICE_PACKAGES = [
+    "local_aws.iam",
+    "local_aws.model_registry",
+    "local_aws.featurestore",
+    "local_aws.athena",
+    "local_aws.jobs",
+    "local_aws.pipelines",
+]
+
+StartResponse = Callable[..., Any]
+
+
+def _signing(environ: dict) -> tuple[str, str]:
+    """(service, region) from the SigV4 Authorization header's credential scope."""
+    auth = environ.get("HTTP_AUTHORIZATION", "")
+    try:
+        scope = auth.split("Credential=", 1)[1].split(",", 1)[0]
+        _, _, region, service, _ = scope.split("/")
+        return service, region
+    except (IndexError, ValueError):
+        return "", DEFAULT_REGION
+
+
+def _read_body(environ: dict) -> bytes:
+    """The whole body, left readable again for moto in case it answers the request."""
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    raw = environ["wsgi.input"].read(length) if length else b""
+    environ["wsgi.input"] = io.BytesIO(raw)
+    return raw
+
+
+class Routes:
+    """Where each registered operation is reached, indexed the ways requests name them."""
+
+    def __init__(self, operations: Iterable[Operation]):
+        self.json: dict[tuple[str, str], Operation] = {}
+        self.query: dict[tuple[str, str], Operation] = {}
+        self.rest: dict[str, Map] = {}  # signing name -> its REST rules
+        self.rest_operations: dict[str, Operation] = {}
+        self.query_services: set[str] = set()
+        self.before_moto: dict[tuple[str, str], tuple[str, list[protocol.Hook]]] = {}
+        for operation in operations:
+            kind = service_models.protocol(operation.service)
+            if kind == "json":
+                self.json[(service_models.target_prefix(operation.service), operation.name)] = operation
+            elif kind == "rest-json":
+                method, rule = service_models.rest_rule(operation.service, operation.name)
+                endpoint = f"{operation.service}:{operation.name}"
+                signing = service_models.signing_name(operation.service)
+                self.rest.setdefault(signing, Map(strict_slashes=False)).add(Rule(rule, methods=[method],
+                                                                                   endpoint=endpoint))
+                self.rest_operations[endpoint] = operation
+            else:
+                self._add_query(operation.service, operation.name, operation)
+        for (service, name), hooks in protocol.BEFORE_MOTO.items():
+            self._add_query(service, name, None)
+            self.before_moto[(service_models.signing_name(service), name)] = (service, hooks)
+
+    def _add_query(self, service: str, name: str, operation: Operation | None) -> None:
+        signing = service_models.signing_name(service)
+        self.query_services.add(signing)
+        if operation is not None:
+            self.query[(signing, name)] = operation
+
+
+class Router:
+    """WSGI app: registered operations first, moto for the rest, admin commands under /_local_aws/."""
+
+    def __init__(self, port: int, log_file: str = ""):
+        self.port = port
+        self.log_file = log_file
+        self.started = time.time()
+        self.moto = DomainDispatcherApplication(create_backend_app)
+        self.services = [importlib.import_module(name).__name__ for name in SERVICE_PACKAGES]
+        self.routes = Routes(protocol.OPERATIONS.values())
+        self.on_stop: Callable[[], None] = lambda: None
+
+    def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/_local_aws/"):
+            return self._admin(environ, start_response, path[len("/_local_aws/"):])
+        signing, region = _signing(environ)
+        ctx = RequestContext(region=region or DEFAULT_REGION, account_id=ACCOUNT_ID,
+                             endpoint_url=endpoint_url(self.port))
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if target:
+            prefix, _, name = target.partition(".")
+            operation = self.routes.json.get((prefix, name))
+            if operation is not None:
+                return self._answer_json(start_response, operation, ctx,
+                                         lambda: wire.json_request(_read_body(environ)))
+        elif signing in self.routes.query_services:
+            form = dict(parse_qsl(_read_body(environ).decode(errors="replace"), keep_blank_values=True))
+            answered = self._query(start_response, signing, form, ctx)
+            if answered is not None:
+                return answered
+        elif signing in self.routes.rest:
+            try:
+                endpoint, args = self.routes.rest[signing].bind("localhost").match(path, environ["REQUEST_METHOD"])
+            except HTTPException:
+                endpoint = None
+            if endpoint is not None:
+                operation = self.routes.rest_operations[endpoint]
+                query = MultiDict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
+                return self._answer_json(start_response, operation, ctx, lambda: wire.rest_request(
+                    operation.service, operation.name, args, query, _read_body(environ)))
+        return self.moto(environ, start_response)
+
+    def _answer_json(self, start_response: StartResponse, operation: Operation, ctx: RequestContext,
+                     decode: Callable[[], dict]) -> Iterable[bytes]:
+        headers = [("Content-Type", "application/x-amz-json-1.1")]
+        try:
+            request = decode()
+            validation.validate(operation.service, operation.name, request)
+            result = operation.handler(request, ctx.calling(operation.service, operation.name))
+            status, payload = 200, wire.encode_json(result if result is not None else {})
+        except Exception as exc:
+            error = _as_aws_error(exc)
+            status, payload = http_status(operation.service, error), wire.json_error(error)
+            headers.append(("x-amzn-ErrorType", error.code))
+        headers += [("Content-Length", str(len(payload))), ("x-amzn-RequestId", os.urandom(16).hex())]
+        start_response(f"{status} {'OK' if status == 200 else 'Error'}", headers)
+        return [payload]
+
+    def _query(self, start_response: StartResponse, signing: str, form: dict, ctx: RequestContext
+               ) -> Iterable[bytes] | None:
+        """Answer a Query-protocol call in XML; None when moto answers it (after any before-moto hooks)."""
+        name = form.get("Action", "")
+        operation = self.routes.query.get((signing, name))
+        hooked_service, hooks = self.routes.before_moto.get((signing, name), ("", []))
+        if operation is None and not hooks:
+            return None
+        service = operation.service if operation else hooked_service
+        request_id = os.urandom(16).hex()
+        try:
+            request = wire.query_request(service, name, form)
+            validation.validate(service, name, request)
+            for hook in hooks:
+                hook(request, ctx.calling(service, name))
+            if operation is None:
+                return None
+            result = operation.handler(request, ctx.calling(service, name)) or {}
+            status, payload = 200, wire.query_response(service, name, result, request_id)
+        except Exception as exc:
+            error = _as_aws_error(exc)
+            status = http_status(service, error)
+            payload = wire.query_error(error, status, request_id)
+        start_response(f"{status} {'OK' if status == 200 else 'Error'}",
+                       [("Content-Type", "text/xml"), ("Content-Length", str(len(payload)))])
+        return [payload]
+
+    def health(self) -> dict:
+        return {
+            "service": "local_aws",
+            "pid": os.getpid(),
+            "port": self.port,
+            "endpoint": endpoint_url(self.port),
+            "log": self.log_file,
+            "uptime_seconds": round(time.time() - self.started, 1),
+            "services": self.services,
+        }
+
+    def reset(self) -> dict:
+        for hook in protocol.RESET_HOOKS:
+            hook()
+        moto_state.reset()
+        return {"reset": True}
+
+    def _admin(self, environ: dict, start_response: StartResponse, name: str) -> Iterable[bytes]:
+        method = environ["REQUEST_METHOD"]
+        try:
+            if name == "health" and method == "GET":
+                body = self.health()
+            elif name == "reset" and method == "POST":
+                body = self.reset()
+            elif name == "shutdown" and method == "POST":
+                threading.Thread(target=self.on_stop, daemon=True).start()
+                body = {"stopping": True}
+            elif name in protocol.ADMIN_ACTIONS and method == "POST":
+                body = protocol.ADMIN_ACTIONS[name]()
+            else:
+                raise NotFound(f"no admin command {method} /_local_aws/{name}")
+            status, payload = 200, wire.encode_json(body)
+        except AwsError as err:
+            status, payload = http_status("", err), wire.json_error(err)
+        start_response(f"{status} {'OK' if status == 200 else 'Error'}",
+                       [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
+        return [payload]
+
+
+def _as_aws_error(exc: Exception) -> AwsError:
+    if isinstance(exc, AwsError):
+        return exc
+    log.exception("internal error")  # an emulator bug: say so in AWS's shape, keep serving
+    return InternalFailure(f"local_aws internal error: {exc!r}")
+
+
+def run_shutdown_hooks() -> None:
+    for hook in protocol.SHUTDOWN_HOOKS:
+        try:
+            hook()
+        except Exception:
+            log.exception("shutdown hook %s failed", getattr(hook, "__name__", hook))
+
+
+def serve(port: int) -> None:
+    """Serve in the foreground until stopped (Ctrl-C, SIGTERM or POST /_local_aws/shutdown)."""
+    netguard.install()
+    os.environ.setdefault("MOTO_ALLOW_NONEXISTENT_REGION", "true")
+    home = home_dir(port)
+    router = Router(port, log_file=str(home / "server.log"))
+    server = make_server(HOST, port, router, threaded=True, request_handler=MotoRequestHandler)
+    stopping = threading.Event()
+
+    def stop() -> None:
+        if stopping.is_set():
+            return
+        stopping.set()
+        log.info("stopping: finishing pending work")
+        run_shutdown_hooks()
+        server.shutdown()
+
+    router.on_stop = stop
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: threading.Thread(target=stop, daemon=True).start())
+    pid_file = home / "server.pid"
+    pid_file.write_text(str(os.getpid()))
+    log.info("local_aws listening on %s (pid %d), services: %s", endpoint_url(port), os.getpid(),
+             ", ".join(router.services))
+    try:
+        server.serve_forever()
+    finally:
+        if not stopping.is_set():
+            run_shutdown_hooks()
+        if pid_file.exists() and pid_file.read_text() == str(os.getpid()):
+            pid_file.unlink()
+        log.info("local_aws stopped")

@@ -1,0 +1,229 @@
+"""The Feature Store's state: features, feature groups and the registry that holds them.
+
+As on AWS, creation is asynchronous (Creating -> Created after
+LOCAL_AWS_FEATURE_GROUP_TRANSITION_SECONDS, default 0.5 s), so is deletion (Deleting -> gone) and so
+is an update (LastUpdateStatus InProgress -> Successful). Transitions are applied lazily when a group
+is next looked at, so no timers run. A group's record holds what the control plane describes; the
+runtime keeps its online store apart (online_store.py) and is told when a group is gone. Tags live
+on the group; moto's AddTags/ListTags/DeleteTags reach them through a tag target.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from local_aws.core import moto_state
+from local_aws.core.errors import ResourceInUse, ResourceNotFound
+from local_aws.core.protocol import RequestContext, on_reset
+from local_aws.featurestore.offline_store import Column, Destination, seconds_from_env
+
+TRANSITION_SECONDS_ENV = "LOCAL_AWS_FEATURE_GROUP_TRANSITION_SECONDS"
+TRANSITION_SECONDS = seconds_from_env(TRANSITION_SECONDS_ENV, "0.5")  # Creating/Deleting/update durations
+
+GroupKey = tuple[str, str, str]  # (account, region, lowercased name): names are unique case-insensitively
+
+
+@dataclass(eq=False)
+class Feature:
+    """One feature definition plus the metadata UpdateFeatureMetadata keeps for it."""
+
+    name: str
+    feature_type: str
+    collection_type: str | None
+    collection_config: dict | None
+    created: dt.datetime
+    modified: dt.datetime
+    description: str | None = None
+    parameters: dict[str, str] = field(default_factory=dict)
+
+    def definition(self) -> dict:
+        out = {"FeatureName": self.name, "FeatureType": self.feature_type}
+        if self.collection_type:
+            out["CollectionType"] = self.collection_type
+        if self.collection_config:
+            out["CollectionConfig"] = self.collection_config
+        return out
+
+
+@dataclass(eq=False)  # compared and hashed by identity: the online store is keyed by the group itself
+class FeatureGroup:
+    name: str
+    arn: str
+    account_id: str
+    region: str
+    record_identifier_name: str
+    event_time_name: str
+    features: list[Feature]
+    created: dt.datetime
+    online_config: dict | None  # as Describe shows it; None when the group has no online store
+    offline_config: dict | None  # as Describe shows it (with ResolvedOutputS3Uri); None without offline store
+    role_arn: str | None
+    description: str | None
+    throughput: dict
+    tags: list[dict]
+    status: str = "Creating"
+    failure_reason: str | None = None
+    offline_blocked_reason: str | None = None
+    last_update_status: str | None = None
+    transition_at: float = 0.0  # when the pending Creating/Deleting/update transition completes; 0: none
+    offline_destination: Destination | None = None
+    glue_table: tuple[str, str] | None = None  # (database, table) local_aws created and keeps in step
+    modified: dt.datetime = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        self.modified = self.modified or self.created
+        self.by_name = {feature.name: feature for feature in self.features}
+
+    @property
+    def online_enabled(self) -> bool:
+        return self.online_config is not None
+
+    def offline_columns(self) -> list[Column]:
+        return [Column(f.name, f.feature_type, f.collection_type is not None) for f in self.features]
+
+    def report_offline_write(self, reason: str | None) -> None:
+        self.offline_blocked_reason = reason
+
+    def add_features(self, features: list[Feature]) -> None:
+        self.features = self.features + features
+        self.by_name = {feature.name: feature for feature in self.features}
+
+    def offline_status(self) -> dict | None:
+        if self.offline_config is None:
+            return None
+        if self.offline_blocked_reason:
+            return {"Status": "Blocked", "BlockedReason": self.offline_blocked_reason}
+        return {"Status": "Active"}
+
+    def describe(self) -> dict:
+        out: dict[str, Any] = {
+            "FeatureGroupArn": self.arn,
+            "FeatureGroupName": self.name,
+            "RecordIdentifierFeatureName": self.record_identifier_name,
+            "EventTimeFeatureName": self.event_time_name,
+            "FeatureDefinitions": [feature.definition() for feature in self.features],
+            "CreationTime": self.created,
+            "LastModifiedTime": self.modified,
+            "ThroughputConfig": self.throughput,
+            "FeatureGroupStatus": self.status,
+            "NextToken": "",
+        }
+        optional = {
+            "OnlineStoreConfig": self.online_config,
+            "OfflineStoreConfig": self.offline_config,
+            "OfflineStoreStatus": self.offline_status(),
+            "RoleArn": self.role_arn,
+            "Description": self.description,
+            "FailureReason": self.failure_reason,
+            "LastUpdateStatus": {"Status": self.last_update_status} if self.last_update_status else None,
+        }
+        out.update({key: value for key, value in optional.items() if value is not None})
+        return out
+
+    def summary(self) -> dict:
+        out = {"FeatureGroupName": self.name, "FeatureGroupArn": self.arn, "CreationTime": self.created,
+               "FeatureGroupStatus": self.status}
+        if self.offline_config is not None:
+            out["OfflineStoreStatus"] = self.offline_status()
+        return out
+
+    def start_transition(self) -> None:
+        self.transition_at = time.time() + TRANSITION_SECONDS
+
+
+def group_name(name_or_arn: str) -> str:
+    """The name part of a feature group name or ARN (ARNs carry it lowercased)."""
+    if name_or_arn.startswith("arn:"):
+        return name_or_arn.rpartition(":feature-group/")[2]
+    return name_or_arn
+
+
+def not_found_message(name_or_arn: str) -> str:
+    return f"Resource Not Found: Amazon SageMaker can't find a FeatureGroup with name {name_or_arn}"
+
+
+class GroupRegistry:
+    """Every feature group by account, region and name, with its transitions applied as it is read.
+
+    `lock` serialises changes to groups (handlers that update a group hold it); reads go without it.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self._groups: dict[GroupKey, FeatureGroup] = {}
+        self._deleted_listeners: list[Callable[[FeatureGroup], None]] = []
+
+    def when_deleted(self, listener: Callable[[FeatureGroup], None]) -> None:
+        """Call `listener(group)` once a group's deletion completes (the runtime drops its online store)."""
+        self._deleted_listeners.append(listener)
+
+    def find(self, ctx: RequestContext, name_or_arn: str) -> FeatureGroup | None:
+        """The feature group as it is now, or None. The runtime calls it on every request: keep it cheap."""
+        key = (ctx.account_id, ctx.region, group_name(name_or_arn).lower())
+        group = self._groups.get(key)
+        if group is None or not group.transition_at:
+            return group
+        return self._settle(key, group)
+
+    def require(self, ctx: RequestContext, name_or_arn: str) -> FeatureGroup:
+        group = self.find(ctx, name_or_arn)
+        if group is None:
+            raise ResourceNotFound(not_found_message(name_or_arn))
+        return group
+
+    def ensure_free(self, ctx: RequestContext, name: str) -> None:
+        """Refuse a name a live group holds, in any case (ResourceInUse). Hold `lock` until `add`."""
+        if self.find(ctx, name) is not None:
+            raise ResourceInUse(f"Resource Already Exists: FeatureGroup with name {name} already exists. "
+                                "Choose a different name.")
+
+    def add(self, ctx: RequestContext, group: FeatureGroup) -> None:
+        with self.lock:
+            self._groups[(ctx.account_id, ctx.region, group.name.lower())] = group
+
+    def in_region(self, ctx: RequestContext) -> list[FeatureGroup]:
+        """The groups of the caller's account and region that exist now."""
+        with self.lock:
+            return [group for key, group in list(self._groups.items())
+                    if key[:2] == (ctx.account_id, ctx.region) and self._settle(key, group) is not None]
+
+    def forget(self) -> None:
+        with self.lock:
+            self._groups.clear()
+
+    def _settle(self, key: GroupKey, group: FeatureGroup) -> FeatureGroup | None:
+        """Apply a transition that is due; None when the group is gone (deleted)."""
+        if not group.transition_at or time.time() < group.transition_at:
+            return group
+        with self.lock:
+            if group.transition_at and time.time() >= group.transition_at:
+                group.transition_at = 0.0
+                if group.status == "Creating":
+                    group.status = "CreateFailed" if group.failure_reason else "Created"
+                elif group.status == "Deleting":
+                    if self._groups.get(key) is group:
+                        del self._groups[key]
+                    for listener in self._deleted_listeners:
+                        listener(group)
+                    return None
+                if group.last_update_status == "InProgress":
+                    group.last_update_status = "Successful"
+        return group
+
+
+GROUPS = GroupRegistry()
+on_reset(GROUPS.forget)
+
+
+def _group_by_arn(arn: str) -> FeatureGroup | None:
+    """The group an ARN names, for moto's AddTags/ListTags/DeleteTags (which keep `group.tags`)."""
+    parts = arn.split(":")
+    if len(parts) < 6:
+        return None
+    return GROUPS.find(RequestContext(region=parts[3], account_id=parts[4]), arn)
+
+
+moto_state.add_sagemaker_tag_target("feature-group", _group_by_arn)

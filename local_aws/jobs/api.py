@@ -1,0 +1,38 @@
+"""The jobs service called from inside local_aws: a pipeline's step starts and watches its job here.
+
+The same functions answer the HTTP calls (see service), so a job started here is the job the API
+lists and describes. A request made in-process is validated against botocore's model as the server
+validates the API's requests, and refused with the same AwsError.
+"""
+from __future__ import annotations
+
+from local_aws.core import validation
+from local_aws.core.protocol import RequestContext
+from local_aws.jobs import models, runner, service
+from local_aws.jobs.models import JobKind
+
+
+def start_job(kind: JobKind, request: dict, ctx: RequestContext) -> str:
+    """Create<Kind>Job from within local_aws: validates the request as the API does, creates and starts
+    the job, and returns its ARN. Raises the AwsError the API would answer."""
+    operation = f"Create{kind.value}Job"
+    validation.validate("sagemaker", operation, request)
+    return runner.start(kind, request, ctx.calling("sagemaker", operation)).arn
+
+
+def describe_job(kind: JobKind, name: str, ctx: RequestContext) -> dict:
+    """Describe<Kind>Job's answer."""
+    return service.describe(kind, name, ctx)
+
+
+def stop_job(kind: JobKind, name: str, ctx: RequestContext) -> None:
+    """Stop<Kind>Job."""
+    runner.stop(kind, name, ctx)
+
+
+def wait_for_job(kind: JobKind, name: str, ctx: RequestContext, timeout: float) -> str:
+    """Block until the job is Completed, Failed or Stopped, or `timeout` seconds pass (an Event, not
+    polling); return its status then."""
+    job = models.find(kind, name, ctx)
+    job.finished.wait(timeout)
+    return job.status

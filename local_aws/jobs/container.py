@@ -1,0 +1,171 @@
+"""The "container" of a processing or training job: local processes that see /opt/ml as a directory.
+
+Each host (algo-1..N) runs the job's command in its /opt/ml stand-in (see staging) with the
+project's Python in place of the image (`python`/`python3` map to sys.executable, also on PATH for
+shell drivers), /opt/ml/... rewritten in the command, arguments and environment, and the guard site
+on PYTHONPATH that refuses literal /opt/ml paths. stdout+stderr stream line by line to CloudWatch
+Logs; a stop request or the runtime limit ends the processes (SIGTERM, then SIGKILL). Continuous
+outputs upload while it runs (see outputs).
+"""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from pathlib import Path
+from urllib.parse import urlparse
+
+from local_aws.core import moto_state, opt_ml_guard
+from local_aws.core.config import client_environment
+from local_aws.jobs import staging
+from local_aws.jobs.outputs import RunResult, Uploader
+from local_aws.jobs.specs import ContainerSpec
+from local_aws.jobs.staging import ContainerError, map_paths
+
+GUARD_SITE = Path(opt_ml_guard.__file__).with_name("_guard_site")
+PACKAGE_PARENT = Path(opt_ml_guard.__file__).resolve().parents[2]
+_PYTHON = re.compile(r"python(\d+(\.\d+)?)?")
+_SHELLS = {"bash", "sh"}
+STOP_GRACE_SECONDS = 5  # AWS waits up to 120 s after SIGTERM; jobs here are small
+POLL_SECONDS = 0.2
+CONTINUOUS_UPLOAD_SECONDS = 1.0
+TAIL_LINES = 40
+_logs_lock = threading.Lock()
+
+
+class Container:
+    """One job's hosts: stage, run, upload. `stop()` may be called from any thread."""
+
+    def __init__(self, spec: ContainerSpec):
+        self.spec = spec
+        self.hosts = [f"algo-{i}" for i in range(1, spec.instance_count + 1)]
+        self.roots = {host: spec.work_dir / host for host in self.hosts}
+        self.uploader = Uploader(spec, self.roots)
+        self._stop = threading.Event()
+        self._procs: dict[str, subprocess.Popen] = {}
+
+    def stage(self) -> None:
+        """Fill every host's /opt/ml stand-in (see staging)."""
+        staging.stage(self.spec, self.roots)
+
+    def command_for(self, root: Path) -> list[str]:
+        """The job's command as this host runs it: /opt/ml mapped, python as the project's interpreter."""
+        if not self.spec.command:
+            raise ContainerError("ClientError: local_aws runs the job's command as a local process and cannot run an "
+                                 "image's built-in entrypoint; set the container entrypoint (e.g. ['python3', "
+                                 "'/opt/ml/processing/input/code/script.py']).")
+        argv = [map_paths(arg, root) for arg in self.spec.command]
+        if _PYTHON.fullmatch(os.path.basename(argv[0])):
+            argv[0] = sys.executable
+        script = argv[1] if os.path.basename(argv[0]) in _SHELLS and len(argv) > 1 else argv[0]
+        path = Path(script)
+        if path.suffix == ".sh" or script != argv[0]:
+            if path.is_file() and root in path.parents:  # a shell driver staged with the job
+                path.write_text(map_paths(path.read_text(), root))
+        return argv
+
+    def environment_for(self, host: str, root: Path) -> dict[str, str]:
+        """A clean environment pointing AWS clients at the server, with the job's variables mapped."""
+        port = urlparse(self.spec.endpoint_url).port
+        env = {k: os.environ[k] for k in ("HOME", "LANG", "LC_ALL", "TMPDIR", "LOCAL_AWS_NETGUARD_LOG")
+               if k in os.environ}
+        env["PATH"] = os.pathsep.join([str(staging.shims_dir(self.spec)), os.environ.get("PATH", os.defpath)])
+        env.update(client_environment(port, self.spec.region))
+        env.update({k: map_paths(str(v), root) for k, v in self.spec.host_environment(host, self.hosts).items()})
+        env.update({k: map_paths(str(v), root) for k, v in self.spec.environment.items()})
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(GUARD_SITE), str(PACKAGE_PARENT),
+                                                          env.get("PYTHONPATH", "")]))
+        env["PYTHONUNBUFFERED"] = "1"
+        env["LOCAL_AWS_OPT_ML"] = str(root)
+        return env
+
+    def run(self) -> RunResult:
+        """Run every host to the end, the stop request or the runtime limit."""
+        result = RunResult(exit_codes={})
+        readers = []
+        deadline = time.monotonic() + self.spec.max_runtime if self.spec.max_runtime else None
+        for host, root in self.roots.items():
+            if self._stop.is_set():
+                break
+            stream = f"{self.spec.job_name}/{host}-{int(time.time())}"
+            with _logs_lock:
+                moto_state.ensure_log_stream(self.spec.region, self.spec.log_group, stream, self.spec.account_id)
+            try:
+                proc = subprocess.Popen(self.command_for(root), cwd=root, env=self.environment_for(host, root),
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                        start_new_session=True)
+            except OSError as exc:
+                self.stop()
+                raise ContainerError(f"ClientError: cannot start the container command: {exc}") from None
+            self._procs[host] = proc
+            tail: deque[str] = deque(maxlen=TAIL_LINES)
+            result.tails[host] = tail  # type: ignore[assignment]
+            reader = threading.Thread(target=self._pump, args=(proc, stream, tail, result.lines), daemon=True)
+            reader.start()
+            readers.append(reader)
+        last_upload = time.monotonic()
+        while any(p.poll() is None for p in self._procs.values()):
+            if self._stop.is_set():
+                result.stopped = True
+                break
+            if deadline and time.monotonic() > deadline:
+                result.timed_out = True
+                break
+            if time.monotonic() - last_upload >= CONTINUOUS_UPLOAD_SECONDS:
+                self.uploader.upload_outputs(continuous_only=True)
+                last_upload = time.monotonic()
+            running = next((p for p in self._procs.values() if p.poll() is None), None)
+            try:
+                if running:
+                    running.wait(timeout=POLL_SECONDS)  # returns as soon as it exits
+            except subprocess.TimeoutExpired:
+                pass
+        if not self._procs:
+            result.stopped = True  # stopped before any host started
+        if result.stopped or result.timed_out:
+            self._terminate()
+        for reader in readers:
+            reader.join(timeout=10)
+        result.exit_codes = {host: proc.wait() for host, proc in self._procs.items()}
+        result.tails = {host: list(tail) for host, tail in result.tails.items()}
+        return result
+
+    def _pump(self, proc: subprocess.Popen, stream: str, tail: deque, lines: list) -> None:
+        """Forward the process's output, line by line, to its CloudWatch Logs stream."""
+        assert proc.stdout is not None
+        for raw in proc.stdout:
+            text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+            stamp = int(time.time() * 1000)
+            tail.append(text)
+            lines.append((stamp, text))
+            with _logs_lock:
+                moto_state.put_log_events(self.spec.region, self.spec.log_group, stream, [(stamp, text)],
+                                          self.spec.account_id)
+        proc.stdout.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _terminate(self) -> None:
+        """SIGTERM to every host's process group, SIGKILL after the grace period."""
+        for proc in self._procs.values():
+            _signal_group(proc, signal.SIGTERM)
+        limit = time.monotonic() + STOP_GRACE_SECONDS
+        for proc in self._procs.values():
+            try:
+                proc.wait(timeout=max(0.0, limit - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                _signal_group(proc, signal.SIGKILL)
+
+
+def _signal_group(proc: subprocess.Popen, sig: int) -> None:
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass

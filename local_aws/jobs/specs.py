@@ -1,0 +1,211 @@
+"""From a Create*Job request to what its container needs: inputs, outputs, files and environment.
+
+A processing job gets /opt/ml/config/processingjobconfig.json and resourceconfig.json; a training job
+gets /opt/ml/input/config/{hyperparameters,inputdataconfig,resourceconfig}.json, one channel per
+/opt/ml/input/data/<channel> and the SM_* environment the SageMaker training toolkit sets. Requests
+local_aws cannot run as asked (Pipe mode, non-S3 sources) are refused here, at Create.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+from urllib.parse import urlparse
+
+from local_aws.core.config import home_dir
+from local_aws.core.errors import ValidationException
+from local_aws.core.protocol import RequestContext, drop_none
+from local_aws.jobs.models import Job, JobKind
+
+HostFiles = Callable[[str, list[str]], dict[str, Any]]  # (host, hosts) -> container path -> JSON content
+HostEnvironment = Callable[[str, list[str]], dict[str, str]]
+
+
+@dataclass
+class S3Input:
+    container_path: str  # e.g. /opt/ml/processing/input/data or /opt/ml/input/data/train
+    s3_uri: str
+    data_type: str = "S3Prefix"  # S3Prefix | ManifestFile
+    distribution: str = "FullyReplicated"  # or ShardedByS3Key
+
+
+@dataclass
+class S3Output:
+    container_path: str
+    s3_uri: str
+    continuous: bool = False
+
+
+@dataclass
+class ContainerSpec:
+    job_name: str
+    log_group: str  # /aws/sagemaker/ProcessingJobs | /aws/sagemaker/TrainingJobs
+    region: str
+    account_id: str
+    endpoint_url: str  # how the job reaches the server
+    work_dir: Path  # holds one /opt/ml stand-in per host
+    command: list[str]  # as the container would run it (entrypoint + arguments)
+    environment: dict[str, str] = field(default_factory=dict)
+    instance_count: int = 1
+    inputs: list[S3Input] = field(default_factory=list)
+    outputs: list[S3Output] = field(default_factory=list)
+    directories: list[str] = field(default_factory=list)  # container dirs that exist from the start
+    max_runtime: int | None = None
+    host_files: HostFiles = lambda host, hosts: {}
+    host_environment: HostEnvironment = lambda host, hosts: {}
+    driver_dirs: list[str] = field(default_factory=list)  # SDK-generated driver scripts: paths rewritten
+
+
+def check_runnable(kind: JobKind, request: dict) -> None:
+    """Refuse, at Create, what local_aws cannot run: inputs that are not S3 files."""
+    if kind is JobKind.PROCESSING:
+        for inp in request.get("ProcessingInputs", []):
+            mode = (inp.get("S3Input") or {}).get("S3InputMode", "File")
+            if mode != "File":
+                raise ValidationException(f"local_aws stages processing inputs as files: input "
+                                          f"'{inp.get('InputName')}' has S3InputMode {mode}; use S3InputMode File.")
+            if "S3Input" not in inp:
+                raise ValidationException(f"local_aws supports S3 processing inputs only: input "
+                                          f"'{inp.get('InputName')}' has no S3Input (DatasetDefinition is not run).")
+        return
+    algorithm = request.get("AlgorithmSpecification") or {}
+    for channel in request.get("InputDataConfig", []):
+        mode = channel.get("InputMode") or algorithm.get("TrainingInputMode", "File")
+        if mode == "Pipe":
+            raise ValidationException(f"local_aws stages training channels as files: channel "
+                                      f"'{channel.get('ChannelName')}' uses Pipe mode; use File or FastFile.")
+        if "S3DataSource" not in channel.get("DataSource", {}):
+            raise ValidationException(f"local_aws supports S3 training channels only: channel "
+                                      f"'{channel.get('ChannelName')}' has no DataSource.S3DataSource.")
+
+
+def artifact_prefix(job: Job) -> str:
+    """Where a training job's model.tar.gz and output.tar.gz go, as AWS names it."""
+    return f"{job.request['OutputDataConfig']['S3OutputPath'].rstrip('/')}/{job.name}/output"
+
+
+def _work_dir(ctx: RequestContext, job: Job) -> Path:
+    port = urlparse(ctx.endpoint_url).port if ctx.endpoint_url else None
+    return home_dir(port) / "jobs" / job.kind.noun / job.name
+
+
+def _max_runtime(request: dict) -> int | None:
+    return (request.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds")
+
+
+def processing_spec(job: Job, ctx: RequestContext) -> ContainerSpec:
+    req = job.request
+    app = req.get("AppSpecification", {})
+    cluster = req.get("ProcessingResources", {}).get("ClusterConfig", {})
+    config = {k: v for k, v in req.items() if k != "Tags"}
+    config["ProcessingJobArn"] = job.arn
+    return ContainerSpec(
+        job_name=job.name, log_group=job.kind.log_group, region=ctx.region, account_id=ctx.account_id,
+        endpoint_url=ctx.endpoint_url, work_dir=_work_dir(ctx, job),
+        command=list(app.get("ContainerEntrypoint") or []) + list(app.get("ContainerArguments") or []),
+        environment=req.get("Environment") or {},
+        instance_count=int(cluster.get("InstanceCount") or 1),
+        inputs=[S3Input(i["S3Input"]["LocalPath"], i["S3Input"]["S3Uri"], i["S3Input"].get("S3DataType", "S3Prefix"),
+                        i["S3Input"].get("S3DataDistributionType", "FullyReplicated"))
+                for i in req.get("ProcessingInputs", [])],
+        outputs=[S3Output(o["S3Output"]["LocalPath"], o["S3Output"]["S3Uri"],
+                          o["S3Output"].get("S3UploadMode") == "Continuous")
+                 for o in (req.get("ProcessingOutputConfig") or {}).get("Outputs", []) if "S3Output" in o],
+        max_runtime=_max_runtime(req),
+        host_files=lambda host, hosts: {"/opt/ml/config/processingjobconfig.json": config,
+                                        "/opt/ml/config/resourceconfig.json": {"current_host": host, "hosts": hosts}},
+    )
+
+
+def training_spec(job: Job, ctx: RequestContext) -> ContainerSpec:
+    req = job.request
+    algorithm = req.get("AlgorithmSpecification") or {}
+    inputs = []
+    for channel in req.get("InputDataConfig", []):
+        source = channel["DataSource"]["S3DataSource"]
+        inputs.append(S3Input(f"/opt/ml/input/data/{channel['ChannelName']}", source["S3Uri"],
+                              source.get("S3DataType", "S3Prefix"),
+                              source.get("S3DataDistributionType", "FullyReplicated")))
+    checkpoint = req.get("CheckpointConfig") or {}
+    outputs = [S3Output(checkpoint.get("LocalPath", "/opt/ml/checkpoints"), checkpoint["S3Uri"], continuous=True)] \
+        if checkpoint.get("S3Uri") else []
+    return ContainerSpec(
+        job_name=job.name, log_group=job.kind.log_group, region=ctx.region, account_id=ctx.account_id,
+        endpoint_url=ctx.endpoint_url, work_dir=_work_dir(ctx, job),
+        command=list(algorithm.get("ContainerEntrypoint") or []) + list(algorithm.get("ContainerArguments") or []),
+        environment=req.get("Environment") or {},
+        instance_count=int(req.get("ResourceConfig", {}).get("InstanceCount") or 1),
+        inputs=inputs, outputs=outputs,
+        directories=["/opt/ml/model", "/opt/ml/output/data", "/opt/ml/code"],
+        max_runtime=_max_runtime(req),
+        host_files=_training_host_files(job), host_environment=_training_environment(job),
+        driver_dirs=["/opt/ml/input/data/sm_drivers"],
+    )
+
+
+def _training_host_files(job: Job) -> HostFiles:
+    req = job.request
+    resources = req.get("ResourceConfig", {})
+    default_mode = (req.get("AlgorithmSpecification") or {}).get("TrainingInputMode", "File")
+    channels = {c["ChannelName"]: drop_none({
+        "ContentType": c.get("ContentType"),
+        "TrainingInputMode": c.get("InputMode") or default_mode,
+        "S3DistributionType": c["DataSource"]["S3DataSource"].get("S3DistributionType", "FullyReplicated"),
+        "RecordWrapperType": c.get("RecordWrapperType", "None"),
+    }) for c in req.get("InputDataConfig", [])}
+
+    def files(host: str, hosts: list[str]) -> dict[str, Any]:
+        group = {"instance_group_name": "homogeneousCluster", "instance_type": resources.get("InstanceType"),
+                 "hosts": hosts}
+        return {
+            "/opt/ml/input/config/hyperparameters.json": req.get("HyperParameters") or {},
+            "/opt/ml/input/config/inputdataconfig.json": channels,
+            "/opt/ml/input/config/resourceconfig.json": {
+                "current_host": host, "current_instance_type": resources.get("InstanceType"),
+                "current_group_name": "homogeneousCluster", "hosts": hosts, "instance_groups": [group],
+                "network_interface_name": "eth0"},
+        }
+    return files
+
+
+def _training_environment(job: Job) -> HostEnvironment:
+    """The SM_* variables the SageMaker training toolkit sets, plus TRAINING_JOB_NAME/ARN."""
+    req = job.request
+    channels = [c["ChannelName"] for c in req.get("InputDataConfig", [])]
+    hyperparameters = req.get("HyperParameters") or {}
+    hps = {k: _decoded(v) for k, v in hyperparameters.items()}
+    cpus = os.cpu_count() or 1
+
+    def environment(host: str, hosts: list[str]) -> dict[str, str]:
+        env = {
+            "TRAINING_JOB_NAME": job.name, "TRAINING_JOB_ARN": job.arn,
+            "SM_MODEL_DIR": "/opt/ml/model", "SM_INPUT_DIR": "/opt/ml/input",
+            "SM_INPUT_DATA_DIR": "/opt/ml/input/data", "SM_INPUT_CONFIG_DIR": "/opt/ml/input/config",
+            "SM_OUTPUT_DIR": "/opt/ml/output", "SM_OUTPUT_DATA_DIR": "/opt/ml/output/data",
+            "SM_OUTPUT_FAILURE": "/opt/ml/output/failure",
+            "SM_CHANNELS": json.dumps(channels), "SM_HPS": json.dumps(hps),
+            "SM_HOSTS": json.dumps(hosts), "SM_CURRENT_HOST": host, "SM_HOST_COUNT": str(len(hosts)),
+            "SM_CURRENT_HOST_RANK": str(hosts.index(host)),
+            "SM_CURRENT_INSTANCE_TYPE": req.get("ResourceConfig", {}).get("InstanceType", ""),
+            "SM_NUM_CPUS": str(cpus), "SM_NUM_GPUS": "0",
+        }
+        env.update({f"SM_CHANNEL_{c.upper()}": f"/opt/ml/input/data/{c}" for c in channels})
+        env.update({f"SM_HP_{k.replace('-', '_').upper()}": v for k, v in hyperparameters.items()})
+        env["SM_TRAINING_ENV"] = json.dumps({
+            "job_name": job.name, "current_host": host, "hosts": hosts, "hyperparameters": hps,
+            "channel_input_dirs": {c: f"/opt/ml/input/data/{c}" for c in channels},
+            "model_dir": "/opt/ml/model", "output_data_dir": "/opt/ml/output/data",
+            "input_dir": "/opt/ml/input", "input_config_dir": "/opt/ml/input/config",
+            "num_cpus": cpus, "num_gpus": 0})
+        return env
+    return environment
+
+
+def _decoded(value: str) -> Any:
+    """A hyperparameter as the toolkit hands it to scripts: JSON-decoded where it is JSON."""
+    try:
+        return json.loads(value)
+    except (TypeError, ValueError):
+        return value

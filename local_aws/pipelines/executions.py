@@ -1,0 +1,211 @@
+"""Execution requests: Start/Describe/List/Stop/Retry/Update PipelineExecution, their steps,
+definitions and parameters.
+
+StartPipelineExecution checks the parameters (and, for a selective execution, its source execution),
+answers at once and runs the steps in the background (local_aws.pipelines.executor). A reset stops
+every running execution (waiting for its jobs to stop) and forgets them all; a shutdown stops them
+the same way.
+"""
+from __future__ import annotations
+
+import random
+import string
+
+from local_aws.core.errors import ConflictException, ValidationException
+from local_aws.core.paging import page
+from local_aws.core.protocol import RequestContext, action, drop_none, now, on_reset, on_shutdown
+from local_aws.pipelines import executor, models
+from local_aws.pipelines.definition import Definition, ancestors
+from local_aws.pipelines.execution import RUNNING, TERMINAL_EXECUTION, Execution
+from local_aws.pipelines.expressions import EvaluationError, evaluate
+from local_aws.pipelines.models import DEFAULT_MAX_RESULTS, Pipeline, created_between
+from local_aws.pipelines.parameters import execution_values
+
+
+def _stop_all(forget: bool) -> None:
+    with models.lock:
+        running = [e for e in models.executions.values() if e.status in RUNNING]
+    for execution in running:
+        executor.request_stop(execution)
+    for execution in running:
+        executor.wait(execution, timeout=30)
+    if forget:
+        with models.lock:
+            models.pipelines.clear()
+            models.executions.clear()
+
+
+@on_reset
+def _forget() -> None:
+    _stop_all(forget=True)
+
+
+@on_shutdown
+def _stop_running() -> None:
+    _stop_all(forget=False)
+
+
+def _execution_id() -> str:
+    return "".join(random.choices(string.ascii_lowercase + string.digits, k=12))
+
+
+@action("sagemaker", "StartPipelineExecution")
+def start_pipeline_execution(request: dict, ctx: RequestContext) -> dict:
+    with models.lock:
+        pipeline = models.find_pipeline(ctx, request["PipelineName"])
+        token = request.get("ClientRequestToken")
+        if token and token in pipeline.start_tokens:
+            return {"PipelineExecutionArn": pipeline.start_tokens[token]}
+        version = pipeline.version(request.get("PipelineVersionId"), ValidationException)
+        typed, listed = execution_values(version.definition, request.get("PipelineParameters") or [])
+        selective = request.get("SelectiveExecutionConfig")
+        source = _selective_source(pipeline, version.definition, selective) if selective else None
+        execution_id = _execution_id()
+        created = now()
+        execution = Execution(
+            arn=f"{pipeline.arn}/execution/{execution_id}", execution_id=execution_id, pipeline_name=pipeline.name,
+            pipeline_arn=pipeline.arn, role_arn=request.get("RoleArn") or pipeline.role_arn,
+            definition=version.definition, parameters=typed, parameter_list=listed, ctx=ctx,
+            display_name=request.get("PipelineExecutionDisplayName") or f"execution-{int(created.timestamp() * 1000)}",
+            description=request.get("PipelineExecutionDescription"),
+            parallelism=request.get("ParallelismConfiguration") or pipeline.parallelism,
+            version_id=version.version_id, created=created, modified=created)
+        if version.definition.experiment_config:
+            try:
+                execution.experiment = evaluate(version.definition.experiment_config, execution.scope())
+            except EvaluationError as exc:
+                raise ValidationException(f"PipelineExperimentConfig cannot be evaluated: {exc}") from None
+        if source is not None:
+            execution.selective = selective
+            executor.reuse(execution, source, [s["StepName"] for s in selective["SelectedSteps"]])
+        models.executions[execution.arn] = execution
+        pipeline.last_run = created
+        if token:
+            pipeline.start_tokens[token] = execution.arn
+    executor.start(execution)
+    return {"PipelineExecutionArn": execution.arn}
+
+
+def _selective_source(pipeline: Pipeline, definition: Definition, config: dict) -> Execution:
+    """The execution whose results the steps a selective execution does not run are taken from."""
+    selected = [item["StepName"] for item in config["SelectedSteps"]]
+    unknown = [name for name in selected if name not in definition.steps]
+    if unknown:
+        raise ValidationException(f"Selected steps {unknown} are not defined in the pipeline definition.")
+    source_arn = config.get("SourcePipelineExecutionArn")
+    source = models.executions.get(source_arn or "")
+    if source is None or source.pipeline_arn != pipeline.arn:
+        raise ValidationException(f"Invalid SourcePipelineExecutionArn: {source_arn or 'null'}. It must be an "
+                                  f"execution of pipeline '{pipeline.arn}'.")
+    with source.lock:
+        if source.status in RUNNING:
+            raise ValidationException(f"Source pipeline execution '{source_arn}' is still {source.status}.")
+        missing = sorted(name for name in ancestors(definition, selected)
+                         if getattr(source.steps.get(name), "status", None) != "Succeeded")
+    if missing:
+        raise ValidationException(f"Invalid SourcePipelineExecutionArn: {source_arn}. The selected steps {selected} "
+                                  f"have dependencies on {missing}, which did not succeed in that execution.")
+    return source
+
+
+@action("sagemaker", "DescribePipelineExecution")
+def describe_pipeline_execution(request: dict, ctx: RequestContext) -> dict:
+    execution = models.find_execution(request["PipelineExecutionArn"])
+    with execution.lock:
+        return drop_none({
+            "PipelineArn": execution.pipeline_arn, "PipelineExecutionArn": execution.arn,
+            "PipelineExecutionDisplayName": execution.display_name, "PipelineExecutionStatus": execution.status,
+            "PipelineExecutionDescription": execution.description,
+            "PipelineExperimentConfig": execution.experiment or None, "FailureReason": execution.failure_reason,
+            "CreationTime": execution.created, "LastModifiedTime": execution.modified, "CreatedBy": {},
+            "LastModifiedBy": {}, "ParallelismConfiguration": execution.parallelism,
+            "SelectiveExecutionConfig": execution.selective, "PipelineVersionId": execution.version_id,
+        })
+
+
+@action("sagemaker", "ListPipelineExecutions")
+def list_pipeline_executions(request: dict, ctx: RequestContext) -> dict:
+    with models.lock:
+        pipeline = models.find_pipeline(ctx, request["PipelineName"])
+    found = [e for e in models.executions_of(pipeline.arn) if created_between(e.created, request)]
+    by_arn = request.get("SortBy") == "PipelineExecutionArn"
+    found.sort(key=lambda e: e.arn if by_arn else e.created,
+               reverse=request.get("SortOrder", "Descending") == "Descending")
+    listed = page(found, request, ctx, DEFAULT_MAX_RESULTS, scope=pipeline.arn, key=lambda e: e.arn)
+    summaries = []
+    for execution in listed.items:
+        with execution.lock:
+            summaries.append(drop_none({
+                "PipelineExecutionArn": execution.arn, "StartTime": execution.created,
+                "PipelineExecutionStatus": execution.status, "PipelineExecutionDescription": execution.description,
+                "PipelineExecutionDisplayName": execution.display_name,
+                "PipelineExecutionFailureReason": execution.failure_reason,
+            }))
+    return listed.answer({"PipelineExecutionSummaries": summaries})
+
+
+@action("sagemaker", "ListPipelineExecutionSteps")
+def list_pipeline_execution_steps(request: dict, ctx: RequestContext) -> dict:
+    if not request.get("PipelineExecutionArn"):  # optional in the API model, yet the call needs it
+        raise ValidationException("1 validation error detected: Value null at 'pipelineExecutionArn' failed to "
+                                  "satisfy constraint: Member must not be null")
+    execution = models.find_execution(request["PipelineExecutionArn"])
+    with execution.lock:
+        records = sorted(execution.steps.values(), key=lambda r: r.start_time,
+                         reverse=request.get("SortOrder", "Descending") == "Descending")
+        listed = page(records, request, ctx, DEFAULT_MAX_RESULTS, scope=execution.arn,
+                      key=lambda r: r.step.name)
+        return listed.answer({"PipelineExecutionSteps": [r.summary() for r in listed.items]})
+
+
+@action("sagemaker", "StopPipelineExecution")
+def stop_pipeline_execution(request: dict, ctx: RequestContext) -> dict:
+    execution = models.find_execution(request["PipelineExecutionArn"])
+    with execution.lock:
+        if execution.status in TERMINAL_EXECUTION and execution.status != "Stopped":
+            raise ConflictException(
+                f"Pipeline execution '{execution.arn}' is {execution.status} and cannot be stopped.")
+    executor.request_stop(execution)
+    return {"PipelineExecutionArn": execution.arn}
+
+
+@action("sagemaker", "RetryPipelineExecution")
+def retry_pipeline_execution(request: dict, ctx: RequestContext) -> dict:
+    execution = models.find_execution(request["PipelineExecutionArn"])
+    with execution.lock:
+        if execution.status not in ("Failed", "Stopped"):
+            raise ConflictException(f"Pipeline execution '{execution.arn}' is {execution.status}; only Failed or "
+                                    "Stopped executions can be retried.")
+        if execution.coordinator is not None and execution.coordinator.is_alive():
+            raise ConflictException(f"Pipeline execution '{execution.arn}' is still finishing; retry in a moment.")
+        executor.prepare_retry(execution, request.get("ParallelismConfiguration"))
+    executor.start(execution)
+    return {"PipelineExecutionArn": execution.arn}
+
+
+@action("sagemaker", "UpdatePipelineExecution")
+def update_pipeline_execution(request: dict, ctx: RequestContext) -> dict:
+    execution = models.find_execution(request["PipelineExecutionArn"])
+    with execution.lock:
+        if "PipelineExecutionDescription" in request:
+            execution.description = request["PipelineExecutionDescription"]
+        if request.get("PipelineExecutionDisplayName"):
+            execution.display_name = request["PipelineExecutionDisplayName"]
+        if request.get("ParallelismConfiguration"):
+            execution.parallelism = request["ParallelismConfiguration"]
+            execution.lock.notify_all()
+        execution.modified = now()
+    return {"PipelineExecutionArn": execution.arn}
+
+
+@action("sagemaker", "DescribePipelineDefinitionForExecution")
+def describe_pipeline_definition_for_execution(request: dict, ctx: RequestContext) -> dict:
+    execution = models.find_execution(request["PipelineExecutionArn"])
+    return {"PipelineDefinition": execution.definition.text, "CreationTime": execution.created}
+
+
+@action("sagemaker", "ListPipelineParametersForExecution")
+def list_pipeline_parameters_for_execution(request: dict, ctx: RequestContext) -> dict:
+    execution = models.find_execution(request["PipelineExecutionArn"])
+    listed = page(execution.parameter_list, request, ctx, DEFAULT_MAX_RESULTS, scope=execution.arn)
+    return listed.answer({"PipelineParameters": listed.items})

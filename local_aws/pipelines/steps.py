@@ -1,0 +1,181 @@
+"""What running one attempt at each step type means, as the SageMaker Pipelines service runs it.
+
+Processing and training steps create their job through the jobs service's in-process API
+(local_aws.jobs), watch it until it ends and stop it when the execution is stopped; a step with
+CacheConfig reuses an earlier run with the same arguments instead. Condition, Fail, RegisterModel
+(through the Model Registry) and Model steps run in-process. `attempt` turns whatever happens into
+an Outcome: a refused service call or a failed job fails the step, with the exception type a retry
+policy matches when the failure is one AWS retries.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import random
+import re
+import string
+from typing import Any, Callable
+
+from local_aws import model_registry
+from local_aws.core import moto_state, validation
+from local_aws.core.errors import AwsError
+from local_aws.core.protocol import drop_none
+from local_aws.jobs import JobKind, describe_job, start_job, stop_job, wait_for_job
+from local_aws.pipelines import models
+from local_aws.pipelines.execution import Execution, Outcome, StepRecord
+from local_aws.pipelines.expressions import EvaluationError, evaluate, evaluate_conditions, to_text
+
+log = logging.getLogger("local_aws.pipelines")
+
+JOB_TERMINAL = ("Completed", "Failed", "Stopped")
+STOP_CHECK_SECONDS = 0.1  # how often a step watching its job looks for a stop request
+
+
+def attempt(execution: Execution, record: StepRecord) -> Outcome:
+    """Run the step once."""
+    step = record.step
+    runner = RUNNERS.get(step.type)
+    if runner is None:
+        return Outcome("Failed", f"Step type {step.type} is not supported by local_aws; it runs "
+                                 f"{', '.join(RUNNERS)} steps.")
+    try:
+        return runner(execution, record)
+    except EvaluationError as exc:
+        return Outcome("Failed", f"Unable to evaluate the arguments of step {step.name}: {exc}")
+    except AwsError as err:  # a service call the step made was refused
+        return Outcome("Failed", f"{err.code}: {err.message}", _call_error_type(err))
+    except Exception as exc:  # a fault of the service itself: what Step.SERVICE_FAULT retries
+        log.exception("step %s of %s hit a service fault", step.name, execution.arn)
+        return Outcome("Failed", f"InternalFailure: local_aws failed to run the step: {exc!r}", "Step.SERVICE_FAULT")
+
+
+def _call_error_type(err: AwsError) -> str | None:
+    if err.code == "ResourceLimitExceeded":
+        return "SageMaker.RESOURCE_LIMIT"
+    if err.code in ("ThrottlingException", "Throttling"):
+        return "Step.THROTTLING"
+    if err.server_fault:
+        return "Step.SERVICE_FAULT"
+    return None
+
+
+def _job_failure_type(reason: str) -> str | None:
+    if reason.startswith("InternalServerError"):
+        return "SageMaker.JOB_INTERNAL_ERROR"
+    if reason.startswith("CapacityError"):
+        return "SageMaker.CAPACITY_ERROR"
+    return None
+
+
+def _set_running(execution: Execution, record: StepRecord, metadata: dict | None = None) -> None:
+    with execution.lock:
+        if record.status == "Starting":
+            record.status = "Executing"
+        if metadata is not None:
+            record.metadata = metadata
+
+
+def _resource_name(execution: Execution, step_name: str) -> str:
+    """pipelines-<execution id>-<step>-<random>, as the service names a step's job (at most 63 chars).
+
+    Lowercase (AWS keeps the step's case), so the name at the end of the job's lowercased ARN, which
+    the step's Metadata gives, is the job's name for Describe*Job here too.
+    """
+    label = re.sub(r"-+", "-", re.sub(r"[^a-z0-9-]", "-", step_name.lower())).strip("-")[:29] or "step"
+    suffix = "".join(random.choices(string.ascii_lowercase + string.digits, k=10))
+    return f"pipelines-{execution.execution_id}-{label}-{suffix}"
+
+
+def _run_job(execution: Execution, record: StepRecord) -> Outcome:
+    kind = JobKind(record.step.type)
+    name_key = f"{kind.value}JobName"
+    job_name = _resource_name(execution, record.step.name)
+    arguments = evaluate(record.step.arguments, execution.scope({name_key: job_name}))
+    cached = _cache_hit(execution, record, arguments)
+    if cached:
+        return cached
+    request = {**arguments, name_key: job_name}
+    request.setdefault("RoleArn", execution.role_arn)
+    arn = start_job(kind, request, execution.ctx.calling("sagemaker", f"Create{kind.value}Job"))
+    _set_running(execution, record, {f"{kind.value}Job": {"Arn": arn}})
+    watching, stop_sent = execution.ctx.calling("sagemaker", f"Describe{kind.value}Job"), False
+    while wait_for_job(kind, job_name, watching, STOP_CHECK_SECONDS) not in JOB_TERMINAL:
+        if execution.stop_requested.is_set() and not stop_sent:
+            stop_job(kind, job_name, execution.ctx.calling("sagemaker", f"Stop{kind.value}Job"))
+            stop_sent = True
+    described = describe_job(kind, job_name, watching)
+    status = described[f"{kind.value}JobStatus"]
+    if status == "Completed":
+        return Outcome("Succeeded", properties=described)
+    if status == "Stopped":
+        return Outcome("Stopped")
+    reason = described.get("FailureReason") or f"{kind.value} job {job_name} failed."
+    return Outcome("Failed", reason, _job_failure_type(reason))
+
+
+def _cache_hit(execution: Execution, record: StepRecord, arguments: Any) -> Outcome | None:
+    """Reuse an earlier successful run with the same arguments (CacheConfig), as the service does."""
+    step = record.step
+    if not step.cache_enabled:
+        return None
+    key = hashlib.sha256(json.dumps({"Type": step.type, "Arguments": arguments, "PropertyFiles": step.property_files},
+                                    sort_keys=True, default=str).encode()).hexdigest()
+    record.cache_key = key
+    found = models.cached_run(execution.pipeline_arn, step.name, key, step.cache_expire_after)
+    if found is None:
+        return None
+    source_arn, source = found
+    with execution.lock:
+        record.metadata = dict(source.metadata)
+        record.cache_hit_source = source.ran_in or source_arn
+        record.ran_in = record.cache_hit_source
+    return Outcome("Succeeded", properties=source.properties)
+
+
+def _run_condition(execution: Execution, record: StepRecord) -> Outcome:
+    _set_running(execution, record)
+    outcome = evaluate_conditions(record.step.arguments.get("Conditions", []), execution.scope())
+    _set_running(execution, record, {"Condition": {"Outcome": "True" if outcome else "False"}})
+    return Outcome("Succeeded", properties={"Outcome": outcome})
+
+
+def _run_fail(execution: Execution, record: StepRecord) -> Outcome:
+    message = to_text(evaluate(record.step.arguments.get("ErrorMessage", ""), execution.scope()))
+    _set_running(execution, record, {"Fail": {"ErrorMessage": message}})
+    return Outcome("Failed", message)
+
+
+def _run_register_model(execution: Execution, record: StepRecord) -> Outcome:
+    arguments = evaluate(record.step.arguments, execution.scope())
+    _set_running(execution, record)
+    package = model_registry.register_model_package(arguments, execution.ctx.calling("sagemaker", "CreateModelPackage"))
+    _set_running(execution, record, {"RegisterModel": {"Arn": package["ModelPackageArn"]}})
+    return Outcome("Succeeded", properties=package)
+
+
+def _run_model(execution: Execution, record: StepRecord) -> Outcome:
+    arguments = evaluate(record.step.arguments, execution.scope())
+    _set_running(execution, record)
+    request = drop_none({
+        "ModelName": _resource_name(execution, record.step.name),
+        "ExecutionRoleArn": arguments.get("ExecutionRoleArn") or execution.role_arn,
+        "PrimaryContainer": arguments.get("PrimaryContainer"), "Containers": arguments.get("Containers"),
+        "VpcConfig": arguments.get("VpcConfig"), "Tags": arguments.get("Tags"),
+    })
+    validation.validate("sagemaker", "CreateModel", request)
+    model = moto_state.create_model(
+        execution.ctx.region, execution.ctx.account_id, request["ModelName"], request["ExecutionRoleArn"],
+        request.get("PrimaryContainer"), request.get("Containers"), request.get("VpcConfig"), request.get("Tags"))
+    _set_running(execution, record, {"Model": {"Arn": model["ModelArn"]}})
+    return Outcome("Succeeded", properties=model)
+
+
+RUNNERS: dict[str, Callable[[Execution, StepRecord], Outcome]] = {
+    "Processing": _run_job,
+    "Training": _run_job,
+    "Condition": _run_condition,
+    "Fail": _run_fail,
+    "RegisterModel": _run_register_model,
+    "Model": _run_model,
+}

@@ -1,0 +1,92 @@
+"""Notebook 05 builds the pipeline for `backend="aws"` without reaching AWS.
+
+papermill runs it with backend aws, an explicit role and bucket, fake credentials and
+run_pipeline=False, in a kernel whose network guard refuses (and logs) any connection outside
+loopback. The only calls the SDK makes while building a definition are the uploads of the step
+scripts, which the definition refers to by S3 URI: AWS_ENDPOINT_URL_S3 sends them to the test's
+local_aws. Everything else (STS, SageMaker, IAM) would go to AWS and be refused, so an empty guard
+log proves the notebook's AWS path needs nothing but S3 to build the definition.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import papermill
+import pytest
+
+from local_aws.core.config import SDK_CONFIG_FILE
+from support import GUARD_SITE, REPO
+
+NOTEBOOK = REPO / "notebooks" / "05_build_pipeline.ipynb"
+ROLE = "arn:aws:iam::111122223333:role/service-role/AmazonSageMaker-ExecutionRole-Tutorial"
+BUCKET = "tutorial-definition-test"
+REGION = "eu-west-1"
+SKLEARN_IMAGE = re.compile(r"^\d{12}\.dkr\.ecr\.eu-west-1\.amazonaws\.com/sagemaker-scikit-learn:1\.2-1-cpu-py3$")
+
+
+def processing_steps(steps: list[dict]):
+    for step in steps:
+        if step["Type"] == "Processing":
+            yield step
+        yield from processing_steps(step.get("Arguments", {}).get("IfSteps", []))
+        yield from processing_steps(step.get("Arguments", {}).get("ElseSteps", []))
+
+
+@pytest.fixture()
+def aws_like_kernel_environment(aws, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Fake AWS credentials, no local endpoint but S3's, the network guard on; its log's path."""
+    aws.client("s3").create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+    endpoint = aws.client("s3").meta.endpoint_url
+    for name in ("AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN", "AWS_REGION", "LOCAL_AWS_PORT", "SAGEMAKER_ADMIN_CONFIG_OVERRIDE"):
+        monkeypatch.delenv(name, raising=False)
+    log = tmp_path / "netguard.log"
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDLOCALFAKEKEY0000")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "local-fake-secret-key-for-tests-only")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", endpoint)
+    monkeypatch.setenv("SAGEMAKER_USER_CONFIG_OVERRIDE", str(SDK_CONFIG_FILE))  # telemetry off, as a user may set it
+    monkeypatch.setenv("PYTHONPATH", str(GUARD_SITE))
+    monkeypatch.setenv("LOCAL_AWS_NETGUARD_LOG", str(log))
+    return log
+
+
+def test_the_aws_pipeline_definition_is_built_offline(aws, aws_like_kernel_environment: Path, tmp_path: Path):
+    executed = tmp_path / "05_build_pipeline.ipynb"
+    papermill.execute_notebook(
+        str(NOTEBOOK), str(executed), cwd=str(NOTEBOOK.parent), progress_bar=False, kernel_name="python3",
+        parameters={"backend": "aws", "region": REGION, "role_arn": ROLE, "bucket": BUCKET, "run_pipeline": False},
+        extra_arguments=["--IPKernelApp.log_level=ERROR"],
+    )
+    blocked = aws_like_kernel_environment.read_text() if aws_like_kernel_environment.exists() else ""
+    assert blocked == "", f"building the definition tried to reach AWS:\n{blocked}"
+
+    notebook = nbformat.read(executed, as_version=4)
+    definition = next(output["data"]["application/json"] for cell in notebook.cells if cell.cell_type == "code"
+                      for output in cell.get("outputs", []) if "application/json" in output.get("data", {}))
+    parameters = {p["Name"]: p for p in definition["Parameters"]}
+    assert parameters["ProcessingInstanceType"]["DefaultValue"] == "ml.m5.large"
+    assert parameters["InputDataUri"]["DefaultValue"] == f"s3://{BUCKET}/abalone/data/abalone.csv"
+    steps = list(processing_steps(definition["Steps"]))
+    assert [step["Name"] for step in steps] == ["Ingest", "Train", "Register"]
+    for step in steps:
+        arguments = step["Arguments"]
+        assert SKLEARN_IMAGE.match(arguments["AppSpecification"]["ImageUri"]), arguments["AppSpecification"]
+        assert arguments["RoleArn"] == ROLE
+        assert arguments["ProcessingResources"]["ClusterConfig"]["InstanceType"] == {
+            "Get": "Parameters.ProcessingInstanceType"}
+        for channel in arguments["ProcessingInputs"]:
+            uri = channel["S3Input"]["S3Uri"]
+            assert not isinstance(uri, str) or uri.startswith(f"s3://{BUCKET}/abalone/"), uri
+    assert "Parameters.NEstimators" in json.dumps(steps[1]["Arguments"]["AppSpecification"]["ContainerArguments"])
+
+    # The SDK put the step scripts where the definition says, under the project's prefix.
+    keys = [o["Key"] for o in aws.client("s3").list_objects_v2(Bucket=BUCKET)["Contents"]]
+    assert any(k.startswith("abalone/abalone-pipeline/code/") and k.endswith("/register_model.py") for k in keys), keys
+    assert any(k.endswith("/sourcedir.tar.gz") for k in keys), keys
+    # Nothing was created: run_pipeline=False stops before upsert.
+    assert notebook.cells[-1].cell_type == "markdown"
+    assert any("nothing was created or started" in "".join(o.get("text", "")) for c in notebook.cells
+               for o in c.get("outputs", []))

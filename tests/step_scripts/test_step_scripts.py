@@ -1,0 +1,344 @@
+"""The four step scripts, run from the command line as a user (or a SageMaker job) runs them.
+
+Bad input must end with exit code 1 (2 for argparse's own checks) and one line naming the bad
+value; good runs go end to end against the local_aws server: ingest -> fetch -> train -> register.
+STEP_SCRIPTS_PYTHON=/path/to/python runs the scripts with another interpreter, e.g. one with the
+older pandas and scikit-learn of SageMaker's scikit-learn container.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tarfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import local_aws
+from support import GUARD_SITE, REPO
+
+SCRIPTS = REPO / "step_scripts"
+ABALONE = REPO / "data" / "abalone.csv"
+PYTHON = os.environ.get("STEP_SCRIPTS_PYTHON", sys.executable)
+ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
+BUCKET = "tutorial-bucket"
+
+
+def run(script: str, *args: str, **env: str) -> subprocess.CompletedProcess:
+    """`python step_scripts/<script> args...` with the test's environment (the server's endpoint)."""
+    path = [str(GUARD_SITE), str(REPO), os.environ.get("PYTHONPATH")]
+    child_env = {"AWS_REGION": "us-east-1", **os.environ, **env, "PYTHONPATH": os.pathsep.join(filter(None, path))}
+    return subprocess.run([PYTHON, str(SCRIPTS / script), *args], capture_output=True, text=True,
+                          env=child_env, timeout=120, cwd=REPO)
+
+
+def failed_with(result: subprocess.CompletedProcess, *words: str, code: int = 1) -> None:
+    """Non-zero exit and a one-line error on stderr naming every word (the bad value, the fix)."""
+    assert result.returncode == code, (result.returncode, result.stdout, result.stderr)
+    errors = [line for line in result.stderr.splitlines() if "error:" in line]
+    assert len(errors) == 1, result.stderr
+    for word in words:
+        assert word in errors[0], (word, errors[0])
+
+
+# -- --help and bad input caught before any AWS call ---------------------------------------------
+# These command lines need no server; they run concurrently (2-3 s of imports each) in one fixture.
+
+HELP = {
+    "featurestore_df_ingestion.py": ["--input-dir", "--feature-group-name", "--event-time", "--no-create",
+                                     "--max-workers", "--max-retries", "/opt/ml/processing/input"],
+    "fetch_data.py": ["--feature-group-name", "--expected-rows", "--timeout-seconds", "--athena-output-s3-uri"],
+    "train.py": ["--feature-group-name", "--target", "--n-estimators", "--max-depth", "--test-size",
+                 "/opt/ml/processing/model", "/opt/ml/processing/evaluation"],
+    "register_model.py": ["--model-package-group-name", "--model-data-url", "--evaluation-s3-uri",
+                          "PendingManualApproval", "--image-uri"],
+}
+INGEST = ("featurestore_df_ingestion.py", "--feature-group-name", "g", "--input-dir")  # + a directory
+REGISTER = ("register_model.py", "--model-package-group-name", "g", "--model-data-url")  # + a URI
+# name: (command line, exit code, words the one error line must name); {good}/{bad}/{empty} are input dirs.
+BAD_INPUT = {
+    "missing input file": ((*INGEST, "{empty}"), 1, ["{empty}/abalone.csv", "--input-dir"]),
+    "csv without the abalone columns": ((*INGEST, "{bad}"), 1, ["height", "rings", "found: sex, length, diameter"]),
+    "malformed event time": ((*INGEST, "{good}", "--event-time", "yesterday"), 1,
+                             ["--event-time 'yesterday'", "2024-05-01T12:00:00Z"]),
+    "malformed offline store uri": ((*INGEST, "{good}", "--offline-store-s3-uri", "my-bucket/prefix"), 1,
+                                    ["'my-bucket/prefix'", "s3://bucket/prefix"]),
+    "malformed athena output uri": (("fetch_data.py", "--feature-group-name", "g", "--athena-output-s3-uri",
+                                     "athena-results/"), 1, ["'athena-results/'", "s3://"]),
+    "test size above 1": (("train.py", "--feature-group-name", "g", "--test-size", "1.5"), 1,
+                          ["--test-size 1.5", "between 0 and 1"]),
+    "unknown approval status": ((*REGISTER, "s3://bucket/m.tar.gz", "--approval-status", "Maybe"), 2,
+                                ["'Maybe'", "PendingManualApproval"]),
+    "malformed model uri": ((*REGISTER, "model.tar.gz"), 1, ["--model-data-url 'model.tar.gz'", "s3://bucket/path"]),
+    "evaluation uri without a key": ((*REGISTER, "s3://bucket/m.tar.gz", "--evaluation-s3-uri", "s3://bucket"), 1,
+                                     ["--evaluation-s3-uri 's3://bucket'"]),
+    "region without a default image": ((*REGISTER, "s3://bucket/m.tar.gz", "--region", "xx-nowhere-1"), 1,
+                                       ["'xx-nowhere-1'", "--image-uri"]),
+    "group name with underscores": ((*REGISTER, "s3://bucket/m.tar.gz", "--model-package-group-name",
+                                     "abalone_models"), 1, ["'abalone_models'", "hyphens"]),
+}
+
+
+@pytest.fixture(scope="module")
+def offline_runs(tmp_path_factory) -> dict:
+    """Every --help and BAD_INPUT command line, run at once; results by script or case name."""
+    dirs = {name: tmp_path_factory.mktemp(name) for name in ("good", "bad", "empty")}
+    abalone_slice(dirs["good"], 5)
+    (dirs["bad"] / "abalone.csv").write_text("sex,length,diameter\nM,0.4,0.3\n")
+    commands = {script: (script, "--help") for script in HELP}
+    commands.update({name: [arg.format(**dirs) for arg in argv] for name, (argv, _, _) in BAD_INPUT.items()})
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        futures = {name: pool.submit(run, *argv) for name, argv in commands.items()}
+    results = {name: future.result() for name, future in futures.items()}
+    return {"dirs": dirs, **results}
+
+
+@pytest.mark.parametrize("script", HELP)
+def test_help_lists_the_flags_and_the_sagemaker_defaults(offline_runs, script):
+    result = offline_runs[script]
+    assert result.returncode == 0, result.stderr
+    for flag in HELP[script]:
+        assert flag in result.stdout, flag
+
+
+@pytest.mark.parametrize("case", BAD_INPUT)
+def test_bad_input_fails_with_one_line_naming_the_value_and_the_fix(offline_runs, case):
+    _, code, words = BAD_INPUT[case]
+    failed_with(offline_runs[case], *[word.format(**offline_runs["dirs"]) for word in words], code=code)
+
+
+# -- against local_aws --------------------------------------------------------------------------
+
+def abalone_slice(directory: Path, rows: int) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    pd.read_csv(ABALONE).head(rows).to_csv(directory / "abalone.csv", index=False)
+    return directory
+
+
+def ingest(input_dir: Path, output_dir: Path, *extra: str) -> subprocess.CompletedProcess:
+    return run("featurestore_df_ingestion.py", "--input-dir", str(input_dir), "--output-dir", str(output_dir),
+               "--feature-group-name", "abalone-fg", "--role-arn", ROLE,
+               "--offline-store-s3-uri", f"s3://{BUCKET}/feature-store", *extra)
+
+
+def test_ingestion_creates_the_group_puts_every_row_and_reports_failed_rows(aws, tmp_path):
+    aws.client("s3").create_bucket(Bucket=BUCKET)
+    result = ingest(abalone_slice(tmp_path / "in", 40), tmp_path / "out", "--event-time", "2024-05-01T12:00:00Z")
+    assert result.returncode == 0, result.stderr
+    assert "creating feature group abalone-fg" in result.stdout and "ingested 40 of 40 rows" in result.stdout
+    report = json.loads((tmp_path / "out" / "ingest_report.json").read_text())
+    assert report["rows_read"] == report["rows_ingested"] == 40 and report["rows_failed"] == 0
+    assert report["feature_group_name"] == "abalone-fg" and report["event_time"] == "2024-05-01T12:00:00Z"
+
+    group = aws.client("sagemaker").describe_feature_group(FeatureGroupName="abalone-fg")
+    assert group["FeatureGroupStatus"] == "Created" and group["OnlineStoreConfig"]["EnableOnlineStore"]
+    assert (group["RecordIdentifierFeatureName"], group["EventTimeFeatureName"]) == ("abalone_id", "event_time")
+    types = {d["FeatureName"]: d["FeatureType"] for d in group["FeatureDefinitions"]}
+    assert types == {"abalone_id": "String", "sex": "String", "length": "Fractional", "diameter": "Fractional",
+                     "height": "Fractional", "whole_weight": "Fractional", "shucked_weight": "Fractional",
+                     "viscera_weight": "Fractional", "shell_weight": "Fractional", "rings": "Integral",
+                     "event_time": "String"}
+    runtime = aws.client("sagemaker-featurestore-runtime")
+    record = runtime.get_record(FeatureGroupName="abalone-fg", RecordIdentifierValueAsString="abalone-00001")["Record"]
+    assert {f["FeatureName"]: f["ValueAsString"] for f in record} == {
+        "abalone_id": "abalone-00001", "sex": "M", "length": "0.455", "diameter": "0.365", "height": "0.095",
+        "whole_weight": "0.514", "shucked_weight": "0.2245", "viscera_weight": "0.101", "shell_weight": "0.15",
+        "rings": "15", "event_time": "2024-05-01T12:00:00Z"}
+
+    # The group now fixes the schema: a column it lacks is refused before anything is written.
+    frame = pd.read_csv(ABALONE).head(10)
+    frame.assign(colour="red").to_csv(tmp_path / "in" / "abalone.csv", index=False)
+    failed_with(ingest(tmp_path / "in", tmp_path / "out"), "colour", "'abalone-fg'")
+    # Rows the service refuses (half a ring for an Integral feature) fail alone; the rest land.
+    frame.assign(rings=frame["rings"].astype(float).where(frame.index >= 2, 7.5)).to_csv(
+        tmp_path / "in" / "abalone.csv", index=False)
+    failed_with(ingest(tmp_path / "in", tmp_path / "out", "--event-time", "2024-05-02T12:00:00Z"),
+                "2 of 10 rows failed")
+    report = json.loads((tmp_path / "out" / "ingest_report.json").read_text())
+    assert (report["rows_read"], report["rows_ingested"], report["rows_failed"]) == (10, 8, 2)
+    latest = {n: runtime.get_record(FeatureGroupName="abalone-fg", RecordIdentifierValueAsString=n,
+                                    FeatureNames=["event_time"])["Record"][0]["ValueAsString"]
+              for n in ("abalone-00001", "abalone-00003")}
+    assert latest == {"abalone-00001": "2024-05-01T12:00:00Z", "abalone-00003": "2024-05-02T12:00:00Z"}
+
+
+def test_ingestion_into_a_missing_group_needs_a_role_and_no_no_create(aws, tmp_path):
+    abalone_slice(tmp_path, 5)
+    failed_with(run("featurestore_df_ingestion.py", "--input-dir", str(tmp_path), "--output-dir", str(tmp_path),
+                    "--feature-group-name", "nope", "--no-create"), "'nope'", "--no-create")
+    failed_with(run("featurestore_df_ingestion.py", "--input-dir", str(tmp_path), "--output-dir", str(tmp_path),
+                    "--feature-group-name", "nope"), "'nope'", "--role-arn", "--offline-store-s3-uri")
+
+
+def test_fetch_names_a_missing_feature_group(aws, tmp_path):
+    failed_with(run("fetch_data.py", "--feature-group-name", "no-such-group", "--output-dir", str(tmp_path)),
+                "'no-such-group'", "does not exist")
+    assert list(tmp_path.iterdir()) == []
+
+
+EVALUATION = {"regression_metrics": {name: {"value": value, "standard_deviation": 0.1} for name, value in
+                                     (("mse", 4.5), ("rmse", 2.12), ("mae", 1.5), ("r2", 0.55))}}
+
+
+def register(evaluation_dir: Path, output_dir: Path, *extra: str) -> subprocess.CompletedProcess:
+    return run("register_model.py", "--model-package-group-name", "abalone-models",
+               "--model-data-url", f"s3://{BUCKET}/model/model.tar.gz",
+               "--evaluation-s3-uri", f"s3://{BUCKET}/evaluation/evaluation.json",
+               "--evaluation-dir", str(evaluation_dir), "--output-dir", str(output_dir), *extra)
+
+
+def test_register_names_a_missing_model_artifact_and_a_missing_report(aws, tmp_path):
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    failed_with(register(tmp_path, tmp_path), f"s3://{BUCKET}/model/model.tar.gz", "does not exist")
+    s3.put_object(Bucket=BUCKET, Key="model/model.tar.gz", Body=b"model")
+    failed_with(register(tmp_path, tmp_path), f"s3://{BUCKET}/evaluation/evaluation.json", "does not exist")
+    s3.put_object(Bucket=BUCKET, Key="evaluation/evaluation.json", Body=b'{"mse": 1}')
+    failed_with(register(tmp_path, tmp_path), "evaluation/evaluation.json", "regression_metrics")
+    assert aws.client("sagemaker").list_model_package_groups()["ModelPackageGroupSummaryList"] == []
+
+
+def test_register_reads_the_report_from_s3_when_the_directory_lacks_it(aws, tmp_path):
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    s3.put_object(Bucket=BUCKET, Key="model/model.tar.gz", Body=b"model")
+    s3.put_object(Bucket=BUCKET, Key="evaluation/evaluation.json", Body=json.dumps(EVALUATION).encode())
+    result = register(tmp_path / "empty", tmp_path / "out", "--approval-status", "Approved", "--region", "eu-west-1")
+    assert result.returncode == 0, result.stderr
+    registration = json.loads((tmp_path / "out" / "registration.json").read_text())
+    assert registration["metrics"] == {"mse": 4.5, "rmse": 2.12, "mae": 1.5, "r2": 0.55}
+    assert registration["approval_status"] == "Approved" and registration["version"] == 1
+    package = aws.client("sagemaker", region_name="eu-west-1").describe_model_package(
+        ModelPackageName=registration["model_package_arn"])
+    assert package["InferenceSpecification"]["Containers"][0]["Image"] == (
+        "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3")
+    assert "rmse 2.120" in package["ModelPackageDescription"]
+    assert package["CustomerMetadataProperties"] == {"mse": "4.5", "rmse": "2.12", "mae": "1.5", "r2": "0.55"}
+
+
+# -- end to end: ingest -> fetch -> train -> register -------------------------------------------
+
+def predict_with(model_file: Path, rows_csv: Path) -> list[float]:
+    """Load model.joblib and predict, in the interpreter (scikit-learn version) that trained it."""
+    code = ("import json, sys, joblib, pandas as pd; model = joblib.load(sys.argv[1]); "
+            "print(json.dumps(model.predict(pd.read_csv(sys.argv[2])).tolist()))")
+    result = subprocess.run([PYTHON, "-c", code, str(model_file), str(rows_csv)], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_ingest_fetch_train_register_end_to_end(aws, server, tmp_path):
+    s3, sagemaker = aws.client("s3"), aws.client("sagemaker")
+    s3.create_bucket(Bucket=BUCKET)
+    source = pd.read_csv(ABALONE).head(300)
+    result = ingest(abalone_slice(tmp_path / "input", 300), tmp_path / "ingest")
+    assert result.returncode == 0, result.stderr
+    local_aws.flush(server.port)  # buffered records reach the offline store now (on AWS: minutes)
+
+    result = run("fetch_data.py", "--feature-group-name", "abalone-fg", "--expected-rows", "300",
+                 "--timeout-seconds", "20", "--output-dir", str(tmp_path / "fetch"))
+    assert result.returncode == 0, result.stderr
+    features = pd.read_csv(tmp_path / "fetch" / "features.csv")
+    assert len(features) == 300 and features["abalone_id"].is_unique
+    assert features["abalone_id"].is_monotonic_increasing  # same records, same order: a reproducible split
+    assert features["abalone_id"].iloc[[0, -1]].tolist() == ["abalone-00001", "abalone-00300"]
+    assert features["rings"].tolist() == source["rings"].tolist()
+    assert features["sex"].tolist() == source["sex"].tolist()
+    assert {"write_time", "api_invocation_time", "is_deleted", "event_time"} <= set(features.columns)
+    results = s3.list_objects_v2(Bucket=BUCKET, Prefix="athena-results/")["Contents"]
+    assert any(o["Key"].endswith(".csv") for o in results)  # Athena's default output: the offline store's bucket
+    # Waiting for more records than ever arrive ends in a clear timeout, not a short data set.
+    failed_with(run("fetch_data.py", "--feature-group-name", "abalone-fg", "--expected-rows", "301",
+                    "--timeout-seconds", "1", "--output-dir", str(tmp_path / "short")),
+                "only 300 of the expected 301", "--timeout-seconds")
+    assert not (tmp_path / "short").exists()
+
+    result = run("train.py", "--feature-group-name", "abalone-fg", "--expected-rows", "300",
+                 "--fetch-timeout-seconds", "20", "--n-estimators", "20", "--model-dir", str(tmp_path / "model"),
+                 "--evaluation-dir", str(tmp_path / "evaluation"))
+    assert result.returncode == 0, result.stderr
+    assert "split 300 records: 240 to train, 60 to test" in result.stdout
+    with tarfile.open(tmp_path / "model" / "model.tar.gz") as tar:
+        assert tar.getnames() == ["model.joblib"]
+        tar.extractall(tmp_path / "unpacked")
+    source.drop(columns=["rings"]).head(20).to_csv(tmp_path / "rows.csv", index=False)
+    predictions = predict_with(tmp_path / "unpacked" / "model.joblib", tmp_path / "rows.csv")
+    assert len(predictions) == 20 and 1 <= min(predictions) and max(predictions) <= 29
+    metrics = json.loads((tmp_path / "evaluation" / "evaluation.json").read_text())["regression_metrics"]
+    assert set(metrics) == {"mse", "rmse", "mae", "r2"}
+    assert all(set(m) == {"value", "standard_deviation"} and m["standard_deviation"] > 0 for m in metrics.values())
+    assert abs(metrics["rmse"]["value"] ** 2 - metrics["mse"]["value"]) < 1e-9 and metrics["r2"]["value"] > 0.2
+    split = pd.read_csv(tmp_path / "evaluation" / "predictions.csv")
+    assert list(split.columns) == ["y_true", "y_pred"] and len(split) == 60
+    importance = json.loads((tmp_path / "evaluation" / "feature_importance.json").read_text())
+    assert set(importance) == {"sex_F", "sex_I", "sex_M", "length", "diameter", "height", "whole_weight",
+                               "shucked_weight", "viscera_weight", "shell_weight"}
+    assert abs(sum(importance.values()) - 1) < 1e-6
+    assert list(importance.values()) == sorted(importance.values(), reverse=True)
+    failed_with(run("train.py", "--feature-group-name", "abalone-fg", "--target", "age", "--model-dir",
+                    str(tmp_path / "model2"), "--evaluation-dir", str(tmp_path / "evaluation2")),
+                "--target 'age'", "rings")
+
+    s3.upload_file(str(tmp_path / "model" / "model.tar.gz"), BUCKET, "model/model.tar.gz")
+    s3.upload_file(str(tmp_path / "evaluation" / "evaluation.json"), BUCKET, "evaluation/evaluation.json")
+    for version in (1, 2):
+        result = register(tmp_path / "evaluation", tmp_path / f"register{version}")
+        assert result.returncode == 0, result.stderr
+        arn = f"arn:aws:sagemaker:us-east-1:123456789012:model-package/abalone-models/{version}"
+        assert arn in result.stdout.splitlines()
+        registration = json.loads((tmp_path / f"register{version}" / "registration.json").read_text())
+        assert registration == {"model_package_arn": arn, "version": version,
+                                "approval_status": "PendingManualApproval",
+                                "metrics": {name: m["value"] for name, m in metrics.items()}}
+    package = sagemaker.describe_model_package(ModelPackageName=arn)
+    assert package["ModelMetrics"]["ModelQuality"]["Statistics"] == {
+        "ContentType": "application/json", "S3Uri": f"s3://{BUCKET}/evaluation/evaluation.json"}
+    container = package["InferenceSpecification"]["Containers"][0]
+    assert container["ModelDataUrl"] == f"s3://{BUCKET}/model/model.tar.gz"
+    assert container["Image"] == "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+    assert package["InferenceSpecification"]["SupportedContentTypes"] == ["text/csv"]
+    listed = sagemaker.list_model_packages(ModelPackageGroupName="abalone-models")["ModelPackageSummaryList"]
+    assert sorted(p["ModelPackageVersion"] for p in listed) == [1, 2]
+
+
+def test_fetch_keeps_the_latest_live_version_of_each_record(aws, server, tmp_path):
+    """The offline store keeps every version; the query keeps each record's newest, minus deleted ones."""
+    aws.client("s3").create_bucket(Bucket=BUCKET)
+    assert ingest(abalone_slice(tmp_path / "input", 14), tmp_path / "out",
+                  "--event-time", "2024-05-01T12:00:00Z").returncode == 0
+    runtime = aws.client("sagemaker-featurestore-runtime")
+
+    def put(identifier: str, event_time: str, rings: int) -> None:
+        runtime.put_record(FeatureGroupName="abalone-fg", Record=[
+            {"FeatureName": "abalone_id", "ValueAsString": identifier},
+            {"FeatureName": "event_time", "ValueAsString": event_time},
+            {"FeatureName": "rings", "ValueAsString": str(rings)}])
+
+    put("abalone-00001", "2024-05-02T12:00:00Z", 101)  # newer: an update
+    put("abalone-00002", "2024-04-01T12:00:00Z", 102)  # older: history, not an update
+    put("abalone-00004", "2024-05-02T12:00:00Z", 104)
+    put("abalone-00004", "2024-05-02T12:00:00Z", 204)  # same event time: the later write wins
+    runtime.delete_record(FeatureGroupName="abalone-fg", RecordIdentifierValueAsString="abalone-00003",
+                          EventTime="2024-05-03T00:00:00Z")
+    local_aws.flush(server.port)  # buffered records reach the offline store now (on AWS: minutes)
+    result = run("fetch_data.py", "--feature-group-name", "abalone-fg", "--expected-rows", "13",
+                 "--timeout-seconds", "20", "--output-dir", str(tmp_path / "fetch"))
+    assert result.returncode == 0, result.stderr
+    fetched = pd.read_csv(tmp_path / "fetch" / "features.csv").set_index("abalone_id")
+    assert sorted(fetched.index) == [f"abalone-{i:05d}" for i in range(1, 15) if i != 3]
+    rings = pd.read_csv(ABALONE)["rings"].head(14).tolist()
+    assert fetched.loc["abalone-00001", "rings"] == 101 and pd.isna(fetched.loc["abalone-00001", "sex"])
+    assert fetched.loc["abalone-00002", "rings"] == rings[1] and fetched.loc["abalone-00002", "sex"] == "M"
+    assert fetched.loc["abalone-00004", "rings"] == 204
+    assert fetched.loc["abalone-00012", "rings"] == rings[11]
+    # Training skips the two records that lack features (rings alone) and trains on the other eleven.
+    result = run("train.py", "--feature-group-name", "abalone-fg", "--n-estimators", "5", "--max-depth", "0",
+                 "--model-dir", str(tmp_path / "model"), "--evaluation-dir", str(tmp_path / "evaluation"))
+    assert result.returncode == 0, result.stderr
+    assert "dropped 2 records with missing values" in result.stdout
+    assert "split 11 records: 8 to train, 3 to test" in result.stdout
