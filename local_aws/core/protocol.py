@@ -14,7 +14,7 @@ moto would otherwise not know); `on_reset` and `on_shutdown` hooks forget state 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from local_aws.core.config import ACCOUNT_ID, DEFAULT_REGION
@@ -32,7 +32,7 @@ class RequestContext:
 
     def calling(self, service: str, operation: str) -> RequestContext:
         """The same caller making another call (a pipeline step creating its job, say)."""
-        return replace(self, service=service, operation=operation)
+        return RequestContext(self.region, self.account_id, self.endpoint_url, service, operation)
 
 
 Handler = Callable[[dict, RequestContext], "dict | None"]

@@ -31,6 +31,7 @@ _ANY = {".*", "^.*$", "(.*)", "[\\s\\S]*", "[\\S\\s]*", "^[\\s\\S]*$", "[\\S\\s]
 # Java writes a supplementary character range as a UTF-16 surrogate range; Python needs code points.
 _SURROGATE_RANGE = "\\uD800\\uDC00-\\uDBFF\\uDFFF"
 _NUMBER_TYPES = {"integer", "long", "float", "double"}
+_MATCHED_CACHE_SIZE = 4096  # per pattern
 
 _cache: dict[tuple[str, str], Check] = {}
 _lock = threading.Lock()
@@ -46,6 +47,16 @@ def validate(service: str, operation: str, request: dict) -> None:
             _cache[key] = check
     errors: list[str] = []
     check(request, "", errors)
+    _refuse(service, errors)
+
+
+def require(service: str, request: dict, *members: str) -> None:
+    """Refuse a request that lacks members the call needs though its model marks them optional."""
+    _refuse(service, [_violation(None, member_path("", member), "Member must not be null")
+                      for member in members if request.get(member) is None])
+
+
+def _refuse(service: str, errors: list[str]) -> None:
     if errors:
         count = f"{len(errors)} validation error{'s' if len(errors) > 1 else ''} detected: "
         raise validation_error(service, count + "; ".join(errors))
@@ -99,8 +110,7 @@ class _Compiler:
         return self.checks[shape.name]
 
     def _structure(self, shape: Shape) -> Check:
-        members = [(name, name[:1].lower() + name[1:], self.compile(member))
-                   for name, member in shape.members.items()]
+        members = {name: (name[:1].lower() + name[1:], self.compile(member)) for name, member in shape.members.items()}
         required = list(shape.required_members)
 
         def check(value: Any, path: str, errors: list) -> None:
@@ -109,10 +119,10 @@ class _Compiler:
             for name in required:
                 if value.get(name) is None:
                     errors.append(_violation(None, member_path(path, name), "Member must not be null"))
-            for name, camel, member_check in members:
-                item = value.get(name)
-                if item is not None:
-                    member_check(item, f"{path}.{camel}" if path else camel, errors)
+            for name, item in value.items():  # members the model does not know are ignored, as AWS does
+                member = members.get(name)
+                if member is not None and item is not None:
+                    member[1](item, f"{path}.{member[0]}" if path else member[0], errors)
         return check
 
     def _list(self, shape: Shape) -> Check:
@@ -152,6 +162,7 @@ class _Compiler:
         minimum, maximum = shape.metadata.get("min"), shape.metadata.get("max")
         matches = compile_pattern(shape.metadata["pattern"]) if "pattern" in shape.metadata else None
         pattern = shape.metadata.get("pattern")
+        matched: set[str] = set()  # values known to match: names recur in every request (PutRecord's)
 
         def check(value: Any, path: str, errors: list) -> None:
             if not isinstance(value, str):
@@ -162,8 +173,11 @@ class _Compiler:
                 errors.append(_violation(value, path, f"Member must have length greater than or equal to {minimum}"))
             if maximum is not None and len(value) > maximum:
                 errors.append(_violation(value, path, f"Member must have length less than or equal to {maximum}"))
-            if matches is not None and not matches(value):
-                errors.append(_violation(value, path, f"Member must satisfy regular expression pattern: {pattern}"))
+            if matches is not None and value not in matched:
+                if not matches(value):
+                    errors.append(_violation(value, path, f"Member must satisfy regular expression pattern: {pattern}"))
+                elif len(matched) < _MATCHED_CACHE_SIZE:
+                    matched.add(value)
         return check
 
     def _scalar(self, shape: Shape) -> Check:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -36,9 +37,7 @@ def json_request(raw: bytes) -> dict:
 def rest_request(service: str, operation: str, path_args: dict[str, str], query: MultiDict, raw: bytes) -> dict:
     """A REST-JSON request's input: its body plus the members the model places in the path and query."""
     request = json_request(raw)
-    for name, member in operation_model(service, operation).input_shape.members.items():
-        location = member.serialization.get("location")
-        wire_name = member.serialization.get("name", name)
+    for name, location, wire_name, member in _placed_members(service, operation):
         if location == "uri" and wire_name in path_args:
             request[name] = path_args[wire_name]
         elif location == "querystring" and wire_name in query:
@@ -46,6 +45,14 @@ def rest_request(service: str, operation: str, path_args: dict[str, str], query:
             request[name] = [_scalar(v, member.member) for v in values] if member.type_name == "list" \
                 else _scalar(values[0], member)
     return request
+
+
+@lru_cache(maxsize=None)
+def _placed_members(service: str, operation: str) -> tuple[tuple[str, str, str, Shape], ...]:
+    """(member, location, name on the wire, shape) of each input member the path or query string carries."""
+    members = operation_model(service, operation).input_shape.members.items()
+    return tuple((name, member.serialization["location"], member.serialization.get("name", name), member)
+                 for name, member in members if member.serialization.get("location") in ("uri", "querystring"))
 
 
 def query_request(service: str, operation: str, form: dict[str, str]) -> dict:

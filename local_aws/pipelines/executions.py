@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 import string
 
+from local_aws.core import validation
 from local_aws.core.errors import ConflictException, ValidationException
 from local_aws.core.paging import page
 from local_aws.core.protocol import RequestContext, action, drop_none, now, on_reset, on_shutdown
@@ -146,9 +147,7 @@ def list_pipeline_executions(request: dict, ctx: RequestContext) -> dict:
 
 @action("sagemaker", "ListPipelineExecutionSteps")
 def list_pipeline_execution_steps(request: dict, ctx: RequestContext) -> dict:
-    if not request.get("PipelineExecutionArn"):  # optional in the API model, yet the call needs it
-        raise ValidationException("1 validation error detected: Value null at 'pipelineExecutionArn' failed to "
-                                  "satisfy constraint: Member must not be null")
+    validation.require(ctx.service, request, "PipelineExecutionArn")  # optional in the model, needed here
     execution = models.find_execution(request["PipelineExecutionArn"])
     with execution.lock:
         records = sorted(execution.steps.values(), key=lambda r: r.start_time,

@@ -48,6 +48,9 @@ def test_missing_members_ranges_and_role_arns(unchecked):
     code, message = error_of(lambda: sm.describe_processing_job())
     assert message == ("1 validation error detected: Value null at 'processingJobName' failed to satisfy "
                        "constraint: Member must not be null")
+    code, message = error_of(lambda: sm.list_pipeline_execution_steps())  # optional in the model, needed
+    assert (code, message) == ("ValidationException", "1 validation error detected: Value null at "
+                               "'pipelineExecutionArn' failed to satisfy constraint: Member must not be null")
 
 
 def test_a_member_of_the_wrong_json_type_is_a_serialization_error(unchecked):
