@@ -65,7 +65,7 @@ def _from_form(shape: Shape, form: dict[str, str], prefix: str) -> Any:
     if shape.type_name == "structure":
         out = {}
         for name, member in shape.members.items():
-            value = _from_form(member, form, f"{prefix}{name}")
+            value = _from_form(member, form, f"{prefix}.{name}" if prefix else name)
             if value is not None:
                 out[name] = value
         return out if out or not prefix else None  # an absent nested structure is no member at all

@@ -47,3 +47,27 @@ def test_unknown_principal_and_unknown_managed_policy_are_errors(aws):
     with pytest.raises(ClientError) as err:
         iam.attach_role_policy(RoleName="R2", PolicyArn="arn:aws:iam::aws:policy/NoSuchPolicyAnywhere")
     assert err.value.response["Error"]["Code"] == "NoSuchEntity"
+
+
+def test_conditions_apply_with_their_context_keys_and_actions_match_in_any_case(aws):
+    iam = aws.client("iam")
+    role = iam.create_role(RoleName="C", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+    iam.put_role_policy(RoleName="C", PolicyName="pass", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*",
+         "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}},
+        {"Effect": "Allow", "Action": "SageMaker:Describe*", "Resource": "*"},
+        {"Effect": "Deny", "Action": "s3:*", "NotResource": "arn:aws:s3:::mine/*"}]}))
+    result = iam.simulate_principal_policy(PolicySourceArn=role, ActionNames=["iam:PassRole"])["EvaluationResults"][0]
+    assert result["EvalDecision"] == "implicitDeny"  # the condition's key was not given: the statement does not apply
+    assert result["MissingContextValues"] == ["iam:passedtoservice"]
+
+    def passed_to(service: str) -> str:
+        return iam.simulate_principal_policy(PolicySourceArn=role, ActionNames=["iam:PassRole"], ContextEntries=[
+            {"ContextKeyName": "iam:PassedToService", "ContextKeyValues": [service], "ContextKeyType": "string"}],
+        )["EvaluationResults"][0]["EvalDecision"]
+
+    assert passed_to("sagemaker.amazonaws.com") == "allowed"
+    assert passed_to("lambda.amazonaws.com") == "implicitDeny"
+    assert decisions(iam, role, ["sagemaker:describetrainingjob"]) == {"sagemaker:describetrainingjob": "allowed"}
+    assert decisions(iam, role, ["s3:GetObject"], ["arn:aws:s3:::other/x"]) == {"s3:GetObject": "explicitDeny"}
+    assert decisions(iam, role, ["s3:GetObject"], ["arn:aws:s3:::mine/x"]) == {"s3:GetObject": "implicitDeny"}
