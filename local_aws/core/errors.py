@@ -73,12 +73,6 @@ class InvalidInput(AwsError):
     code = "InvalidInput"
 
 
-class UnknownOperationException(AwsError):
-    """No handler and no moto backend answers this X-Amz-Target."""
-
-    code = "UnknownOperationException"
-
-
 class NotFound(AwsError):
     """An admin path (/_local_aws/...) that does not exist."""
 
@@ -98,7 +92,7 @@ _VALIDATION_ERRORS: dict[str, type[AwsError]] = {
     "iam": ValidationError,
     "athena": InvalidRequestException,
 }
-_STATUS_OVERRIDES = {"NotFound": 404, "UnknownOperationException": 400}
+_STATUS_OVERRIDES = {"NotFound": 404}
 
 
 def validation_error(service: str, message: str) -> AwsError:

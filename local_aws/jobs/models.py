@@ -35,10 +35,6 @@ class JobKind(str, Enum):
         return f"{self.value}JobName"
 
     @property
-    def arn_member(self) -> str:
-        return f"{self.value}JobArn"
-
-    @property
     def status_member(self) -> str:
         return f"{self.value}JobStatus"
 

@@ -89,7 +89,7 @@ def _resource_name(execution: Execution, step_name: str) -> str:
 
 def _run_job(execution: Execution, record: StepRecord) -> Outcome:
     kind = JobKind(record.step.type)
-    name_key = f"{kind.value}JobName"
+    name_key = kind.name_member
     job_name = _resource_name(execution, record.step.name)
     arguments = evaluate(record.step.arguments, execution.scope({name_key: job_name}))
     cached = _cache_hit(execution, record, arguments)
@@ -105,7 +105,7 @@ def _run_job(execution: Execution, record: StepRecord) -> Outcome:
             stop_job(kind, job_name, execution.ctx.calling("sagemaker", f"Stop{kind.value}Job"))
             stop_sent = True
     described = describe_job(kind, job_name, watching)
-    status = described[f"{kind.value}JobStatus"]
+    status = described[kind.status_member]
     if status == "Completed":
         return Outcome("Succeeded", properties=described)
     if status == "Stopped":

@@ -80,7 +80,8 @@ def test_server_listens_on_loopback_only(server):
     with socket.socket() as sock:
         sock.settimeout(1)
         assert sock.connect_ex(("127.0.0.1", server.port)) == 0
-    out = subprocess.run(["ss", "-ltnH"], capture_output=True, text=True).stdout if os.path.exists("/usr/bin/ss") else ""
+    has_ss = os.path.exists("/usr/bin/ss")
+    out = subprocess.run(["ss", "-ltnH"], capture_output=True, text=True).stdout if has_ss else ""
     for line in out.splitlines():
         if f":{server.port} " in line:
             assert "127.0.0.1:" in line

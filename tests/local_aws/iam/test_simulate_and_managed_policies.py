@@ -6,6 +6,7 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 
+VERSION = "2012-10-17"
 TRUST = json.dumps({"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "sagemaker.amazonaws.com"}}]})
 
@@ -30,7 +31,7 @@ def test_aws_managed_policy_attaches_and_allows_its_actions(aws):
 def test_inline_deny_wins_over_allow_and_resources_are_matched(aws):
     iam = aws.client("iam")
     role = iam.create_role(RoleName="R", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
-    iam.put_role_policy(RoleName="R", PolicyName="s3", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+    iam.put_role_policy(RoleName="R", PolicyName="s3", PolicyDocument=json.dumps({"Version": VERSION, "Statement": [
         {"Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::data/*"},
         {"Effect": "Deny", "Action": "s3:DeleteObject", "Resource": "*"}]}))
     assert decisions(iam, role, ["s3:PutObject", "s3:DeleteObject"], ["arn:aws:s3:::data/x"]) == {
@@ -41,7 +42,8 @@ def test_inline_deny_wins_over_allow_and_resources_are_matched(aws):
 def test_unknown_principal_and_unknown_managed_policy_are_errors(aws):
     iam = aws.client("iam")
     with pytest.raises(ClientError) as err:
-        iam.simulate_principal_policy(PolicySourceArn="arn:aws:iam::123456789012:role/missing", ActionNames=["s3:GetObject"])
+        iam.simulate_principal_policy(PolicySourceArn="arn:aws:iam::123456789012:role/missing",
+                                      ActionNames=["s3:GetObject"])
     assert err.value.response["Error"]["Code"] == "NoSuchEntity"
     iam.create_role(RoleName="R2", AssumeRolePolicyDocument=TRUST)
     with pytest.raises(ClientError) as err:
@@ -52,7 +54,7 @@ def test_unknown_principal_and_unknown_managed_policy_are_errors(aws):
 def test_conditions_apply_with_their_context_keys_and_actions_match_in_any_case(aws):
     iam = aws.client("iam")
     role = iam.create_role(RoleName="C", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
-    iam.put_role_policy(RoleName="C", PolicyName="pass", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+    iam.put_role_policy(RoleName="C", PolicyName="pass", PolicyDocument=json.dumps({"Version": VERSION, "Statement": [
         {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*",
          "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}},
         {"Effect": "Allow", "Action": "SageMaker:Describe*", "Resource": "*"},

@@ -54,7 +54,8 @@ def test_group_cannot_be_deleted_while_versions_remain(aws):
 def test_missing_group_and_package_are_validation_errors(aws):
     sm = aws.client("sagemaker")
     for call in (lambda: sm.delete_model_package_group(ModelPackageGroupName="nope"),
-                 lambda: sm.delete_model_package(ModelPackageName="arn:aws:sagemaker:us-east-1:123456789012:model-package/nope/1"),
+                 lambda: sm.delete_model_package(
+                     ModelPackageName="arn:aws:sagemaker:us-east-1:123456789012:model-package/nope/1"),
                  lambda: register(sm, "nope")):
         with pytest.raises(ClientError) as err:
             call()
