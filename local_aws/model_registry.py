@@ -4,19 +4,42 @@ moto keeps the model packages and groups; this module completes moto's own recor
 moto_state) so that moto's Describe/List/Update keep answering. Versions are numbered as AWS numbers
 them: one more than the highest version the group ever had, so deleting version 1 of 2 does not hand
 out 2 again. A pipeline's RegisterModel step registers through `register_model_package`.
+
+The packages and groups are saved with moto's state; what this module adds (the highest version each
+group ever had, the group policies) is saved as a store of its own (local_aws.core.persistence), so
+numbering goes on from the highest version ever after a restart too.
 """
 from __future__ import annotations
 
 import json
 import threading
 
-from local_aws.core import moto_state, validation
+from local_aws.core import moto_state, persistence, validation
 from local_aws.core.errors import ConflictException, ValidationException
 from local_aws.core.protocol import RequestContext, action, on_reset
 
 _lock = threading.Lock()
 _highest_version: dict[tuple[str, str, str], int] = {}  # (account, region, group) -> highest version ever
 _group_policies: dict[tuple[str, str, str], str] = {}  # (account, region, group) -> resource policy JSON
+LAYOUT = 1  # the saved state's shape; a snapshot of another shape does not load (and is set aside)
+
+
+def _dump() -> dict:
+    with _lock:
+        return {"layout": LAYOUT, "highest_version": dict(_highest_version), "group_policies": dict(_group_policies)}
+
+
+def _load(snapshot: dict) -> None:
+    if snapshot.get("layout") != LAYOUT:
+        raise ValueError(f"the Model Registry's saved state has layout {snapshot.get('layout')}, not {LAYOUT}")
+    with _lock:
+        _highest_version.clear()
+        _highest_version.update(snapshot["highest_version"])
+        _group_policies.clear()
+        _group_policies.update(snapshot["group_policies"])
+
+
+STATE = persistence.durable("model_registry", _dump, _load)
 
 
 @on_reset
@@ -57,6 +80,7 @@ def create_model_package(request: dict, ctx: RequestContext) -> dict:
         _highest_version[key] = version
         arn = moto_state.add_model_package_version(ctx.region, ctx.account_id, group, version,
                                                    _moto_args(request, model_approval_status=status))
+    STATE.changed()
     return {"ModelPackageArn": arn}
 
 
@@ -104,6 +128,7 @@ def delete_model_package_group(request: dict, ctx: RequestContext) -> dict:
         moto_state.delete_model_package_group(ctx.region, ctx.account_id, name)
         _highest_version.pop((ctx.account_id, ctx.region, name), None)
         _group_policies.pop((ctx.account_id, ctx.region, name), None)
+    STATE.changed()
     return {}
 
 
@@ -133,6 +158,7 @@ def put_model_package_group_policy(request: dict, ctx: RequestContext) -> dict:
         raise ValidationException(f"ResourcePolicy is not valid JSON: {exc}") from None
     with _lock:
         _group_policies[(ctx.account_id, ctx.region, name)] = request["ResourcePolicy"]
+    STATE.changed()
     return {"ModelPackageGroupArn": moto_state.model_package_group_arn(ctx.region, ctx.account_id, name)}
 
 
@@ -151,4 +177,5 @@ def delete_model_package_group_policy(request: dict, ctx: RequestContext) -> dic
     with _lock:
         if _group_policies.pop((ctx.account_id, ctx.region, name), None) is None:
             raise ValidationException(f"Model Package Group {name} has no resource policy.")
+    STATE.changed()
     return {}

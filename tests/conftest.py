@@ -67,3 +67,13 @@ def aws(server: Server) -> boto3.Session:
     """A boto3 session against a freshly reset local_aws."""
     local_aws.reset(server.port)
     return boto3.Session(region_name="us-east-1")
+
+
+@pytest.fixture()
+def own_server(tmp_path: Path):
+    """A server of the test's own (home under tmp_path) that it may stop, kill and start again; stopped after."""
+    from support.restart import OwnServer
+
+    own = OwnServer(tmp_path / "own_server").start()
+    yield own
+    own.kill()

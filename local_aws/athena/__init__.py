@@ -4,7 +4,8 @@ A query is read as Trino and translated to DuckDB with sqlglot, then run by Duck
 tables' objects in moto's S3; workgroups and data catalogs stay moto's.
 
     service.py     the API: Start/Get/BatchGet/Stop/List QueryExecution(s), GetQueryResults
-    executions.py  the QueryExecution record and registry, the background run thread, cancelling
+    executions.py  the QueryExecution record and registry, the background run thread, cancelling,
+                   the saved state (executions, results, tokens) restored at start
     sql.py         reading a query (syntax errors as Athena words them), its tables, column names,
                    and its DuckDB translation
     engine.py      DuckDB over the Glue tables a query names, loaded from S3 and cached

@@ -5,9 +5,15 @@ MAX_CONCURRENT_QUERIES at a time, as Athena queues past an account's concurrency
 for GetQueryResults and written as Athena writes it: `<OutputLocation>/<QueryExecutionId>.csv` plus
 `<id>.csv.metadata`. Stopping marks the execution CANCELLED at once and interrupts DuckDB until the
 query's thread has let go.
+
+The executions (results included) and ClientRequestTokens are saved (local_aws.core.persistence):
+each change marks them changed, the saver thread copies them under `lock` and pickles the copy. A
+query QUEUED or RUNNING when the server died cannot go on: it loads FAILED, saying so. The DuckDB
+table cache is not saved: tables load again from S3.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import threading
@@ -19,7 +25,7 @@ from local_aws.athena import engine
 from local_aws.athena.failures import QueryCancelled, QueryError
 from local_aws.athena.results import QueryResult
 from local_aws.athena.sql import Statement
-from local_aws.core import moto_state
+from local_aws.core import moto_state, persistence
 from local_aws.core.errors import InvalidRequestException
 from local_aws.core.protocol import now, on_reset, on_shutdown
 
@@ -27,6 +33,9 @@ log = logging.getLogger("local_aws.athena")
 
 MAX_CONCURRENT_QUERIES = 2  # more wait QUEUED
 FINISHED = ("SUCCEEDED", "FAILED", "CANCELLED")
+LAYOUT = 1  # the saved state's shape; a snapshot of another shape does not load (and is set aside)
+STOPPED_WHILE_RUNNING = ("GENERIC_INTERNAL_ERROR: local_aws stopped while this query ran (the server was killed "
+                         "or crashed), so it has no result. Run the query again.")
 
 
 @dataclass
@@ -142,6 +151,7 @@ def start(statement: Statement, region: str, workgroup: str, context: dict, resu
         _executions[execution.id] = execution
         if token:
             _tokens[token] = (fingerprint, execution.id)
+    STATE.changed()
     threading.Thread(target=_run, args=(execution,), name=f"athena-{execution.id[:8]}", daemon=True).start()
     return execution.id
 
@@ -175,6 +185,7 @@ def _run(execution: QueryExecution) -> None:
                 return  # stopped while queued
             execution.state = "RUNNING"
             execution.started = time.monotonic()
+        STATE.changed()
         try:
             bucket, key = moto_state.parse_s3_uri(execution.output_location)
             if not moto_state.bucket_exists(bucket):
@@ -219,6 +230,7 @@ def _finish(execution: QueryExecution, state: str, result: QueryResult | None = 
         execution.scanned_bytes = result.data_scanned_bytes if result else 0
         execution.completed, execution.completed_clock = now(), time.monotonic()
         execution.finished.set()
+    STATE.changed()
 
 
 def _cancel(execution: QueryExecution) -> None:
@@ -232,6 +244,7 @@ def _cancel(execution: QueryExecution) -> None:
         execution.engine_ms = int((execution.completed_clock - execution.started) * 1000)
         threading.Thread(target=_interrupt_until_stopped, args=(execution,), daemon=True).start()
     execution.finished.set()
+    STATE.changed()
 
 
 def _interrupt_until_stopped(execution: QueryExecution) -> None:
@@ -245,3 +258,54 @@ def _interrupt_until_stopped(execution: QueryExecution) -> None:
             except Exception:  # the cursor closed meanwhile
                 pass
         time.sleep(0.05)
+
+
+# --- saved state ----------------------------------------------------------------------------------
+
+
+def _dump() -> dict:
+    """The executions and tokens as plain data: copies taken under `lock` (a result's table is immutable),
+    without the engine's cursor or the Event, with the statement as its text (its AST is not kept)."""
+    with lock:
+        saved = [dataclasses.replace(
+            execution, cursor=None, finished=None,
+            statement=Statement(execution.statement.text, [], execution.statement.first_word, []))
+            for execution in _executions.values()]
+        tokens = dict(_tokens)
+    return {"layout": LAYOUT, "executions": saved, "tokens": tokens, "wall": time.time(), "clock": time.monotonic(),
+            "saved_at": now()}
+
+
+def _load(snapshot: dict) -> None:
+    """Put the executions back; clocks move onto this process's monotonic clock, so statistics keep their
+    durations. One that was QUEUED or RUNNING ends FAILED when the saved state was taken."""
+    if snapshot.get("layout") != LAYOUT:
+        raise ValueError(f"Athena's saved state has layout {snapshot.get('layout')}, not {LAYOUT}")
+    shift = time.monotonic() - snapshot["clock"] - (time.time() - snapshot["wall"])
+    with lock:
+        _executions.clear()
+        for execution in snapshot["executions"]:
+            execution.submitted_clock += shift
+            execution.completed_clock += shift
+            if execution.started is not None:
+                execution.started += shift
+            execution.finished, execution.thread_done = threading.Event(), True
+            if execution.state not in FINISHED:
+                _fail_as_stopped(execution, snapshot["saved_at"], snapshot["clock"] + shift)
+                STATE.changed()  # saved FAILED from now on
+            execution.finished.set()
+            _executions[execution.id] = execution
+        _tokens.clear()
+        _tokens.update(snapshot["tokens"])
+
+
+def _fail_as_stopped(execution: QueryExecution, saved_at: dt.datetime, saved_clock: float) -> None:
+    execution.state, execution.reason, execution.result = "FAILED", STOPPED_WHILE_RUNNING, None
+    execution.athena_error = {"ErrorCategory": 1, "ErrorType": 100, "Retryable": True,
+                              "ErrorMessage": STOPPED_WHILE_RUNNING}
+    execution.completed, execution.completed_clock = saved_at, saved_clock
+    if execution.started is not None:
+        execution.engine_ms = int((saved_clock - execution.started) * 1000)
+
+
+STATE = persistence.durable("athena", _dump, _load)

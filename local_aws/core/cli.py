@@ -56,7 +56,8 @@ def _stop(port: int) -> int:
 
 def _reset(port: int) -> int:
     lifecycle.reset(port)
-    print("local_aws state reset")
+    print("local_aws state reset: every bucket, feature group, job, pipeline and model version is gone, "
+          "saved state included")
     return 0
 
 

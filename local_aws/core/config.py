@@ -32,6 +32,29 @@ def home_dir(port: int) -> Path:
     return path
 
 
+def request_timeout_seconds() -> float:
+    """How long a connection may stall while sending its request (LOCAL_AWS_REQUEST_TIMEOUT_SECONDS, 30)."""
+    return _positive_number("LOCAL_AWS_REQUEST_TIMEOUT_SECONDS", 30.0)
+
+
+def max_connections() -> int:
+    """How many connections the server serves at once (LOCAL_AWS_MAX_CONNECTIONS, 64)."""
+    return int(_positive_number("LOCAL_AWS_MAX_CONNECTIONS", 64))
+
+
+def _positive_number(name: str, default: float) -> float:
+    value = os.environ.get(name, "")
+    if not value:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        number = 0.0
+    if not 0 < number < float("inf"):
+        raise ValueError(f"{name}={value!r} is not a positive number; unset it or set it like {default:g}")
+    return number
+
+
 def endpoint_url(port: int | None = None) -> str:
     return f"http://{HOST}:{port_from_env(port)}"
 

@@ -79,11 +79,74 @@ class NotFound(AwsError):
     code = "NotFound"
 
 
+class ServiceUnavailable(AwsError):
+    """The server is stopping and can no longer keep what it would acknowledge: retry (SDKs do)."""
+
+    code = "ServiceUnavailable"
+    server_fault = True
+
+
 class InternalFailure(AwsError):
     """local_aws itself failed: an emulator bug, answered in AWS's shape so clients keep working."""
 
     code = "InternalFailure"
     server_fault = True
+
+
+# Errors of the request itself, answered before any service sees it (local_aws.core.http_guard,
+# local_aws.core.moto_calls).
+class AccessDenied(AwsError):
+    """A request refused for who sends it (a web page, a foreign Host), in the XML protocols' words."""
+
+    code = "AccessDenied"
+
+
+class AccessDeniedException(AwsError):
+    """The same refusal in the JSON protocols' words."""
+
+    code = "AccessDeniedException"
+
+
+class UnknownOperationException(AwsError):
+    """An X-Amz-Target that names no operation local_aws or moto answers."""
+
+    code = "UnknownOperationException"
+
+
+class InvalidAction(AwsError):
+    """A Query-protocol Action that names no operation local_aws or moto answers."""
+
+    code = "InvalidAction"
+
+
+class InvalidQueryParameter(AwsError):
+    """A Query-protocol form that cannot be read (not UTF-8, a broken %-escape)."""
+
+    code = "InvalidQueryParameter"
+
+
+class InvalidRequest(AwsError):
+    """A request whose HTTP framing cannot be read (a Content-Length that is no number, a bad request line)."""
+
+    code = "InvalidRequest"
+
+
+class IncompleteBody(AwsError):
+    """The connection ended before the body had the length its Content-Length announced."""
+
+    code = "IncompleteBody"
+
+
+class RequestTimeout(AwsError):
+    """The request did not arrive whole within the request timeout (SDKs retry it)."""
+
+    code = "RequestTimeout"
+
+
+class NotImplementedOperation(AwsError):
+    """A REST request (S3's, say) for something moto does not implement."""
+
+    code = "NotImplemented"
 
 
 # The code each service answers a request with when it breaks the API model's constraints.
@@ -92,7 +155,8 @@ _VALIDATION_ERRORS: dict[str, type[AwsError]] = {
     "iam": ValidationError,
     "athena": InvalidRequestException,
 }
-_STATUS_OVERRIDES = {"NotFound": 404}
+_STATUS_OVERRIDES = {"NotFound": 404, "ServiceUnavailable": 503, "AccessDenied": 403,
+                     "AccessDeniedException": 403, "NotImplemented": 501}
 
 
 def validation_error(service: str, message: str) -> AwsError:

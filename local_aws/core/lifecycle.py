@@ -15,9 +15,12 @@ import urllib.error
 import urllib.request
 
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Iterator
 
+from local_aws.core import admin_token
 from local_aws.core.config import client_environment, endpoint_url, home_dir, port_from_env
+from local_aws.core.persistence import state_dir
 
 
 class LocalAwsError(RuntimeError):
@@ -25,10 +28,28 @@ class LocalAwsError(RuntimeError):
 
 
 def _call(port: int, name: str, method: str = "GET", timeout: float = 2.0) -> dict:
-    request = urllib.request.Request(f"{endpoint_url(port)}/_local_aws/{name}", method=method,
+    """An admin command; a POST carries the server's admin token, and a refusal is a LocalAwsError."""
+    headers = {admin_token.HEADER: _admin_token(port)} if method == "POST" else {}
+    request = urllib.request.Request(f"{endpoint_url(port)}/_local_aws/{name}", method=method, headers=headers,
                                      data=b"" if method == "POST" else None)
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        return json.loads(response.read())
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        if method != "POST":
+            raise
+        raise LocalAwsError(f"local_aws refused {name}: {err.read().decode(errors='replace')}") from None
+
+
+def _admin_token(port: int) -> str:
+    """The running server's admin token, from the file it wrote beside its log (only its user can read it)."""
+    log_file = _call(port, "health").get("log")
+    home = Path(log_file).parent if log_file else home_dir(port)
+    try:
+        return admin_token.read(home)
+    except OSError as exc:
+        raise LocalAwsError(f"cannot read local_aws's admin token in {home} ({exc.strerror}); run this as the user "
+                            "who started local_aws") from None
 
 
 def status(port: int | None = None) -> dict | None:
@@ -78,11 +99,13 @@ def ensure_running(port: int | None = None, timeout: float = 60.0) -> dict:
 
 
 def reset(port: int | None = None) -> None:
-    """Forget all state: buckets, feature groups, jobs, pipelines, model packages."""
+    """Forget all state for good, saved state included: buckets, feature groups, jobs, pipelines,
+    model packages. Works whether the server runs or not."""
     port = port_from_env(port)
-    if not status(port):
-        raise LocalAwsError(f"local_aws is not running on port {port}; start it with `python -m local_aws start`")
-    _call(port, "reset", method="POST", timeout=60)
+    if status(port):
+        _call(port, "reset", method="POST", timeout=60)
+    else:
+        shutil.rmtree(state_dir(home_dir(port)), ignore_errors=True)
 
 
 def flush(port: int | None = None) -> dict:
@@ -101,7 +124,7 @@ def stop(port: int | None = None, timeout: float = 60.0) -> bool:
         return False
     try:
         _call(port, "shutdown", method="POST")
-    except OSError:
+    except (OSError, LocalAwsError):  # no token to read, or no answer: the signal stops it as cleanly
         os.kill(health["pid"], signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -5,11 +5,19 @@ them back; jobs stage S3 objects and write CloudWatch Logs; the Model Registry c
 model packages; pipelines and feature groups are made visible to moto's tagging calls; IAM loads
 AWS-managed policies and evaluates statements with moto's policy engine. Nothing outside this
 module imports moto (the server's app wiring aside), so a moto upgrade is checked here.
+
+moto's state is durable (local_aws.core.persistence): the backends of the services the tutorial
+uses are pickled whole, except S3's object bodies, which are kept once each as files named by their
+ETag and size, so saving after a change costs a pass over the keys, not a copy of every body.
 """
 from __future__ import annotations
 
+import functools
+import io
 import json
-from functools import lru_cache
+import os
+import pickle
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from moto.athena.models import athena_backends
@@ -19,16 +27,108 @@ from moto.iam.aws_managed_policies import aws_managed_policies_data
 from moto.iam.models import AWSManagedPolicy, iam_backends
 from moto.logs.models import logs_backends
 from moto.moto_api._internal.models import moto_api_backend
-from moto.s3.models import s3_backends
+from moto.s3.models import FakeKey, s3_backends
 from moto.sagemaker.exceptions import ValidationError as MotoValidationError
 from moto.sagemaker.models import FakePipeline, ModelPackage, SageMakerModelBackend, sagemaker_backends
 
+from local_aws.core import persistence
 from local_aws.core.config import ACCOUNT_ID
+
+# The moto services whose state is saved: what the tutorial and its notebooks leave behind.
+_DURABLE = {"s3": s3_backends, "iam": iam_backends, "glue": glue_backends, "logs": logs_backends,
+            "sagemaker": sagemaker_backends, "athena": athena_backends}
 
 
 def reset() -> None:
     """Forget everything moto holds (buckets, roles, tables, model packages...)."""
     moto_api_backend.reset()
+
+
+class _ObjectBodiesApart(pickle.Pickler):
+    """Pickles moto's backends with each S3 object's body written once to a file of its own."""
+
+    def __init__(self, file: io.BytesIO, bodies: Path, referenced: set[str]):
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.bodies, self.referenced = bodies, referenced
+
+    def persistent_id(self, obj: Any) -> Any:
+        if not isinstance(obj, FakeKey):
+            return None
+        name = f"{obj.etag.strip(chr(34))}-{obj.size}"
+        path = self.bodies / name
+        if not path.exists():
+            partial = path.with_suffix(".partial")
+            partial.write_bytes(obj.value)
+            os.replace(partial, path)
+        self.referenced.add(name)
+        return "s3-object", name, {k: v for k, v in obj.__dict__.items() if k not in ("_value_buffer", "lock")}
+
+
+class _ObjectBodiesBack(pickle.Unpickler):
+    def __init__(self, file: io.BytesIO, bodies: Path, referenced: set[str]):
+        super().__init__(file)
+        self.bodies, self.referenced = bodies, referenced
+
+    def persistent_load(self, pid: Any) -> FakeKey:
+        _, name, state = pid
+        self.referenced.add(name)
+        key = FakeKey.__new__(FakeKey)
+        key.__setstate__({**state, "value": (self.bodies / name).read_bytes()})
+        return key
+
+
+_referenced: set[str] = set()  # the object bodies the newest snapshot names
+
+
+def _dump() -> bytes:
+    bodies = persistence.files("moto")
+    for attempt in (1, 2, 3):
+        buffer, referenced = io.BytesIO(), set()
+        try:
+            _ObjectBodiesApart(buffer, bodies, referenced).dump({
+                service: {account: dict(regions) for account, regions in list(backends.items())}
+                for service, backends in _DURABLE.items()})
+            break
+        except RuntimeError:  # "changed size during iteration": a request changed moto meanwhile
+            if attempt == 3:
+                raise
+    _referenced.clear()
+    _referenced.update(referenced)
+    return buffer.getvalue()
+
+
+def _load(snapshot: bytes) -> None:
+    referenced: set[str] = set()
+    for service, accounts in _ObjectBodiesBack(io.BytesIO(snapshot), persistence.files("moto"), referenced
+                                               ).load().items():
+        for account, regions in accounts.items():
+            for region, backend in regions.items():
+                _DURABLE[service][account][region] = backend
+    _referenced.clear()
+    _referenced.update(referenced)
+    _drop_unreferenced_bodies()
+
+
+def _drop_unreferenced_bodies() -> None:
+    """Once a snapshot is on disk, the bodies it does not name (overwritten or deleted objects) go."""
+    bodies = persistence.files("moto")
+    for name in set(os.listdir(bodies)) - _referenced:
+        if not name.endswith(".partial"):
+            (bodies / name).unlink(missing_ok=True)
+
+
+STATE = persistence.durable("moto", _dump, _load, saved=_drop_unreferenced_bodies)
+
+
+def _changes(fn: Callable) -> Callable:
+    """Marks moto's state changed (to be saved) whenever a function of this module writes to it."""
+    @functools.wraps(fn)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        finally:  # after the write: a save that starts before it sees the flag set again
+            STATE.changed()
+    return call
 
 
 # --- S3 -------------------------------------------------------------------------------------------
@@ -50,6 +150,7 @@ def bucket_exists(bucket: str, account_id: str = ACCOUNT_ID) -> bool:
     return bucket in _s3(account_id).buckets
 
 
+@_changes
 def put_object(bucket: str, key: str, data: bytes, account_id: str = ACCOUNT_ID) -> None:
     _s3(account_id).put_object(bucket, key, data)
 
@@ -95,6 +196,7 @@ def glue_table(region: str, database: str, table: str, account_id: str = ACCOUNT
     return None if fake is None else fake.as_dict()
 
 
+@_changes
 def write_glue_table(region: str, database: str, table: str, table_input: dict,
                      account_id: str = ACCOUNT_ID) -> None:
     """Create the table (and its database when missing), or bring it up to date."""
@@ -112,6 +214,7 @@ def athena_workgroup(region: str, name: str, account_id: str = ACCOUNT_ID) -> di
     return athena_backends[account_id][region].get_work_group(name)
 
 
+@_changes
 def ensure_log_stream(region: str, group: str, stream: str, account_id: str = ACCOUNT_ID) -> None:
     """Create the CloudWatch Logs group (if missing) and stream, as a job's container does on start."""
     backend = logs_backends[account_id][region]
@@ -120,6 +223,7 @@ def ensure_log_stream(region: str, group: str, stream: str, account_id: str = AC
     backend.ensure_log_stream(group, stream)
 
 
+@_changes
 def put_log_events(region: str, group: str, stream: str, events: list[tuple[int, str]],
                    account_id: str = ACCOUNT_ID) -> None:
     """Append (timestamp ms, message) events, oldest first, to an existing stream."""
@@ -135,11 +239,12 @@ def _iam(account_id: str) -> Any:
     return iam_backends[account_id]["aws"]
 
 
-@lru_cache(maxsize=1)
+@functools.lru_cache(maxsize=1)
 def _managed_policy_data() -> dict:
     return json.loads(aws_managed_policies_data)
 
 
+@_changes
 def load_aws_managed_policy(arn: str, account_id: str) -> None:
     """Copy one AWS-managed policy from moto's bundled data into its IAM backend, if known and missing.
 
@@ -213,6 +318,7 @@ def add_sagemaker_tag_target(resource_type: str, find: Callable[[str], Any]) -> 
     SageMakerModelBackend._get_resource_from_arn = _get_resource_from_arn
 
 
+@_changes
 def mirror_pipeline(region: str, account_id: str, name: str, definition: str, role_arn: str,
                     tags: list[dict], display_name: str, description: str | None,
                     parallelism: dict | None) -> None:
@@ -221,16 +327,19 @@ def mirror_pipeline(region: str, account_id: str, name: str, definition: str, ro
         name, display_name, definition, description, role_arn, tags, account_id, region, parallelism)
 
 
+@_changes
 def update_pipeline_mirror(region: str, account_id: str, name: str, definition: str) -> None:
     mirrored = _sagemaker(region, account_id).pipelines.get(name.lower())
     if mirrored is not None:
         mirrored.pipeline_definition = definition
 
 
+@_changes
 def drop_pipeline_mirror(region: str, account_id: str, name: str) -> None:
     _sagemaker(region, account_id).pipelines.pop(name.lower(), None)
 
 
+@_changes
 def create_model(region: str, account_id: str, name: str, role_arn: str, primary_container: dict | None,
                  containers: list | None, vpc_config: dict | None, tags: list | None) -> dict:
     """CreateModel through moto; returns DescribeModel's answer."""
@@ -241,8 +350,7 @@ def create_model(region: str, account_id: str, name: str, role_arn: str, primary
 
 
 def model_package_group_arn(region: str, account_id: str, name: str) -> str | None:
-    group = _sagemaker(region, account_id).model_package_groups.get(name)
-    return None if group is None else group.arn
+    return getattr(_sagemaker(region, account_id).model_package_groups.get(name), "arn", None)
 
 
 def model_package_versions(region: str, account_id: str, group: str) -> list[int]:
@@ -251,6 +359,7 @@ def model_package_versions(region: str, account_id: str, group: str) -> list[int
     return [p.model_package_version or 0 for p in packages if p.model_package_group_name == group]
 
 
+@_changes
 def add_model_package_version(region: str, account_id: str, group: str, version: int, args: dict) -> str:
     """Store a versioned model package as moto stores one (so moto's Describe/List/Update see it)."""
     backend = _sagemaker(region, account_id)
@@ -262,6 +371,7 @@ def add_model_package_version(region: str, account_id: str, group: str, version:
     return package.arn
 
 
+@_changes
 def create_model_package(region: str, account_id: str, args: dict) -> str:
     """moto's own CreateModelPackage (unversioned packages, and its errors), returning the ARN."""
     return _sagemaker(region, account_id).create_model_package(**args)
@@ -274,6 +384,7 @@ def describe_model_package(region: str, account_id: str, name_or_arn: str) -> di
     return None if package is None else package.gen_response_object()
 
 
+@_changes
 def delete_model_package(region: str, account_id: str, name_or_arn: str) -> bool:
     backend = _sagemaker(region, account_id)
     arn = backend.model_package_name_mapping.get(name_or_arn, name_or_arn)
@@ -284,5 +395,6 @@ def delete_model_package(region: str, account_id: str, name_or_arn: str) -> bool
     return True
 
 
+@_changes
 def delete_model_package_group(region: str, account_id: str, name: str) -> None:
     _sagemaker(region, account_id).model_package_groups.pop(name, None)

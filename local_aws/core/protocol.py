@@ -8,13 +8,17 @@ model's member names, with a RequestContext, and returns the output dict. It rai
 (local_aws.core.errors) to answer an error.
 
 `@before_moto` runs a hook before moto answers a call itself (e.g. to load an AWS-managed policy
-moto would otherwise not know); `on_reset` and `on_shutdown` hooks forget state and finish work;
-`admin_action` adds a command under /_local_aws/.
+moto would otherwise not know); `on_start` hooks run once the server holds its port (given its home
+directory); `on_reset` hooks forget state; at a stop, once the server takes no
+more requests, `on_shutdown` hooks stop running work (pipelines, jobs, queries), then `on_flush`
+hooks write what is still buffered (the offline store); `admin_action` adds a command under
+/_local_aws/.
 """
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable
 
 from local_aws.core.config import ACCOUNT_ID, DEFAULT_REGION
@@ -48,8 +52,10 @@ class Operation:
 
 OPERATIONS: dict[tuple[str, str], Operation] = {}
 BEFORE_MOTO: dict[tuple[str, str], list[Hook]] = {}
+START_HOOKS: list[Callable[[Path], None]] = []
 RESET_HOOKS: list[Callable[[], None]] = []
 SHUTDOWN_HOOKS: list[Callable[[], None]] = []
+FLUSH_HOOKS: list[Callable[[], None]] = []
 ADMIN_ACTIONS: dict[str, Callable[[], dict]] = {}
 
 
@@ -74,13 +80,26 @@ def before_moto(service: str, *operations: str) -> Callable[[Hook], Hook]:
     return register
 
 
+def on_start(fn: Callable[[Path], None]) -> Callable[[Path], None]:
+    """Run `fn(home)` once the server holds its port, before it answers (e.g. clean up after a crash)."""
+    START_HOOKS.append(fn)
+    return fn
+
+
 def on_reset(fn: Callable[[], None]) -> Callable[[], None]:
     RESET_HOOKS.append(fn)
     return fn
 
 
 def on_shutdown(fn: Callable[[], None]) -> Callable[[], None]:
+    """Stop running work at a stop (after the server stopped taking requests)."""
     SHUTDOWN_HOOKS.append(fn)
+    return fn
+
+
+def on_flush(fn: Callable[[], None]) -> Callable[[], None]:
+    """Write buffered state at a stop, once all work has stopped."""
+    FLUSH_HOOKS.append(fn)
     return fn
 
 

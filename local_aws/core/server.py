@@ -4,12 +4,12 @@ Requests for the operations local_aws's services register (local_aws.core.protoc
 their botocore model says (X-Amz-Target, REST route or Query Action), decoded, validated against the
 model and answered by the service's handler; everything else goes to moto's own server application,
 in the same process, so both share moto's state (S3 buckets, Glue tables, IAM roles, model
-packages). Listens on loopback only.
+packages). Listens on loopback only, behind local_aws.core.http_guard (web pages, foreign Host names and
+malformed requests are refused before routing) on local_aws.core.http_server's bounded server.
 """
 from __future__ import annotations
 
 import importlib
-import io
 import logging
 import os
 import signal
@@ -22,11 +22,12 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
-from werkzeug.serving import make_server
 
-from local_aws.core import moto_state, netguard, protocol, service_models, validation, wire
-from local_aws.core.config import ACCOUNT_ID, DEFAULT_REGION, HOST, endpoint_url, home_dir
-from local_aws.core.errors import AwsError, InternalFailure, NotFound, http_status
+from local_aws.core import (
+    http_server, moto_calls, moto_state, netguard, persistence, protocol, service_models, validation, wire,
+)
+from local_aws.core.config import ACCOUNT_ID, DEFAULT_REGION, endpoint_url, home_dir
+from local_aws.core.errors import AwsError, InternalFailure, NotFound, ServiceUnavailable, http_status
 from local_aws.core.protocol import Operation, RequestContext
 
 log = logging.getLogger("local_aws")
@@ -42,25 +43,7 @@ SERVICE_PACKAGES = [
 ]
 
 StartResponse = Callable[..., Any]
-
-
-def _signing(environ: dict) -> tuple[str, str]:
-    """(service, region) from the SigV4 Authorization header's credential scope."""
-    auth = environ.get("HTTP_AUTHORIZATION", "")
-    try:
-        scope = auth.split("Credential=", 1)[1].split(",", 1)[0]
-        _, _, region, service, _ = scope.split("/")
-        return service, region
-    except (IndexError, ValueError):
-        return "", DEFAULT_REGION
-
-
-def _read_body(environ: dict) -> bytes:
-    """The whole body, left readable again for moto in case it answers the request."""
-    length = int(environ.get("CONTENT_LENGTH") or 0)
-    raw = environ["wsgi.input"].read(length) if length else b""
-    environ["wsgi.input"] = io.BytesIO(raw)
-    return raw
+REQUEST_DRAIN_SECONDS = 30  # how long a stop waits for the requests under way
 
 
 class Routes:
@@ -100,9 +83,10 @@ class Routes:
 class Router:
     """WSGI app: registered operations first, moto for the rest, admin commands under /_local_aws/."""
 
-    def __init__(self, port: int, log_file: str = ""):
+    def __init__(self, port: int, log_file: str = "", saver: persistence.Persistence | None = None):
         self.port = port
         self.log_file = log_file
+        self.saver = saver
         self.started = time.time()
         self.moto = DomainDispatcherApplication(create_backend_app)
         self.services = [importlib.import_module(name).__name__ for name in SERVICE_PACKAGES]
@@ -113,7 +97,7 @@ class Router:
         path = environ.get("PATH_INFO", "")
         if path.startswith("/_local_aws/"):
             return self._admin(environ, start_response, path[len("/_local_aws/"):])
-        signing, region = _signing(environ)
+        signing, region = wire.signing_scope(environ)
         ctx = RequestContext(region=region or DEFAULT_REGION, account_id=ACCOUNT_ID,
                              endpoint_url=endpoint_url(self.port))
         target = environ.get("HTTP_X_AMZ_TARGET", "")
@@ -122,9 +106,9 @@ class Router:
             operation = self.routes.json.get((prefix, name))
             if operation is not None:
                 return self._answer_json(start_response, operation, ctx,
-                                         lambda: wire.json_request(_read_body(environ)))
+                                         lambda: wire.json_request(wire.read_body(environ)))
         elif signing in self.routes.query_services:
-            form = dict(parse_qsl(_read_body(environ).decode(errors="replace"), keep_blank_values=True))
+            form = dict(parse_qsl(wire.read_body(environ).decode(errors="replace"), keep_blank_values=True))
             answered = self._query(start_response, signing, form, ctx)
             if answered is not None:
                 return answered
@@ -137,8 +121,10 @@ class Router:
                 operation = self.routes.rest_operations[endpoint]
                 query = MultiDict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
                 return self._answer_json(start_response, operation, ctx, lambda: wire.rest_request(
-                    operation.service, operation.name, args, query, _read_body(environ)))
-        return self.moto(environ, start_response)
+                    operation.service, operation.name, args, query, wire.read_body(environ)))
+        if environ["REQUEST_METHOD"] not in ("GET", "HEAD"):
+            moto_state.STATE.changed()  # whatever moto answers may have changed its state
+        return moto_calls.answer(self.moto, environ, start_response, signing)
 
     def _answer_json(self, start_response: StartResponse, operation: Operation, ctx: RequestContext,
                      decode: Callable[[], dict]) -> Iterable[bytes]:
@@ -195,9 +181,16 @@ class Router:
         }
 
     def reset(self) -> dict:
-        for hook in protocol.RESET_HOOKS:
-            hook()
-        moto_state.reset()
+        """Forget all state, and the saved state with it."""
+        def forget() -> None:
+            for hook in protocol.RESET_HOOKS:
+                hook()
+            moto_state.reset()
+
+        if self.saver is None:
+            forget()
+        else:
+            self.saver.wipe(forget)
         return {"reset": True}
 
     def _admin(self, environ: dict, start_response: StartResponse, name: str) -> Iterable[bytes]:
@@ -230,29 +223,74 @@ def _as_aws_error(exc: Exception) -> AwsError:
 
 
 def run_shutdown_hooks() -> None:
-    for hook in protocol.SHUTDOWN_HOOKS:
+    """Stop running work, then write what is buffered."""
+    for hook in protocol.SHUTDOWN_HOOKS + protocol.FLUSH_HOOKS:
         try:
             hook()
         except Exception:
             log.exception("shutdown hook %s failed", getattr(hook, "__name__", hook))
 
 
+class _InFlight:
+    """WSGI wrapper counting the requests under way, so a stop can let them finish first; once
+    stopping, a request arriving on a connection kept alive is refused with 503, which SDKs retry."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]):
+        self.app = app
+        self.count = 0
+        self.closed = False
+        self.idle = threading.Condition()
+
+    def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
+        with self.idle:
+            if self.closed:
+                payload = wire.json_error(ServiceUnavailable("local_aws is stopping and takes no more requests."))
+                headers = [("Content-Type", "application/json"), ("Connection", "close"),
+                           ("Content-Length", str(len(payload)))]
+                start_response("503 Service Unavailable", headers)
+                return [payload]
+            self.count += 1
+        try:
+            return self.app(environ, start_response)
+        finally:
+            with self.idle:
+                self.count -= 1
+                self.idle.notify_all()
+
+    def close(self, timeout: float) -> bool:
+        """Take no more requests; True once those under way have finished (within `timeout`)."""
+        with self.idle:
+            self.closed = True
+            return self.idle.wait_for(lambda: self.count == 0, timeout)
+
+
 def serve(port: int) -> None:
-    """Serve in the foreground until stopped (Ctrl-C, SIGTERM or POST /_local_aws/shutdown)."""
+    """Serve in the foreground until stopped (Ctrl-C, SIGTERM or POST /_local_aws/shutdown).
+
+    The saved state is loaded before anything is answered. A stop first stops taking requests and
+    lets those under way finish, then stops running work (pipelines, jobs, queries), writes what is
+    buffered (the offline store) and saves the state: nothing acknowledged is lost.
+    """
     netguard.install()
     os.environ.setdefault("MOTO_ALLOW_NONEXISTENT_REGION", "true")
     home = home_dir(port)
-    router = Router(port, log_file=str(home / "server.log"))
-    server = make_server(HOST, port, router, threaded=True, request_handler=MotoRequestHandler)
+    saver = persistence.Persistence(persistence.state_dir(home), persistence.save_seconds())
+    router = Router(port, log_file=str(home / "server.log"), saver=saver)
+    restored = saver.restore()
+    log.info("state restored in %.2f s: %s%s", restored["seconds"], ", ".join(restored["loaded"]) or "none saved",
+             f" (unreadable, set aside: {', '.join(restored['unreadable'])})" if restored["unreadable"] else "")
+    requests = _InFlight(router)
+    server = http_server.make_server(port, requests, home, MotoRequestHandler)
+    for hook in protocol.START_HOOKS:  # the port is ours: no other server of this home runs
+        hook(home)
+    saver.start()
     stopping = threading.Event()
 
     def stop() -> None:
-        if stopping.is_set():
-            return
-        stopping.set()
-        log.info("stopping: finishing pending work")
-        run_shutdown_hooks()
-        server.shutdown()
+        if not stopping.is_set():
+            stopping.set()
+            log.info("stopping: no more requests; finishing the ones under way")
+            server.shutdown()
 
     router.on_stop = stop
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -264,8 +302,12 @@ def serve(port: int) -> None:
     try:
         server.serve_forever()
     finally:
-        if not stopping.is_set():
-            run_shutdown_hooks()
+        server.server_close()
+        if not requests.close(timeout=REQUEST_DRAIN_SECONDS):
+            log.warning("stopping with %d requests still under way after %d s", requests.count,
+                        REQUEST_DRAIN_SECONDS)
+        run_shutdown_hooks()
+        saver.stop()
         if pid_file.exists() and pid_file.read_text() == str(os.getpid()):
             pid_file.unlink()
-        log.info("local_aws stopped")
+        log.info("local_aws stopped; state saved in %s", saver.directory)

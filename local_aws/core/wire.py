@@ -3,11 +3,13 @@
 JSON (SageMaker, Athena): the body is the input. REST-JSON (the Feature Store runtime): members come
 from the path, the query string and the body, where the operation's model puts them. Query (IAM):
 form fields, lists as `Name.member.N`. Responses are JSON, or for Query the XML document the
-protocol defines; timestamps are epoch seconds in JSON and ISO 8601 in XML.
+protocol defines; timestamps are epoch seconds in JSON and ISO 8601 in XML. Every protocol's request
+is signed for a service (its SigV4 credential scope) and has a body, read once and kept for moto.
 """
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 from decimal import Decimal
 from functools import lru_cache
@@ -17,8 +19,31 @@ from xml.sax.saxutils import escape
 from botocore.model import Shape
 from werkzeug.datastructures import MultiDict
 
+from local_aws.core.config import DEFAULT_REGION
 from local_aws.core.errors import AwsError, SerializationException
 from local_aws.core.service_models import operation_model, service_model
+
+
+def signing_scope(environ: dict) -> tuple[str, str]:
+    """(service, region) from the SigV4 Authorization header's credential scope; ("", default) unsigned."""
+    auth = environ.get("HTTP_AUTHORIZATION", "")
+    try:
+        scope = auth.split("Credential=", 1)[1].split(",", 1)[0]
+        _, _, region, service, _ = scope.split("/")
+        return service, region
+    except (IndexError, ValueError):
+        return "", DEFAULT_REGION
+
+
+def read_body(environ: dict) -> bytes:
+    """The whole body, left readable again for whoever reads it next (moto, when it answers)."""
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    stream = environ["wsgi.input"]
+    if stream.seekable():  # the guard's buffer, maybe read before
+        stream.seek(0)
+    raw = stream.read(length) if length else b""
+    environ["wsgi.input"] = io.BytesIO(raw)
+    return raw
 
 
 def json_request(raw: bytes) -> dict:
@@ -148,3 +173,10 @@ def query_error(error: AwsError, status: int, request_id: str) -> bytes:
     return (f"<ErrorResponse><Error><Type>{kind}</Type><Code>{escape(error.code)}</Code>"
             f"<Message>{escape(error.message)}</Message></Error><RequestId>{request_id}</RequestId>"
             "</ErrorResponse>").encode()
+
+
+def s3_error(error: AwsError, request_id: str) -> bytes:
+    """The REST-XML (S3) error document, also the answer to a request whose protocol is unknown."""
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
+            f"<Error><Code>{escape(error.code)}</Code><Message>{escape(error.message)}</Message>"
+            f"<RequestId>{request_id}</RequestId></Error>").encode()

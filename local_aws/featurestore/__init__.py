@@ -12,7 +12,8 @@ The modules divide the work as moto divides a service:
 - records.py: checking records against a group (values by FeatureType, event times, identifiers);
 - online_store.py: per group, the latest record per identifier, soft-delete tombstones and TTLs;
 - runtime.py: the runtime's handlers (Put/Get/Delete/Update/BatchGet/BatchWrite/ListRecords);
-- offline_store.py: the buffer of offline rows and the thread that writes them as Parquet, exactly
-  once; flushed on demand (`local_aws.flush()`) and before the server stops.
+- offline_store.py: the buffer of offline rows, written to S3 as Parquet exactly once, before each
+  save of the server's state, on demand (`local_aws.flush()`) and before the server stops;
+- durable.py: the groups and online stores saved and restored across restarts.
 """
 from local_aws.featurestore import feature_groups, runtime  # noqa: F401  (registers the handlers)

@@ -5,7 +5,8 @@ FeatureGroup call itself. The server has checked each request against the botoco
 lengths, enums, the role ARN, list sizes); these handlers add what the model cannot say: reserved
 and duplicate feature names, the types of the record identifier and event time, at least one
 store, a role for the offline store, the formats local_aws writes, and the group's state. A group
-with an offline store gets its S3 destination and, unless disabled, its Glue table.
+with an offline store gets its S3 destination and, unless disabled, its Glue table. Every change
+marks the Feature Store's saved state changed (durable.py), once made.
 """
 from __future__ import annotations
 
@@ -16,9 +17,9 @@ from local_aws.core import moto_state
 from local_aws.core.errors import ResourceInUse, ResourceLimitExceeded, ResourceNotFound, ValidationException
 from local_aws.core.paging import page
 from local_aws.core.protocol import RequestContext, action, now
+from local_aws.featurestore.durable import STATE
 from local_aws.featurestore.glue_table import write_glue_table
 from local_aws.featurestore.models import GROUPS, Feature, FeatureGroup
-from local_aws.featurestore.offline_store import Destination
 
 RESERVED_FEATURE_NAMES = ("is_deleted", "write_time", "api_invocation_time")
 DEFAULT_CATALOG, DEFAULT_DATABASE = "AwsDataCatalog", "sagemaker_featurestore"
@@ -121,8 +122,7 @@ def _connect_offline_store(group: FeatureGroup) -> None:
         group.failure_reason = (f"Failed to create the OfflineStore: the S3 bucket {bucket} does not exist. Create "
                                 "the bucket, delete this FeatureGroup and create it again.")
         return
-    group.offline_destination = Destination(account_id=group.account_id, bucket=bucket, prefix=key.rstrip("/"),
-                                            columns=group.offline_columns, report=group.report_offline_write)
+    group.offline_destination = group.offline_destination_at(bucket, key.rstrip("/"))
     if not group.offline_config["DisableGlueTableCreation"]:
         catalog = group.offline_config["DataCatalogConfig"]
         group.glue_table = (catalog["Database"], catalog["TableName"])
@@ -158,6 +158,7 @@ def create_feature_group(request: dict, ctx: RequestContext) -> dict:
         if group.offline_config is not None:
             _connect_offline_store(group)
         GROUPS.add(ctx, group)
+    STATE.changed()
     return {"FeatureGroupArn": group.arn}
 
 
@@ -226,6 +227,7 @@ def update_feature_group(request: dict, ctx: RequestContext) -> dict:
         group.modified = now()
         group.last_update_status = "InProgress"
         group.start_transition()
+    STATE.changed()
     return {"FeatureGroupArn": group.arn}
 
 
@@ -240,6 +242,7 @@ def delete_feature_group(request: dict, ctx: RequestContext) -> dict:
             group.status = "Deleting"
             group.last_update_status = None if group.last_update_status == "InProgress" else group.last_update_status
             group.start_transition()
+    STATE.changed()
     return {}
 
 
@@ -275,4 +278,5 @@ def update_feature_metadata(request: dict, ctx: RequestContext) -> dict:
         for key in request.get("ParameterRemovals") or []:
             feature.parameters.pop(key, None)
         feature.modified = now()
+    STATE.changed()
     return {}

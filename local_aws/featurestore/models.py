@@ -5,10 +5,13 @@ LOCAL_AWS_FEATURE_GROUP_TRANSITION_SECONDS, default 0.5 s), so is deletion (Dele
 is an update (LastUpdateStatus InProgress -> Successful). Transitions are applied lazily when a group
 is next looked at, so no timers run. A group's record holds what the control plane describes; the
 runtime keeps its online store apart (online_store.py) and is told when a group is gone. Tags live
-on the group; moto's AddTags/ListTags/DeleteTags reach them through a tag target.
+on the group; moto's AddTags/ListTags/DeleteTags reach them through a tag target. The registry
+tells its listeners when a group changes outside the handlers (a transition, a tag), so the saved
+state (durable.py) follows; `saved()` and `from_saved()` turn a group into plain data and back.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import threading
 import time
@@ -133,6 +136,31 @@ class FeatureGroup:
     def start_transition(self) -> None:
         self.transition_at = time.time() + TRANSITION_SECONDS
 
+    def offline_destination_at(self, bucket: str, prefix: str) -> Destination:
+        """Where the offline store's rows go; its columns are read at each write, so added features appear."""
+        return Destination(account_id=self.account_id, bucket=bucket, prefix=prefix, columns=self.offline_columns,
+                           report=self.report_offline_write)
+
+    def saved(self) -> dict:
+        """The group as plain data to save, taken under the registry's lock: copies of what changes in place
+        (features' metadata, tags), the offline destination as its bucket and prefix (not its callbacks)."""
+        state = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        state["features"] = [dataclasses.replace(f, parameters=dict(f.parameters)) for f in self.features]
+        state["tags"] = [dict(tag) for tag in self.tags]
+        destination = state.pop("offline_destination")
+        state["offline_target"] = None if destination is None else (destination.bucket, destination.prefix)
+        return state
+
+    @classmethod
+    def from_saved(cls, state: dict) -> FeatureGroup:
+        """The group `saved()` described, with its offline destination connected again."""
+        state = dict(state)
+        target = state.pop("offline_target")
+        group = cls(**state)
+        if target is not None:
+            group.offline_destination = group.offline_destination_at(*target)
+        return group
+
 
 def group_name(name_or_arn: str) -> str:
     """The name part of a feature group name or ARN (ARNs carry it lowercased)."""
@@ -155,10 +183,19 @@ class GroupRegistry:
         self.lock = threading.RLock()
         self._groups: dict[GroupKey, FeatureGroup] = {}
         self._deleted_listeners: list[Callable[[FeatureGroup], None]] = []
+        self._changed_listeners: list[Callable[[], None]] = []
 
     def when_deleted(self, listener: Callable[[FeatureGroup], None]) -> None:
         """Call `listener(group)` once a group's deletion completes (the runtime drops its online store)."""
         self._deleted_listeners.append(listener)
+
+    def when_changed(self, listener: Callable[[], None]) -> None:
+        """Call `listener()` after a group changes by itself (a transition) or through moto (its tags)."""
+        self._changed_listeners.append(listener)
+
+    def changed(self) -> None:
+        for listener in self._changed_listeners:
+            listener()
 
     def find(self, ctx: RequestContext, name_or_arn: str) -> FeatureGroup | None:
         """The feature group as it is now, or None. The runtime calls it on every request: keep it cheap."""
@@ -194,6 +231,16 @@ class GroupRegistry:
         with self.lock:
             self._groups.clear()
 
+    def entries(self) -> list[tuple[GroupKey, FeatureGroup]]:
+        """Every group held, Deleting ones included, as they are (the caller holds `lock` to copy them)."""
+        with self.lock:
+            return list(self._groups.items())
+
+    def restore(self, groups: list[tuple[GroupKey, FeatureGroup]]) -> None:
+        """Hold exactly these groups (saved state loaded at start); pending transitions complete as they are read."""
+        with self.lock:
+            self._groups = dict(groups)
+
     def _settle(self, key: GroupKey, group: FeatureGroup) -> FeatureGroup | None:
         """Apply a transition that is due; None when the group is gone (deleted)."""
         if not group.transition_at or time.time() < group.transition_at:
@@ -208,9 +255,11 @@ class GroupRegistry:
                         del self._groups[key]
                     for listener in self._deleted_listeners:
                         listener(group)
+                    self.changed()
                     return None
                 if group.last_update_status == "InProgress":
                     group.last_update_status = "Successful"
+                self.changed()
         return group
 
 
@@ -218,12 +267,43 @@ GROUPS = GroupRegistry()
 on_reset(GROUPS.forget)
 
 
-def _group_by_arn(arn: str) -> FeatureGroup | None:
+class _Tagging:
+    """What moto's AddTags/ListTags/DeleteTags see of a feature group: its tags, each change written to the
+    group and marked changed once made (moto extends the list it reads, or assigns a new one)."""
+
+    def __init__(self, group: FeatureGroup) -> None:
+        self.group = group
+
+    @property
+    def tags(self) -> list[dict]:
+        return _TagList(self)
+
+    @tags.setter
+    def tags(self, tags: list[dict]) -> None:
+        with GROUPS.lock:
+            self.group.tags = list(tags)
+        GROUPS.changed()
+
+
+class _TagList(list):
+    """A copy of a group's tags whose `extend` (moto's AddTags) writes through to the group."""
+
+    def __init__(self, owner: _Tagging) -> None:
+        super().__init__(owner.group.tags)
+        self.owner = owner
+
+    def extend(self, tags: Any) -> None:
+        super().extend(tags)
+        self.owner.tags = list(self)
+
+
+def _group_by_arn(arn: str) -> _Tagging | None:
     """The group an ARN names, for moto's AddTags/ListTags/DeleteTags (which keep `group.tags`)."""
     parts = arn.split(":")
     if len(parts) < 6:
         return None
-    return GROUPS.find(RequestContext(region=parts[3], account_id=parts[4]), arn)
+    group = GROUPS.find(RequestContext(region=parts[3], account_id=parts[4]), arn)
+    return None if group is None else _Tagging(group)
 
 
 moto_state.add_sagemaker_tag_target("feature-group", _group_by_arn)

@@ -1,10 +1,13 @@
 """The Feature Store offline store: rows buffered in memory, written to moto's S3 as Parquet.
 
 PutRecord and DeleteRecord only append a row to an in-memory buffer (cheap, on the request path);
-a background thread encodes and writes the buffered rows at least every
-LOCAL_AWS_OFFLINE_STORE_FLUSH_SECONDS (default 1.0 s), like AWS's buffered replication (AWS takes
-up to 15 minutes). Each flush takes the buffer whole, so a row is written exactly once; rows whose
-write fails (the bucket is gone) go back to the buffer and are retried on the next flush.
+the buffered rows are encoded and written to S3 right before each save of the server's state
+(local_aws.core.persistence: every LOCAL_AWS_SAVE_SECONDS, default 0.5 s), like AWS's buffered
+replication (AWS takes up to 15 minutes), so a row acknowledged before a save is in the S3 that save
+keeps. Each flush takes the buffer whole, so a row is written exactly once; rows whose write fails
+(the bucket is gone) go back to the buffer and are retried on the next flush. Once the server has
+written the buffer for the last time at a stop, a row can no longer be kept: it is refused with
+ServiceUnavailable (SDKs retry it), never acknowledged and dropped.
 
 Layout (as AWS writes it): `<ResolvedOutputS3Uri>/year=YYYY/month=MM/day=DD/hour=HH/
 <latest event time in file, YYYYMMDDTHHMMSSZ>_<16 hex chars>.parquet`, partitioned by event time
@@ -24,12 +27,12 @@ from typing import Callable, NamedTuple
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from local_aws.core import moto_state
-from local_aws.core.protocol import admin_action, on_reset, on_shutdown
+from local_aws.core import moto_state, persistence
+from local_aws.core.errors import ServiceUnavailable
+from local_aws.core.protocol import admin_action, on_flush, on_reset
 
 log = logging.getLogger("local_aws.offline_store")
 
-FLUSH_SECONDS_ENV = "LOCAL_AWS_OFFLINE_STORE_FLUSH_SECONDS"
 _ARROW_TYPES = {"Integral": pa.int64(), "Fractional": pa.float64(), "String": pa.string()}
 _TIMESTAMP = pa.timestamp("us", tz="UTC")
 
@@ -101,26 +104,24 @@ def partition_key(prefix: str, hour: int, latest_event_time: float) -> str:
 
 
 class OfflineStore:
-    """The buffer of rows not yet written, and the thread that writes them."""
+    """The buffer of rows not yet written."""
 
-    def __init__(self, interval: float) -> None:
-        self.interval = interval  # seconds between background flushes
+    def __init__(self) -> None:
         self._pending: dict[Destination, list[Row]] = {}
-        self._lock = threading.Lock()  # guards _pending
+        self._lock = threading.Lock()  # guards _pending and _closed
         self._flush_lock = threading.Lock()  # one flush at a time, so flush() returns only when all is written
-        self._wake = threading.Event()
         self._closed = False
-        self._thread: threading.Thread | None = None
 
     def append(self, destination: Destination, row: Row) -> None:
         """Queue one row (the request path: no encoding here)."""
         with self._lock:
+            if self._closed:
+                raise ServiceUnavailable("The offline store has been written for the last time: local_aws is "
+                                         "stopping. Retry once it is running again.")
             rows = self._pending.get(destination)
             if rows is None:
                 rows = self._pending[destination] = []
             rows.append(row)
-        if self._thread is None:
-            self._start()
 
     def pending_rows(self) -> int:
         with self._lock:
@@ -168,30 +169,10 @@ class OfflineStore:
         destination.report(None)
         return written, files, []
 
-    def _start(self) -> None:
-        with self._lock:
-            if self._thread is not None or self._closed:
-                return
-            self._thread = threading.Thread(target=self._run, name="offline-store-flusher", daemon=True)
-            self._thread.start()
-
-    def _run(self) -> None:
-        while True:
-            self._wake.wait(self.interval)
-            if self._closed:
-                return  # close() writes what is left
-            try:
-                self.flush()
-            except Exception:  # never let the flusher die: the next round retries
-                log.exception("offline store flush failed")
-
     def close(self) -> dict:
-        """Stop the thread and write everything still buffered (a clean server stop)."""
-        self._closed = True
-        self._wake.set()
-        thread = self._thread
-        if thread is not None:
-            thread.join(timeout=60)
+        """Take no more rows and write everything still buffered (a clean server stop)."""
+        with self._lock:
+            self._closed = True
         return self.flush()
 
     def forget(self) -> None:
@@ -200,7 +181,8 @@ class OfflineStore:
             self._pending.clear()
 
 
-STORE = OfflineStore(seconds_from_env(FLUSH_SECONDS_ENV, "1.0"))
+STORE = OfflineStore()
+persistence.before_save(STORE.flush)
 
 
 @admin_action("flush")
@@ -208,7 +190,7 @@ def _flush_now() -> dict:
     return {"offline_store": STORE.flush()}
 
 
-@on_shutdown
+@on_flush
 def _flush_before_exit() -> None:
     result = STORE.close()
     log.info("offline store flushed before exit: %s", result)

@@ -5,6 +5,8 @@ overwrites). A soft delete leaves a tombstone no read returns, which also keeps 
 the delete; a hard delete forgets the identifier. A record with a TTL stops being returned once it
 expires. Each feature group's store lives here, keyed by the group itself, not in the group's
 record: the control plane never sees it, and a group's store is dropped when its deletion completes.
+Each store notes the identifiers written since the last save (a set add under the lock it already
+holds), so a save writes only those (durable.py, online_journal.py).
 """
 from __future__ import annotations
 
@@ -29,11 +31,12 @@ class OnlineEntry(NamedTuple):
 class OnlineStore:
     """One feature group's records by identifier; `lock` serialises read-modify-write changes."""
 
-    __slots__ = ("entries", "lock")
+    __slots__ = ("entries", "lock", "unsaved")
 
-    def __init__(self) -> None:
-        self.entries: dict[str, OnlineEntry] = {}
+    def __init__(self, entries: dict[str, OnlineEntry] | None = None) -> None:
+        self.entries: dict[str, OnlineEntry] = entries or {}
         self.lock = threading.Lock()
+        self.unsaved: set[str] = set()  # identifiers written or deleted since the last save
 
     def put(self, key: str, entry: OnlineEntry) -> None:
         """Keep `entry` unless the stored one (a tombstone included) has a later event time."""
@@ -41,6 +44,12 @@ class OnlineStore:
             current = self.entries.get(key)
             if current is None or entry.event_time >= current.event_time:
                 self.entries[key] = entry
+                self.unsaved.add(key)
+
+    def keep(self, key: str, entry: OnlineEntry) -> None:
+        """Store `entry` as it is (UpdateRecord's merge); the caller holds `lock`."""
+        self.entries[key] = entry
+        self.unsaved.add(key)
 
     def live(self, key: str) -> OnlineEntry | None:
         """The entry a read may return: not soft-deleted, not expired."""
@@ -60,6 +69,7 @@ class OnlineStore:
                 self.entries.pop(key, None)
             else:
                 self.entries[key] = OnlineEntry(event_time, (), (), True, None)
+            self.unsaved.add(key)
             return True
 
     def identifiers(self, include_deleted: bool) -> list[str]:
@@ -69,6 +79,18 @@ class OnlineStore:
             return sorted(key for key, entry in self.entries.items()
                           if (include_deleted or not entry.deleted)
                           and (entry.expires_at is None or now < entry.expires_at))
+
+    def take_unsaved(self, everything: bool = False) -> tuple[set[str], dict[str, OnlineEntry | None]]:
+        """(identifiers unsaved until now, their entries: None when hard-deleted), or every entry when
+        `everything`; from now on they count as saved. Entries are immutable, so the copy is a snapshot."""
+        with self.lock:
+            keys, self.unsaved = self.unsaved, set()
+            return keys, dict(self.entries) if everything else {key: self.entries.get(key) for key in keys}
+
+    def unsaved_again(self, keys: set[str]) -> None:
+        """A save failed: these identifiers go into the next one."""
+        with self.lock:
+            self.unsaved |= keys
 
 
 _stores: dict[FeatureGroup, OnlineStore] = {}
@@ -84,6 +106,17 @@ def store_of(group: FeatureGroup) -> OnlineStore:
 
 def _drop(group: FeatureGroup) -> None:
     _stores.pop(group, None)
+
+
+def stores() -> list[tuple[FeatureGroup, OnlineStore]]:
+    """Every group's online store, for a save."""
+    return list(_stores.items())
+
+
+def restore(records: dict[FeatureGroup, dict[str, OnlineEntry]]) -> None:
+    """Hold exactly these records per group (saved state loaded at start)."""
+    _stores.clear()
+    _stores.update((group, OnlineStore(entries)) for group, entries in records.items())
 
 
 GROUPS.when_deleted(_drop)

@@ -10,7 +10,8 @@ except reads of a missing group or record (`ResourceNotFound`, 404) and an Updat
 the record (`ConflictException`, 409).
 
 PutRecord is the hot path of `ingest_dataframe`: one lookup for the group, one pass over the record,
-one lookup for its online store, one append to the offline store's in-memory buffer.
+one lookup for its online store, one append to the offline store's in-memory buffer, and a flag
+telling the saver thread that the online store changed (durable.py: nothing is written here).
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from typing import Any
 from local_aws.core.errors import AwsError, ConflictException, ResourceNotFound, ValidationError
 from local_aws.core.paging import page
 from local_aws.core.protocol import RequestContext, action
+from local_aws.featurestore.durable import STATE
 from local_aws.featurestore.models import GROUPS, FeatureGroup
 from local_aws.featurestore.offline_store import STORE, Row
 from local_aws.featurestore.online_store import OnlineEntry, store_of
@@ -76,6 +78,7 @@ def _put(group: FeatureGroup, record: list[dict], stores: list[str] | None, ttl:
         seconds = _ttl_seconds(ttl if ttl is not None else group.online_config.get("TtlDuration"))
         store_of(group).put(key, OnlineEntry(when, parsed.names, parsed.texts, False, when + seconds if seconds
                                              else None))
+        STATE.changed()
     if offline:
         STORE.append(group.offline_destination, Row(parsed.values, when, invoked, False))
 
@@ -131,10 +134,13 @@ def delete_record(request: dict, ctx: RequestContext) -> dict:
     key, record_id = identifier(group, request["RecordIdentifierValueAsString"])
     hard = request.get("DeletionMode", "SoftDelete") == "HardDelete"
     online, offline = _targets(group, request.get("TargetStores"))
-    if online and not store_of(group).delete(key, when, hard) and hard:
-        raise ValidationError(f"EventTime {text} of the HardDelete is not later than the EventTime of the record "
-                              f"{request['RecordIdentifierValueAsString']} in the OnlineStore; nothing was deleted. "
-                              "Pass a later EventTime.")
+    if online:
+        deleted = store_of(group).delete(key, when, hard)
+        STATE.changed()
+        if not deleted and hard:
+            raise ValidationError(f"EventTime {text} of the HardDelete is not later than the EventTime of the "
+                                  f"record {request['RecordIdentifierValueAsString']} in the OnlineStore; nothing "
+                                  "was deleted. Pass a later EventTime.")
     if offline:
         event_value = text if group.by_name[group.event_time_name].feature_type == "String" else float(text)
         marker = {group.record_identifier_name: record_id, group.event_time_name: event_value}
@@ -180,7 +186,8 @@ def update_record(request: dict, ctx: RequestContext) -> dict:
         when = update.event_time if has_event_time else current.event_time
         expires = when + seconds if seconds else current.expires_at
         entry = OnlineEntry(when, shared_layout(tuple(merged)), tuple(merged.values()), False, expires)
-        store.entries[key] = entry
+        store.keep(key, entry)
+    STATE.changed()
     if offline:  # the offline store gets the whole record as it now is
         whole = parse_record(group, _record(entry, None))
         STORE.append(group.offline_destination, Row(whole.values, when, time.time(), False))

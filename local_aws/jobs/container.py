@@ -3,16 +3,16 @@
 Each host (algo-1..N) runs the job's command in its /opt/ml stand-in (see staging) with the
 project's Python in place of the image (`python`/`python3` map to sys.executable, also on PATH for
 shell drivers), /opt/ml/... rewritten in the command, arguments and environment, and the guard site
-on PYTHONPATH that refuses literal /opt/ml paths. stdout+stderr stream line by line to CloudWatch
-Logs; a stop request or the runtime limit ends the processes (SIGTERM, then SIGKILL). Continuous
-outputs upload while it runs (see outputs).
+on PYTHONPATH that refuses literal /opt/ml paths. Each host runs under a supervisor, in a process
+group that ends with the server however it ends (see processes). stdout+stderr stream line by line to
+CloudWatch Logs; a stop request or the runtime limit ends the processes (SIGTERM, then SIGKILL), and
+so does an error while the hosts start. Continuous outputs upload while it runs (see outputs).
 """
 from __future__ import annotations
 
 import os
 import re
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -22,10 +22,11 @@ from urllib.parse import urlparse
 
 from local_aws.core import moto_state, opt_ml_guard
 from local_aws.core.config import client_environment
-from local_aws.jobs import staging
+from local_aws.jobs import sandbox, staging
 from local_aws.jobs.outputs import RunResult, Uploader
-from local_aws.jobs.specs import ContainerSpec
-from local_aws.jobs.staging import ContainerError, map_paths
+from local_aws.jobs.processes import HostProcess
+from local_aws.jobs.specs import ContainerError, ContainerSpec
+from local_aws.jobs.staging import map_paths
 
 GUARD_SITE = Path(opt_ml_guard.__file__).with_name("_guard_site")
 PACKAGE_PARENT = Path(opt_ml_guard.__file__).resolve().parents[2]
@@ -45,9 +46,10 @@ class Container:
         self.spec = spec
         self.hosts = [f"algo-{i}" for i in range(1, spec.instance_count + 1)]
         self.roots = {host: spec.work_dir / host for host in self.hosts}
-        self.uploader = Uploader(spec, self.roots)
+        self.uploader = Uploader(spec, self.roots, self._log)
         self._stop = threading.Event()
-        self._procs: dict[str, subprocess.Popen] = {}
+        self._procs: dict[str, HostProcess] = {}
+        self._streams: dict[str, str] = {}  # host -> its CloudWatch Logs stream
 
     def stage(self) -> None:
         """Fill every host's /opt/ml stand-in (see staging)."""
@@ -65,7 +67,7 @@ class Container:
         script = argv[1] if os.path.basename(argv[0]) in _SHELLS and len(argv) > 1 else argv[0]
         path = Path(script)
         if path.suffix == ".sh" or script != argv[0]:
-            if path.is_file() and root in path.parents:  # a shell driver staged with the job
+            if path.is_file() and sandbox.is_inside(path, root):  # a shell driver staged with the job
                 path.write_text(map_paths(path.read_text(), root))
         return argv
 
@@ -88,56 +90,72 @@ class Container:
         """Run every host to the end, the stop request or the runtime limit."""
         result = RunResult(exit_codes={})
         readers = []
-        deadline = time.monotonic() + self.spec.max_runtime if self.spec.max_runtime else None
-        for host, root in self.roots.items():
-            if self._stop.is_set():
-                break
-            stream = f"{self.spec.job_name}/{host}-{int(time.time())}"
-            with _logs_lock:
-                moto_state.ensure_log_stream(self.spec.region, self.spec.log_group, stream, self.spec.account_id)
-            try:
-                proc = subprocess.Popen(self.command_for(root), cwd=root, env=self.environment_for(host, root),
-                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                        start_new_session=True)
-            except OSError as exc:
-                self.stop()
-                raise ContainerError(f"ClientError: cannot start the container command: {exc}") from None
-            self._procs[host] = proc
-            tail: deque[str] = deque(maxlen=TAIL_LINES)
-            result.tails[host] = tail  # type: ignore[assignment]
-            reader = threading.Thread(target=self._pump, args=(proc, stream, tail, result.lines), daemon=True)
-            reader.start()
-            readers.append(reader)
-        last_upload = time.monotonic()
-        while any(p.poll() is None for p in self._procs.values()):
-            if self._stop.is_set():
-                result.stopped = True
-                break
-            if deadline and time.monotonic() > deadline:
-                result.timed_out = True
-                break
-            if time.monotonic() - last_upload >= CONTINUOUS_UPLOAD_SECONDS:
-                self.uploader.upload_outputs(continuous_only=True)
-                last_upload = time.monotonic()
-            running = next((p for p in self._procs.values() if p.poll() is None), None)
-            try:
-                if running:
-                    running.wait(timeout=POLL_SECONDS)  # returns as soon as it exits
-            except subprocess.TimeoutExpired:
-                pass
+        try:
+            for host, root in self.roots.items():
+                if self._stop.is_set():
+                    break
+                self._stream(host)
+                proc = self._procs[host] = HostProcess(self.command_for(root), root,
+                                                       self.environment_for(host, root), self.spec.home)
+                tail: deque[str] = deque(maxlen=TAIL_LINES)
+                result.tails[host] = tail  # type: ignore[assignment]
+                reader = threading.Thread(target=self._pump, args=(host, proc, tail, result.lines), daemon=True)
+                reader.start()
+                readers.append(reader)
+            self._watch(result)
+        except BaseException:
+            self._terminate()
+            self._finish()
+            raise
         if not self._procs:
             result.stopped = True  # stopped before any host started
         if result.stopped or result.timed_out:
             self._terminate()
         for reader in readers:
             reader.join(timeout=10)
-        result.exit_codes = {host: proc.wait() for host, proc in self._procs.items()}
+        result.exit_codes = self._finish()
         result.tails = {host: list(tail) for host, tail in result.tails.items()}
         return result
 
-    def _pump(self, proc: subprocess.Popen, stream: str, tail: deque, lines: list) -> None:
+    def _watch(self, result: RunResult) -> None:
+        """Wait while a host runs, uploading continuous outputs, until the stop request or the runtime limit."""
+        deadline = time.monotonic() + self.spec.max_runtime if self.spec.max_runtime else None
+        last_upload = time.monotonic()
+        while running := next((p for p in self._procs.values() if p.running()), None):
+            if self._stop.is_set():
+                result.stopped = True
+                return
+            if deadline and time.monotonic() > deadline:
+                result.timed_out = True
+                return
+            if time.monotonic() - last_upload >= CONTINUOUS_UPLOAD_SECONDS:
+                self.uploader.upload_outputs(continuous_only=True)
+                last_upload = time.monotonic()
+            running.wait(POLL_SECONDS)  # returns as soon as it exits
+
+    def _finish(self) -> dict[str, int | None]:
+        """Every started host's exit code, once its processes are gone."""
+        return {host: proc.finish() for host, proc in self._procs.items()}
+
+    def _stream(self, host: str) -> str:
+        """The host's CloudWatch Logs stream, created on first use."""
+        with _logs_lock:
+            if host not in self._streams:
+                self._streams[host] = f"{self.spec.job_name}/{host}-{int(time.time())}"
+                moto_state.ensure_log_stream(self.spec.region, self.spec.log_group, self._streams[host],
+                                             self.spec.account_id)
+            return self._streams[host]
+
+    def _log(self, host: str, text: str) -> None:
+        """A line of local_aws's own in the host's log."""
+        stream = self._stream(host)
+        with _logs_lock:
+            moto_state.put_log_events(self.spec.region, self.spec.log_group, stream, [(int(time.time() * 1000), text)],
+                                      self.spec.account_id)
+
+    def _pump(self, host: str, proc: HostProcess, tail: deque, lines: list) -> None:
         """Forward the process's output, line by line, to its CloudWatch Logs stream."""
-        assert proc.stdout is not None
+        stream = self._stream(host)
         for raw in proc.stdout:
             text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
             stamp = int(time.time() * 1000)
@@ -154,18 +172,8 @@ class Container:
     def _terminate(self) -> None:
         """SIGTERM to every host's process group, SIGKILL after the grace period."""
         for proc in self._procs.values():
-            _signal_group(proc, signal.SIGTERM)
+            proc.signal(signal.SIGTERM)
         limit = time.monotonic() + STOP_GRACE_SECONDS
         for proc in self._procs.values():
-            try:
-                proc.wait(timeout=max(0.0, limit - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                _signal_group(proc, signal.SIGKILL)
-
-
-def _signal_group(proc: subprocess.Popen, sig: int) -> None:
-    if proc.poll() is None:
-        try:
-            os.killpg(proc.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
+            if not proc.wait(max(0.0, limit - time.monotonic())):
+                proc.signal(signal.SIGKILL)

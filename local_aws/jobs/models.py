@@ -3,7 +3,9 @@
 A job moves InProgress -> Completed | Failed | Stopping -> Stopped; a training job also keeps AWS's
 SecondaryStatusTransitions. A job's `finished` event is set when its run ends, so code in local_aws
 waits for it without polling. A reset forgets every job and stops the ones still running; a shutdown
-stops them and waits for their threads.
+stops them and waits for their threads. The records are durable (local_aws.core.persistence): after
+a restart the job history is there, and a job that was running when the server stopped has ended
+Failed, with a reason that says so (its processes ended with the server).
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
+from local_aws.core import persistence
 from local_aws.core.errors import ResourceInUse, ValidationException
 from local_aws.core.protocol import RequestContext, now, on_reset, on_shutdown
 
@@ -22,6 +25,11 @@ if TYPE_CHECKING:
 TERMINAL = frozenset({"Completed", "Failed", "Stopped"})
 _SECONDARY_ENDS = frozenset({"Completed", "Failed", "Stopped", "MaxRuntimeExceeded"})
 SHUTDOWN_JOIN_SECONDS = 15
+INTERRUPTED = ("InternalServerError: local_aws stopped while this job ran, and its processes ended with it. "
+               "Run the job again.")
+# What a job's record keeps across a restart: all but the run's live parts (threads, events, processes).
+_SAVED_FIELDS = ("kind", "name", "arn", "region", "request", "created", "status", "last_modified", "started",
+                 "ended", "failure_reason", "exit_message", "transitions", "metrics")
 
 
 class JobKind(str, Enum):
@@ -86,6 +94,7 @@ class Job:
             for key, value in changes.items():
                 setattr(self, key, value)
             self.last_modified = now()
+        STATE.changed()
 
     def secondary(self, status: str, message: str) -> None:
         """Close the current SecondaryStatus transition and open the next one."""
@@ -97,6 +106,7 @@ class Job:
             if status in _SECONDARY_ENDS:
                 self.transitions[-1]["EndTime"] = stamp
             self.last_modified = stamp
+        STATE.changed()
 
     @property
     def secondary_status(self) -> str | None:
@@ -125,6 +135,7 @@ def register(kind: JobKind, request: dict, ctx: RequestContext) -> Job:
                                 f"{kind.noun} job with this name already exists ({arn})")
         job = Job(kind=kind, name=name, arn=arn, region=ctx.region, request=request)
         _jobs[key] = job
+    STATE.changed()
     return job
 
 
@@ -161,3 +172,32 @@ def _stop_running() -> None:
     for job in running:
         if job.thread:
             job.thread.join(timeout=SHUTDOWN_JOIN_SECONDS)
+
+
+def _dump() -> dict:
+    with _lock:
+        return {key: {name: _copied(getattr(job, name)) for name in _SAVED_FIELDS} for key, job in _jobs.items()}
+
+
+def _copied(value: Any) -> Any:
+    """Lists of records (transitions, metrics) copied, so a job moving on does not change a snapshot."""
+    return [dict(item) for item in value] if isinstance(value, list) else value
+
+
+def _load(snapshot: dict) -> None:
+    with _lock:
+        for key, fields in snapshot.items():
+            job = Job(**fields)
+            if job.status not in TERMINAL:  # it ran when the server stopped: its processes are gone
+                stamp = now()
+                job.status, job.failure_reason, job.ended, job.last_modified = "Failed", INTERRUPTED, stamp, stamp
+                if job.kind is JobKind.TRAINING:
+                    if job.transitions:
+                        job.transitions[-1].setdefault("EndTime", stamp)
+                    job.transitions.append({"Status": "Failed", "StartTime": stamp, "EndTime": stamp,
+                                            "StatusMessage": f"Training job failed. Reason: {INTERRUPTED}"})
+            job.finished.set()
+            _jobs[key] = job
+
+
+STATE = persistence.durable("jobs", _dump, _load)

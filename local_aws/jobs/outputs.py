@@ -2,6 +2,8 @@
 
 Outputs are uploaded from every host's stand-in to their S3 URIs (Continuous ones while the job runs,
 only files changed since the last upload); a training job's /opt/ml/model is packed as model.tar.gz.
+Only the job's regular files are read: a symbolic link is not followed, as SageMaker follows none when
+it uploads, and the job's log says which one was skipped (see sandbox).
 FinalMetricDataList holds the last value each MetricDefinitions regex matched in the job's output.
 FailureReason and ExitMessage are worded as AWS words them, or, when a script opened a literal
 /opt/ml path, say how to pass that path instead.
@@ -14,10 +16,13 @@ import re
 import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from local_aws.core import moto_state, opt_ml_guard
-from local_aws.jobs.specs import ContainerSpec
-from local_aws.jobs.staging import ContainerError, local_path
+from local_aws.jobs import sandbox
+from local_aws.jobs.specs import ContainerError, ContainerSpec
+
+LogLine = Callable[[str, str], None]  # (host, text): a line in that host's log stream
 
 REASON_LIMIT = 1024  # characters of FailureReason and ExitMessage AWS keeps
 
@@ -38,10 +43,12 @@ class RunResult:
 class Uploader:
     """Uploads a job's output directories, remembering what it sent so repeated uploads send changes only."""
 
-    def __init__(self, spec: ContainerSpec, roots: dict[str, Path]):
+    def __init__(self, spec: ContainerSpec, roots: dict[str, Path], log: LogLine):
         self.spec = spec
         self.roots = roots
+        self.log = log
         self._uploaded: dict[Path, tuple[float, int]] = {}
+        self._skipped: set[Path] = set()
 
     def upload_outputs(self, continuous_only: bool = False) -> None:
         """Every host's output directories to their S3 URIs (files changed since the last upload)."""
@@ -52,41 +59,59 @@ class Uploader:
             if not moto_state.bucket_exists(bucket, self.spec.account_id):
                 raise ContainerError(f"ClientError: Failed to upload output {output.s3_uri}: "
                                      f"the bucket {bucket} does not exist.")
-            for root in self.roots.values():
-                base = local_path(output.container_path, root)
-                for path in sorted(p for p in base.rglob("*") if p.is_file()):
-                    stat = path.stat()
-                    if self._uploaded.get(path) == (stat.st_mtime, stat.st_size):
+            for host, root in self.roots.items():
+                base = sandbox.local_path(output.container_path, root, output.confined_to)
+                for path in self._files(host, root, base):
+                    try:
+                        info = path.lstat()
+                    except FileNotFoundError:  # removed by the running job since it was listed
+                        continue
+                    version = (info.st_mtime, info.st_size)
+                    data = sandbox.read_regular(path) if self._uploaded.get(path) != version else None
+                    if data is None:  # unchanged, or replaced by a link since it was listed
                         continue
                     key = "/".join(filter(None, [prefix.rstrip("/"), path.relative_to(base).as_posix()]))
-                    moto_state.put_object(bucket, key, path.read_bytes(), self.spec.account_id)
-                    self._uploaded[path] = (stat.st_mtime, stat.st_size)
+                    moto_state.put_object(bucket, key, data, self.spec.account_id)
+                    self._uploaded[path] = version
 
     def upload_tarball(self, container_path: str, s3_uri: str, host: str = "algo-1",
                        skip_empty: bool = False) -> bool:
         """Pack a host's directory as a .tar.gz (e.g. /opt/ml/model -> model.tar.gz) and upload it."""
-        base = local_path(container_path, self.roots[host])
-        files = sorted(p for p in base.rglob("*") if p.is_file()) if base.is_dir() else []
+        root = self.roots[host]
+        base = sandbox.local_path(container_path, root)
+        files = [(path, data) for path in self._files(host, root, base)
+                 if (data := sandbox.read_regular(path)) is not None]
         if skip_empty and not files:
             return False
         buffer = io.BytesIO()
         with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-            for path in files:
-                tar.add(path, arcname=path.relative_to(base).as_posix())
+            for path, data in files:
+                info = tar.gettarinfo(path, arcname=path.relative_to(base).as_posix())
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
         bucket, key = moto_state.parse_s3_uri(s3_uri)
         if not moto_state.bucket_exists(bucket, self.spec.account_id):
             raise ContainerError(f"ClientError: Failed to upload {s3_uri}: the bucket {bucket} does not exist.")
         moto_state.put_object(bucket, key, buffer.getvalue(), self.spec.account_id)
         return True
 
+    def _files(self, host: str, root: Path, base: Path) -> list[Path]:
+        """The regular files below `base`; each symbolic link met is named in the host's log, once."""
+        def skip(link: Path) -> None:
+            if link not in self._skipped:
+                self._skipped.add(link)
+                self.log(host, f"local_aws: not uploaded: {sandbox.container_name(link, root)} is a symbolic link; "
+                               f"SageMaker does not follow symbolic links when it uploads output data.")
+        return list(sandbox.regular_files(base, root, skip))
+
 
 def read_files(roots: dict[str, Path], container_path: str, limit: int = REASON_LIMIT) -> str:
     """A container file's text from every host that wrote one, joined, cut at `limit` bytes."""
     texts = []
     for root in roots.values():
-        path = local_path(container_path, root)
-        if path.is_file():
-            texts.append(path.read_bytes().decode("utf-8", errors="replace"))
+        data = sandbox.read_inside(root, container_path)
+        if data is not None:
+            texts.append(data.decode("utf-8", errors="replace"))
     return "".join(texts).encode()[:limit].decode("utf-8", errors="ignore")
 
 
@@ -94,9 +119,9 @@ def _unmapped_paths(roots: dict[str, Path]) -> list[tuple[str, Path]]:
     """(container path, host root) of every literal /opt/ml path a script reached for."""
     found = []
     for root in roots.values():
-        record = root / opt_ml_guard.RECORD_FILE
-        if record.is_file():
-            found += [(line, root) for line in record.read_text().splitlines() if line]
+        record = sandbox.read_inside(root, f"{opt_ml_guard.CONTAINER_ROOT}/{opt_ml_guard.RECORD_FILE}")
+        if record is not None:
+            found += [(line, root) for line in record.decode("utf-8", errors="replace").splitlines() if line]
     return found
 
 

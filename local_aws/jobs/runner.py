@@ -17,7 +17,7 @@ from local_aws.jobs import models, outputs, specs
 from local_aws.jobs.container import Container
 from local_aws.jobs.models import Job, JobKind
 from local_aws.jobs.outputs import RunResult
-from local_aws.jobs.staging import ContainerError
+from local_aws.jobs.specs import ContainerError
 
 REASON_LIMIT = outputs.REASON_LIMIT
 

@@ -2,8 +2,10 @@
 
 A processing job gets /opt/ml/config/processingjobconfig.json and resourceconfig.json; a training job
 gets /opt/ml/input/config/{hyperparameters,inputdataconfig,resourceconfig}.json, one channel per
-/opt/ml/input/data/<channel> and the SM_* environment the SageMaker training toolkit sets. Requests
-local_aws cannot run as asked (Pipe mode, non-S3 sources) are refused here, at Create.
+/opt/ml/input/data/<channel> and the SM_* environment the SageMaker training toolkit sets. At Create,
+requests are refused here as AWS refuses them beyond botocore's model (a processing LocalPath outside
+/opt/ml/processing/), and when local_aws cannot run them as asked (Pipe mode, non-S3 sources). Each
+input and output says which container directory its path must stay in once resolved (see sandbox).
 """
 from __future__ import annotations
 
@@ -16,11 +18,19 @@ from urllib.parse import urlparse
 
 from local_aws.core.config import home_dir
 from local_aws.core.errors import ValidationException
+from local_aws.core.opt_ml_guard import CONTAINER_ROOT
 from local_aws.core.protocol import RequestContext, drop_none
 from local_aws.jobs.models import Job, JobKind
 
+PROCESSING_ROOT = "/opt/ml/processing"
+CHANNELS_ROOT = "/opt/ml/input/data"
 HostFiles = Callable[[str, list[str]], dict[str, Any]]  # (host, hosts) -> container path -> JSON content
 HostEnvironment = Callable[[str, list[str]], dict[str, str]]
+
+
+class ContainerError(Exception):
+    """The job cannot run as asked (missing input, bucket, entrypoint, a path outside its sandbox): its
+    FailureReason. Not an API error: the job fails with this reason."""
 
 
 @dataclass
@@ -29,6 +39,7 @@ class S3Input:
     s3_uri: str
     data_type: str = "S3Prefix"  # S3Prefix | ManifestFile
     distribution: str = "FullyReplicated"  # or ShardedByS3Key
+    confined_to: str = CONTAINER_ROOT  # the container directory the path must resolve inside
 
 
 @dataclass
@@ -36,6 +47,7 @@ class S3Output:
     container_path: str
     s3_uri: str
     continuous: bool = False
+    confined_to: str = CONTAINER_ROOT
 
 
 @dataclass
@@ -45,6 +57,7 @@ class ContainerSpec:
     region: str
     account_id: str
     endpoint_url: str  # how the job reaches the server
+    home: Path  # the server's home: its record of running job processes is there (see process_registry)
     work_dir: Path  # holds one /opt/ml stand-in per host
     command: list[str]  # as the container would run it (entrypoint + arguments)
     environment: dict[str, str] = field(default_factory=dict)
@@ -59,8 +72,10 @@ class ContainerSpec:
 
 
 def check_runnable(kind: JobKind, request: dict) -> None:
-    """Refuse, at Create, what local_aws cannot run: inputs that are not S3 files."""
+    """Refuse, at Create, what AWS refuses beyond the model and what local_aws cannot run (inputs that
+    are not S3 files)."""
     if kind is JobKind.PROCESSING:
+        _check_processing_local_paths(request)
         for inp in request.get("ProcessingInputs", []):
             mode = (inp.get("S3Input") or {}).get("S3InputMode", "File")
             if mode != "File":
@@ -81,14 +96,38 @@ def check_runnable(kind: JobKind, request: dict) -> None:
                                       f"'{channel.get('ChannelName')}' has no DataSource.S3DataSource.")
 
 
+def _check_processing_local_paths(request: dict) -> None:
+    """AWS's rule: a processing input's or output's LocalPath must begin with /opt/ml/processing/."""
+    members = [("ProcessingInput", i.get("InputName"), i[source], i.get("AppManaged"))
+               for i in request.get("ProcessingInputs", []) for source in ("S3Input", "DatasetDefinition")
+               if source in i]
+    members += [("ProcessingOutput", o.get("OutputName"), o["S3Output"], o.get("AppManaged"))
+                for o in (request.get("ProcessingOutputConfig") or {}).get("Outputs", []) if "S3Output" in o]
+    for member, name, source, app_managed in members:
+        path = source.get("LocalPath")
+        if path is None and not app_managed:
+            raise ValidationException(f"LocalPath is required for {member} '{name}': it is a required parameter "
+                                      f"when AppManaged is False (default).")
+        if path is None:
+            raise ValidationException(f"local_aws stages processing data itself: {member} '{name}' has "
+                                      f"AppManaged true and no LocalPath; give it a LocalPath under "
+                                      f"{PROCESSING_ROOT}/.")
+        if not path.startswith(PROCESSING_ROOT + "/"):
+            raise ValidationException(f"LocalPath {path} of {member} '{name}' is not valid: LocalPath must be an "
+                                      f"absolute path that begins with {PROCESSING_ROOT}/.")
+
+
 def artifact_prefix(job: Job) -> str:
     """Where a training job's model.tar.gz and output.tar.gz go, as AWS names it."""
     return f"{job.request['OutputDataConfig']['S3OutputPath'].rstrip('/')}/{job.name}/output"
 
 
+def _home(ctx: RequestContext) -> Path:
+    return home_dir(urlparse(ctx.endpoint_url).port if ctx.endpoint_url else None)
+
+
 def _work_dir(ctx: RequestContext, job: Job) -> Path:
-    port = urlparse(ctx.endpoint_url).port if ctx.endpoint_url else None
-    return home_dir(port) / "jobs" / job.kind.noun / job.name
+    return _home(ctx) / "jobs" / job.kind.noun / job.name
 
 
 def _max_runtime(request: dict) -> int | None:
@@ -103,15 +142,15 @@ def processing_spec(job: Job, ctx: RequestContext) -> ContainerSpec:
     config["ProcessingJobArn"] = job.arn
     return ContainerSpec(
         job_name=job.name, log_group=job.kind.log_group, region=ctx.region, account_id=ctx.account_id,
-        endpoint_url=ctx.endpoint_url, work_dir=_work_dir(ctx, job),
+        endpoint_url=ctx.endpoint_url, home=_home(ctx), work_dir=_work_dir(ctx, job),
         command=list(app.get("ContainerEntrypoint") or []) + list(app.get("ContainerArguments") or []),
         environment=req.get("Environment") or {},
         instance_count=int(cluster.get("InstanceCount") or 1),
         inputs=[S3Input(i["S3Input"]["LocalPath"], i["S3Input"]["S3Uri"], i["S3Input"].get("S3DataType", "S3Prefix"),
-                        i["S3Input"].get("S3DataDistributionType", "FullyReplicated"))
+                        i["S3Input"].get("S3DataDistributionType", "FullyReplicated"), PROCESSING_ROOT)
                 for i in req.get("ProcessingInputs", [])],
         outputs=[S3Output(o["S3Output"]["LocalPath"], o["S3Output"]["S3Uri"],
-                          o["S3Output"].get("S3UploadMode") == "Continuous")
+                          o["S3Output"].get("S3UploadMode") == "Continuous", PROCESSING_ROOT)
                  for o in (req.get("ProcessingOutputConfig") or {}).get("Outputs", []) if "S3Output" in o],
         max_runtime=_max_runtime(req),
         host_files=lambda host, hosts: {"/opt/ml/config/processingjobconfig.json": config,
@@ -125,15 +164,15 @@ def training_spec(job: Job, ctx: RequestContext) -> ContainerSpec:
     inputs = []
     for channel in req.get("InputDataConfig", []):
         source = channel["DataSource"]["S3DataSource"]
-        inputs.append(S3Input(f"/opt/ml/input/data/{channel['ChannelName']}", source["S3Uri"],
+        inputs.append(S3Input(f"{CHANNELS_ROOT}/{channel['ChannelName']}", source["S3Uri"],
                               source.get("S3DataType", "S3Prefix"),
-                              source.get("S3DataDistributionType", "FullyReplicated")))
+                              source.get("S3DataDistributionType", "FullyReplicated"), CHANNELS_ROOT))
     checkpoint = req.get("CheckpointConfig") or {}
     outputs = [S3Output(checkpoint.get("LocalPath", "/opt/ml/checkpoints"), checkpoint["S3Uri"], continuous=True)] \
         if checkpoint.get("S3Uri") else []
     return ContainerSpec(
         job_name=job.name, log_group=job.kind.log_group, region=ctx.region, account_id=ctx.account_id,
-        endpoint_url=ctx.endpoint_url, work_dir=_work_dir(ctx, job),
+        endpoint_url=ctx.endpoint_url, home=_home(ctx), work_dir=_work_dir(ctx, job),
         command=list(algorithm.get("ContainerEntrypoint") or []) + list(algorithm.get("ContainerArguments") or []),
         environment=req.get("Environment") or {},
         instance_count=int(req.get("ResourceConfig", {}).get("InstanceCount") or 1),

@@ -3,7 +3,8 @@
 Each host (algo-1..N) gets a fresh directory standing for its /opt/ml: S3 inputs copied from moto's S3
 (an S3 prefix laid out as SageMaker lays it out, a manifest's listed objects, ShardedByS3Key inputs
 split across the hosts), the config files, the directories the container expects, and the SDK's
-generated driver scripts with their /opt/ml paths rewritten. `python`, `python3` and `pip` shims on
+generated driver scripts with their /opt/ml paths rewritten. Every local path, S3 key and manifest
+entry is resolved inside the stand-in first (see sandbox). `python`, `python3` and `pip` shims on
 PATH run the project's interpreter in place of the image's.
 """
 from __future__ import annotations
@@ -14,32 +15,20 @@ import shutil
 import sys
 from pathlib import Path
 
-from local_aws.core import moto_state, opt_ml_guard
-from local_aws.jobs.specs import ContainerSpec, S3Input
+from local_aws.core import moto_state
+from local_aws.jobs import sandbox
+from local_aws.jobs.sandbox import local_path
+from local_aws.jobs.specs import ContainerError, ContainerSpec, S3Input
 
-CONTAINER_ROOT = opt_ml_guard.CONTAINER_ROOT
 _OPT_ML = re.compile(r"(?<![\w./-])/opt/ml(?![\w.-])")
 # Scripts the SDK itself ships into a job's channels (the pipeline's model-repack step), written for
 # the container's literal /opt/ml paths: rewritten like the SDK's drivers wherever they are staged.
 SDK_SCRIPT_NAMES = frozenset({"_repack_model.py", "_repack_script_launcher.sh"})
 
 
-class ContainerError(Exception):
-    """The job cannot run as asked (missing input, bucket, entrypoint): its FailureReason. Not an API
-    error: the job fails with this reason."""
-
-
 def map_paths(text: str, root: Path) -> str:
     """Rewrite every /opt/ml path in `text` to the directory that stands for it."""
     return _OPT_ML.sub(lambda _: str(root), text)
-
-
-def local_path(container_path: str, root: Path) -> Path:
-    """Where a container path under /opt/ml is on this host's stand-in."""
-    if not opt_ml_guard.is_container_path(container_path):
-        raise ContainerError(f"ClientError: local path {container_path} is not under {CONTAINER_ROOT}; "
-                             f"SageMaker containers read and write their data under {CONTAINER_ROOT}/.")
-    return Path(map_paths(container_path, root))
 
 
 def shims_dir(spec: ContainerSpec) -> Path:
@@ -53,10 +42,12 @@ def stage(spec: ContainerSpec, roots: dict[str, Path]) -> None:
     hosts = list(roots)
     for index, (host, root) in enumerate(roots.items()):
         (root / ".local_aws").mkdir(parents=True)
-        for path in ["/opt/ml/output", *spec.directories, *(o.container_path for o in spec.outputs)]:
+        for path in ["/opt/ml/output", *spec.directories]:
             local_path(path, root).mkdir(parents=True, exist_ok=True)
+        for output in spec.outputs:
+            local_path(output.container_path, root, output.confined_to).mkdir(parents=True, exist_ok=True)
         for inp in spec.inputs:
-            _stage_input(spec, inp, local_path(inp.container_path, root), index, len(hosts))
+            _stage_input(spec, inp, root, index, len(hosts))
         for path, content in spec.host_files(host, hosts).items():
             target = local_path(path, root)
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -74,22 +65,26 @@ def _sdk_scripts(spec: ContainerSpec, root: Path) -> list[Path]:
     return list(dict.fromkeys(drivers + shipped))
 
 
-def _stage_input(spec: ContainerSpec, inp: S3Input, dest: Path, host_index: int, host_count: int) -> None:
+def _stage_input(spec: ContainerSpec, inp: S3Input, root: Path, host_index: int, host_count: int) -> None:
+    """Copy the input's objects below its local path; a key or manifest entry that would land outside it
+    fails the job before anything is written."""
+    directory = sandbox.resolve(inp.container_path, inp.confined_to)
     objects = _input_objects(spec, inp)
     if inp.distribution == "ShardedByS3Key":
         objects = objects[host_index::host_count]
-    dest.mkdir(parents=True, exist_ok=True)
-    for bucket, key, relative in objects:
+    targets = [sandbox.placed(directory, relative, root, source) for _, _, relative, source in objects]
+    local_path(directory, root).mkdir(parents=True, exist_ok=True)
+    for (bucket, key, _, _), target in zip(objects, targets):
         data = moto_state.get_object(bucket, key, spec.account_id)
         if data is None:
             raise ContainerError(f"ClientError: Failed to download data. s3://{bucket}/{key} does not exist.")
-        target = dest / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
 
 
-def _input_objects(spec: ContainerSpec, inp: S3Input) -> list[tuple[str, str, str]]:
-    """(bucket, key, path relative to the local path) of every object the input names."""
+def _input_objects(spec: ContainerSpec, inp: S3Input) -> list[tuple[str, str, str, str]]:
+    """(bucket, key, path relative to the local path, where that path came from) of every object the
+    input names."""
     bucket, prefix = moto_state.parse_s3_uri(inp.s3_uri)
     if inp.data_type == "ManifestFile":
         raw = moto_state.get_object(bucket, prefix, spec.account_id)
@@ -97,8 +92,8 @@ def _input_objects(spec: ContainerSpec, inp: S3Input) -> list[tuple[str, str, st
             raise ContainerError(f"ClientError: The manifest file {inp.s3_uri} does not exist.")
         manifest = json.loads(raw)
         base_bucket, base = moto_state.parse_s3_uri(manifest[0]["prefix"])
-        return [(base_bucket, base + rel, rel) for rel in manifest[1:]]
-    objects = [(bucket, key, _relative(key, prefix))
+        return [(base_bucket, base + rel, rel, f"the manifest entry {rel!r} of {inp.s3_uri}") for rel in manifest[1:]]
+    objects = [(bucket, key, _relative(key, prefix), f"the S3 object s3://{bucket}/{key}")
                for key, _, _ in moto_state.list_keys(bucket, prefix, spec.account_id)
                if not key.endswith("/")]
     if not objects:

@@ -2,13 +2,13 @@
 
     service.py      pipeline requests (Create/Update/Describe/List/Delete Pipeline, ListPipelineVersions)
     executions.py   execution requests (Start/Describe/List/Stop/Retry/Update, steps, parameters)
-    models.py       the pipelines and executions held, their lookups, the step cache
+    models.py       the pipelines and executions held, their lookups, the step cache, their saved state
     definition.py   a parsed definition: steps and the dependencies between them
     parsing.py      parses and validates a definition as CreatePipeline does
     parameters.py   declared parameters and the typed values an execution runs with
     references.py   what a definition's expressions may name (step properties vs botocore shapes)
     expressions.py  Get / Std:Join / Std:JsonGet and conditions, evaluated during an execution
-    execution.py    one execution's state and its step records
+    execution.py    one execution's state and its step records, as saved and as loaded after a restart
     executor.py     the coordinator: readiness, parallelism, retries, the execution's end
     steps.py        one attempt at each step type (jobs through local_aws.jobs, Model Registry, ...)
 

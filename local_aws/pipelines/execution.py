@@ -3,9 +3,15 @@
 An Execution is shared by the request handlers and the threads running its steps; its `lock` (a
 Condition) guards every field and wakes the coordinator when a step ends or the execution is
 stopped or re-configured. Its Scope is what the expressions in its steps' arguments read.
+
+An execution is saved without its lock, stop event and coordinator thread (`saved`), and gets new
+ones when loaded (`restored`); one that was running when the server died cannot go on, so it loads
+Failed, saying that RetryPipelineExecution resumes it.
 """
 from __future__ import annotations
 
+import copy
+import dataclasses
 import datetime as dt
 import json
 import threading
@@ -20,6 +26,10 @@ from local_aws.pipelines.expressions import EvaluationError, Scope, iso_time, lo
 RUNNING = ("Executing", "Stopping")
 TERMINAL_STEP = {"Succeeded", "Failed", "Stopped"}
 TERMINAL_EXECUTION = {"Succeeded", "Failed", "Stopped", "CompletedWithFailures"}
+STOPPED_WHILE_RUNNING = ("local_aws stopped while this execution ran (the server was killed or crashed). "
+                         "RetryPipelineExecution resumes it: steps that succeeded are kept, the others run again.")
+STEP_STOPPED_WHILE_RUNNING = ("local_aws stopped while this step ran (the server was killed or crashed). "
+                              "RetryPipelineExecution runs it again.")
 
 
 @dataclass
@@ -99,6 +109,29 @@ class Execution:
 
     def set_status(self, status: str, failure_reason: str | None = None) -> None:
         self.status, self.failure_reason, self.modified = status, failure_reason, now()
+
+    def saved(self) -> Execution:
+        """A copy to save, taken under `lock`: step records and collections of its own (later changes do not
+        reach it), and no lock, event or thread."""
+        with self.lock:
+            return dataclasses.replace(
+                self, steps={name: copy.copy(record) for name, record in self.steps.items()},
+                retried_attempts=dict(self.retried_attempts), excluded=set(self.excluded),
+                experiment=dict(self.experiment), lock=None, stop_requested=None, coordinator=None)
+
+    def restored(self, stopped_at: dt.datetime) -> bool:
+        """Give a loaded execution a lock and a stop event; one that was running fails, and its unfinished
+        steps with it, as of `stopped_at` (True then)."""
+        self.lock = threading.Condition(threading.RLock())
+        self.stop_requested = threading.Event()
+        self.coordinator = None
+        if self.status not in RUNNING:
+            return False
+        for record in self.steps.values():
+            if record.status not in TERMINAL_STEP:
+                record.status, record.failure_reason, record.end_time = "Failed", STEP_STOPPED_WHILE_RUNNING, stopped_at
+        self.status, self.failure_reason, self.modified = "Failed", STOPPED_WHILE_RUNNING, stopped_at
+        return True
 
     def scope(self, job_variables: dict[str, str] | None = None) -> Scope:
         variables: dict[str, Any] = {

@@ -83,6 +83,7 @@ def start_pipeline_execution(request: dict, ctx: RequestContext) -> dict:
         pipeline.last_run = created
         if token:
             pipeline.start_tokens[token] = execution.arn
+    models.STATE.changed()
     executor.start(execution)
     return {"PipelineExecutionArn": execution.arn}
 
@@ -194,6 +195,7 @@ def update_pipeline_execution(request: dict, ctx: RequestContext) -> dict:
             execution.parallelism = request["ParallelismConfiguration"]
             execution.lock.notify_all()
         execution.modified = now()
+    models.STATE.changed()
     return {"PipelineExecutionArn": execution.arn}
 
 

@@ -5,7 +5,8 @@ references, its Condition step) have finished as required, each in its own threa
 MaxParallelExecutionSteps at once and at most os.cpu_count() jobs at once; a step is retried as its
 RetryPolicies allow (local_aws.pipelines.steps runs each attempt). After a step fails no new step
 starts (except one whose DependsOn trigger asks for that failure); running steps finish, then the
-execution fails, or completes with failures when every failure was handled.
+execution fails, or completes with failures when every failure was handled. Each change of the
+execution or a step record marks the saved state changed (models.STATE) once made.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import threading
 import time
 
 from local_aws.core.protocol import now
+from local_aws.pipelines import models
 from local_aws.pipelines.definition import JOB_STEP_TYPES, ancestors
 from local_aws.pipelines.execution import RUNNING, TERMINAL_STEP, Execution, Outcome, StepRecord
 from local_aws.pipelines.steps import attempt
@@ -59,6 +61,7 @@ def request_stop(execution: Execution) -> None:
             if record.status not in TERMINAL_STEP:
                 record.status = "Stopping"
         execution.lock.notify_all()
+    models.STATE.changed()
 
 
 def prepare_retry(execution: Execution, parallelism: dict | None) -> None:
@@ -71,6 +74,7 @@ def prepare_retry(execution: Execution, parallelism: dict | None) -> None:
         if parallelism:
             execution.parallelism = parallelism
         execution.set_status("Executing")
+    models.STATE.changed()
 
 
 def wait(execution: Execution, timeout: float) -> None:
@@ -91,8 +95,10 @@ def _coordinate(execution: Execution) -> None:
                     running.add(name)
                     threading.Thread(target=_run_step, args=(execution, record, running), daemon=True,
                                      name=f"step-{execution.execution_id}-{name}").start()
+                    models.STATE.changed()
             if not running:
                 _finish(execution)
+                models.STATE.changed()
                 return
             lock.wait(timeout=1.0)
 
@@ -180,6 +186,7 @@ def _run_step(execution: Execution, record: StepRecord, running: set[str]) -> No
         record.end_time = now()
         running.discard(record.step.name)
         execution.lock.notify_all()
+    models.STATE.changed()
 
 
 def _attempts(execution: Execution, record: StepRecord) -> Outcome:
@@ -189,6 +196,7 @@ def _attempts(execution: Execution, record: StepRecord) -> Outcome:
     while True:
         with execution.lock:
             record.attempt_count += 1
+        models.STATE.changed()
         outcome = attempt(execution, record)
         if outcome.status != "Failed" or not outcome.exception_type or execution.stop_requested.is_set():
             return outcome

@@ -4,19 +4,26 @@ A pipeline keeps every version of its definition (UpdatePipeline adds one); exec
 by ARN until their pipeline is deleted or the server reset, so any client (a second notebook, the
 CLI) can follow them. ARNs follow AWS: the pipeline name lowercased, a 12-character execution id.
 `lock` guards both registries; each execution's own lock guards its state.
+
+Both registries are saved (local_aws.core.persistence): whatever changes a pipeline, an execution or
+a step record calls `STATE.changed()` once it has; the saver thread copies them under the locks and
+pickles the copies. An execution running when the server died loads Failed (execution.py).
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import threading
 from dataclasses import dataclass, field
 
+from local_aws.core import persistence
 from local_aws.core.errors import AwsError, ResourceNotFound
 from local_aws.core.protocol import RequestContext, now
 from local_aws.pipelines.definition import Definition
 from local_aws.pipelines.execution import Execution, StepRecord
 
 DEFAULT_MAX_RESULTS = 50  # a List* page when MaxResults is not given
+LAYOUT = 1  # the saved state's shape; a snapshot of another shape does not load (and is set aside)
 
 
 @dataclass
@@ -107,3 +114,28 @@ def created_between(created: dt.datetime, request: dict) -> bool:
     after, before = request.get("CreatedAfter"), request.get("CreatedBefore")
     stamp = created.timestamp()
     return (after is None or stamp > float(after)) and (before is None or stamp < float(before))
+
+
+def _dump() -> dict:
+    """Copies of the pipelines (their version list and start tokens) and of the executions."""
+    with lock:
+        return {"layout": LAYOUT, "saved_at": now(),
+                "pipelines": [dataclasses.replace(p, versions=list(p.versions), start_tokens=dict(p.start_tokens))
+                              for p in pipelines.values()],
+                "executions": [execution.saved() for execution in executions.values()]}
+
+
+def _load(snapshot: dict) -> None:
+    if snapshot.get("layout") != LAYOUT:
+        raise ValueError(f"the saved state of Pipelines has layout {snapshot.get('layout')}, not {LAYOUT}")
+    with lock:
+        pipelines.clear()
+        pipelines.update((pipeline.arn, pipeline) for pipeline in snapshot["pipelines"])
+        executions.clear()
+        for execution in snapshot["executions"]:
+            if execution.restored(snapshot["saved_at"]):
+                STATE.changed()  # saved Failed from now on
+            executions[execution.arn] = execution
+
+
+STATE = persistence.durable("pipelines", _dump, _load)

@@ -61,6 +61,7 @@ def create_pipeline(request: dict, ctx: RequestContext) -> dict:
         moto_state.mirror_pipeline(ctx.region, ctx.account_id, name, definition.text, pipeline.role_arn,
                                    list(request.get("Tags") or []), pipeline.display_name, pipeline.description,
                                    pipeline.parallelism)
+    models.STATE.changed()
     return {"PipelineArn": arn}
 
 
@@ -79,6 +80,7 @@ def update_pipeline(request: dict, ctx: RequestContext) -> dict:
             pipeline.parallelism = request["ParallelismConfiguration"]
         pipeline.modified = now()
         moto_state.update_pipeline_mirror(ctx.region, ctx.account_id, pipeline.name, pipeline.latest.definition.text)
+    models.STATE.changed()
     return {"PipelineArn": pipeline.arn, "PipelineVersionId": pipeline.latest.version_id}
 
 
@@ -141,4 +143,5 @@ def delete_pipeline(request: dict, ctx: RequestContext) -> dict:
         for execution in executions:
             del models.executions[execution.arn]
         moto_state.drop_pipeline_mirror(ctx.region, ctx.account_id, pipeline.name)
+    models.STATE.changed()
     return {"PipelineArn": pipeline.arn}

@@ -74,6 +74,7 @@ def _set_running(execution: Execution, record: StepRecord, metadata: dict | None
             record.status = "Executing"
         if metadata is not None:
             record.metadata = metadata
+    models.STATE.changed()
 
 
 def _resource_name(execution: Execution, step_name: str) -> str:

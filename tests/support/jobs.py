@@ -1,9 +1,12 @@
-"""Builders for the jobs tests: scripts in S3, processing and training requests, waiting for the end."""
+"""Builders for the jobs tests: scripts in S3, processing and training requests, waiting for the end, job
+logs, and whether a process has ended."""
 from __future__ import annotations
 
 import io
 import tarfile
 import textwrap
+
+import psutil
 
 from support import wait_until
 
@@ -12,6 +15,8 @@ IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2
 PROCESSING_BUCKET = "jobs-bucket"
 TRAINING_BUCKET = "train-bucket"
 TERMINAL = ("Completed", "Failed", "Stopped")
+PROCESSING_LOGS = "/aws/sagemaker/ProcessingJobs"
+TRAINING_LOGS = "/aws/sagemaker/TrainingJobs"
 
 
 # -- processing ----------------------------------------------------------------------------------
@@ -95,3 +100,19 @@ def untar(s3, uri: str) -> dict[str, bytes]:
     bucket, key = uri[len("s3://"):].split("/", 1)
     with tarfile.open(fileobj=io.BytesIO(s3.get_object(Bucket=bucket, Key=key)["Body"].read())) as tar:
         return {m.name: tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}
+
+
+# -- both ----------------------------------------------------------------------------------------
+def job_log(logs, group: str, name: str) -> list[str]:
+    """Every line of a job's CloudWatch Logs (all its hosts' streams, host by host)."""
+    streams = logs.describe_log_streams(logGroupName=group, logStreamNamePrefix=f"{name}/")["logStreams"]
+    return [event["message"] for stream in sorted(s["logStreamName"] for s in streams)
+            for event in logs.get_log_events(logGroupName=group, logStreamName=stream, startFromHead=True)["events"]]
+
+
+def gone(pid: int) -> bool:
+    """Whether a process has ended (a zombie waiting for its parent to reap it counts as ended)."""
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True

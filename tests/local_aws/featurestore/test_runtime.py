@@ -351,7 +351,7 @@ def test_added_features_appear_in_later_files(aws, server, runtime, group):
 
 def test_background_flush_within_the_documented_delay(aws, runtime, group):
     runtime.put_record(FeatureGroupName=GROUP, Record=record(1, "2024-05-01T10:00:00Z"))
-    # the default LOCAL_AWS_OFFLINE_STORE_FLUSH_SECONDS is 1.0
+    # the offline store is written with each save of the state: LOCAL_AWS_SAVE_SECONDS, 0.5 by default
     wait_until(lambda: offline_objects(aws, group), timeout=3.0, interval=0.1, what="the background flush")
 
 
@@ -370,7 +370,7 @@ def test_missing_bucket_blocks_the_offline_store_and_nothing_is_lost(aws, server
 
 
 def test_flush_on_demand_and_on_shutdown(tmp_path, monkeypatch):
-    monkeypatch.setenv("LOCAL_AWS_OFFLINE_STORE_FLUSH_SECONDS", "3600")  # no background flush in this test
+    monkeypatch.setenv("LOCAL_AWS_SAVE_SECONDS", "3600")  # no background flush (nor save) in this test
     monkeypatch.setenv("LOCAL_AWS_HOME", str(tmp_path))
     port = local_aws.free_port()
     log = Path(local_aws.ensure_running(port)["log"])

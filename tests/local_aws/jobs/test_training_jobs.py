@@ -7,7 +7,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from support import wait_until
-from support.jobs import TRAINING_BUCKET as BUCKET, channel, start_training, untar, wait_for_training
+from support.jobs import (
+    TRAINING_BUCKET as BUCKET, TRAINING_LOGS, channel, job_log, start_training, untar, wait_for_training,
+)
 
 
 def test_training_contract_artifacts_metrics_and_logs(clients):
@@ -71,7 +73,7 @@ def test_failed_training_reports_the_failure_file(clients):
 
 
 def test_stop_and_runtime_limit(clients):
-    s3, sm, _ = clients
+    s3, sm, logs = clients
     slow = """
         import os, time
         open(os.environ["SM_MODEL_DIR"] + "/partial.txt", "w").write("checkpoint")
@@ -80,8 +82,8 @@ def test_stop_and_runtime_limit(clients):
     """
     start_training(sm, s3, "fit-stop", slow)
     start_training(sm, s3, "fit-timeout", slow, runtime=1)
-    wait_until(lambda: sm.describe_training_job(TrainingJobName="fit-stop")["SecondaryStatus"],
-               lambda status: status == "Training", timeout=60, interval=0.1, what="fit-stop training")
+    wait_until(lambda: job_log(logs, TRAINING_LOGS, "fit-stop"), lambda lines: "training" in lines, timeout=60,
+               interval=0.1, what="fit-stop training")
     sm.stop_training_job(TrainingJobName="fit-stop")
     stopped = wait_for_training(sm, "fit-stop", timeout=60)
     assert stopped["TrainingJobStatus"] == "Stopped"
