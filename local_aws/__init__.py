@@ -4,10 +4,11 @@
     import local_aws; local_aws.ensure_running()
 
 The package is laid out like moto: one subpackage per service (featurestore, athena, jobs,
-pipelines; iam and model_registry are single modules), each with its state, request handlers and
-errors side by side, on `local_aws.core`, which holds what they share: the server and its router,
-the handler registries, errors, the botocore-model-driven validation, paging, the one module that
-touches moto's internals, configuration, the server's lifecycle and the guards.
+pipelines; iam, model_registry, sagemaker_models and lakeformation are single modules), each with
+its state, request handlers and errors side by side, on `local_aws.core`, which holds what they
+share: the server and its router, the handler registries, errors, the botocore-model-driven
+validation, paging, the one module that touches moto's internals, durable state, configuration,
+the server's lifecycle and the guards.
 """
 from local_aws.core.config import ACCOUNT_ID, DEFAULT_PORT, DEFAULT_REGION, client_environment, endpoint_url
 from local_aws.core.lifecycle import (

@@ -1,16 +1,18 @@
 """Athena's query engine: DuckDB over the objects of the Glue tables a query names.
 
 Each table the query reads (`sql.table_refs`) is looked up in moto's Glue; its objects under
-StorageDescriptor.Location are read from moto's S3, cast to the Glue schema and kept as a DuckDB
-table `awsdatacatalog.<db>.<table>`, so `"db"."table"`, `db.table`, `AwsDataCatalog.db.table` and a
-bare `table` (in the query's default database) all resolve. Loaded tables are cached by the objects'
-(key, etag): a query after new objects arrived loads only those; a changed or deleted object or
+StorageDescriptor.Location (an Iceberg table: the data files of its current snapshot) are read from
+moto's S3, cast to the Glue schema and kept as a DuckDB table `awsdatacatalog.<db>.<table>`, so
+`"db"."table"`, `db.table`, `AwsDataCatalog.db.table` and a bare `table` (in the query's default
+database) all resolve. Loaded tables are cached by the objects' (key, etag): a query after new
+objects (or a new Iceberg snapshot's files) arrived loads only those; a changed or deleted object or
 schema reloads the table. The query itself runs as sqlglot's DuckDB translation (`sql.to_duckdb`),
 with integer division as in Trino. Errors are answered the way Athena words them, positioned in
 the query as written: `TABLE_NOT_FOUND: line 1:15: Table 'awsdatacatalog.db.t' does not exist`.
 """
 from __future__ import annotations
 
+import functools
 import threading
 from dataclasses import dataclass, field
 from typing import Callable
@@ -113,10 +115,12 @@ class Engine:
         if not table.location.startswith("s3://"):
             raise QueryError("HIVE_METASTORE_ERROR", f"Table {schema}.{table.name} has no S3 location "
                              f"(StorageDescriptor.Location is {table.location!r})", error_type=204)
-        bucket, prefix = moto_state.parse_s3_uri(table.location)
-        prefix = prefix.rstrip("/") + "/" if prefix else ""
-        listing = {key: (etag, size) for key, etag, size in moto_state.list_keys(bucket, prefix)
-                   if tables.is_data_object(key, prefix, size)}
+        with self._lock:
+            loaded = self._loaded.get((schema, table.name))
+        if table.is_iceberg and loaded is not None and loaded.table == table and \
+                loaded.table.metadata_location == table.metadata_location:
+            return loaded.size  # the snapshot it holds is still the current one
+        listing, read = self._objects(table)
         with self._lock:
             loaded = self._loaded.get((schema, table.name))
             current = {key: etag for key, (etag, _) in listing.items()}
@@ -126,12 +130,26 @@ class Engine:
                 self._create(table)
             new_keys = [key for key in listing if key not in loaded.objects]
             if new_keys:
-                self._append(table, bucket, prefix, new_keys)
+                self._append(table, new_keys, read)
                 for key in new_keys:
                     loaded.objects[key] = current[key]
+            loaded.table = table
             loaded.size = sum(size for _, size in listing.values())
             self._loaded[(schema, table.name)] = loaded
             return loaded.size
+
+    @staticmethod
+    def _objects(table: GlueTable) -> tuple[dict[str, tuple[str, int]], Callable[[str], pa.Table | None]]:
+        """The table's objects as {key: (etag, size)}, and how to read one."""
+        if table.is_iceberg:
+            from local_aws.athena import iceberg_scan  # pyiceberg takes most of a second to import: only when needed
+            snapshot = iceberg_scan.current_snapshot(table)
+            return snapshot.files, snapshot.read
+        bucket, prefix = moto_state.parse_s3_uri(table.location)
+        prefix = prefix.rstrip("/") + "/" if prefix else ""
+        listing = {key: (etag, size) for key, etag, size in moto_state.list_keys(bucket, prefix)
+                   if tables.is_data_object(key, prefix, size)}
+        return listing, functools.partial(tables.read_object, table, bucket, prefix)
 
     @staticmethod
     def _target(table: GlueTable) -> str:
@@ -142,11 +160,11 @@ class Engine:
         columns = ", ".join(f"{_quote(name)} {duck_type}" for name, duck_type in table.columns)
         self._db.execute(f"CREATE OR REPLACE TABLE {self._target(table)} ({columns})")
 
-    def _append(self, table: GlueTable, bucket: str, prefix: str, keys: list[str]) -> None:
+    def _append(self, table: GlueTable, keys: list[str], read: Callable[[str], pa.Table | None]) -> None:
         """Read the objects, group those with one schema, insert each group cast to the Glue types."""
         groups: dict[pa.Schema, list[pa.Table]] = {}
         for key in keys:
-            part = tables.read_object(table, bucket, prefix, key)
+            part = read(key)
             if part is not None:
                 groups.setdefault(part.schema, []).append(part)
         for schema, parts in groups.items():

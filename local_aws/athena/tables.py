@@ -1,10 +1,11 @@
 """The Glue tables queries read: what Glue says about one (location, columns, format) and its objects
 in moto's S3 read as Arrow, as Athena reads them (Parquet, or CSV/text with a delimiter and header
-lines to skip; Hive partition values from the `key=value/` folders).
+lines to skip; Hive partition values from the `key=value/` folders). An Iceberg table (Parameters
+`table_type=ICEBERG`) is read through its metadata instead (iceberg_scan.py).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -25,6 +26,8 @@ class GlueTable:
     data_format: str  # "parquet" or "csv"
     delimiter: str = ","
     skip_header_lines: int = 0
+    is_iceberg: bool = False
+    metadata_location: str = field(default="", compare=False)  # an Iceberg table's: a new snapshot is the same table
 
 
 def glue_table(region: str, database: str, table: str) -> GlueTable | None:
@@ -38,13 +41,15 @@ def glue_table(region: str, database: str, table: str) -> GlueTable | None:
     serde = sd.get("SerdeInfo") or {}
     described = " ".join([serde.get("SerializationLibrary") or "", sd.get("InputFormat") or ""]).lower()
     params = {**(found.get("Parameters") or {}), **(serde.get("Parameters") or {})}
-    is_text = any(word in described for word in ("csv", "lazysimpleserde", "textinputformat"))
+    iceberg = params.get("table_type", "").upper() == "ICEBERG"
+    is_text = not iceberg and any(word in described for word in ("csv", "lazysimpleserde", "textinputformat"))
     return GlueTable(
         database=found.get("DatabaseName", database).lower(), name=found["Name"].lower(),
         location=sd.get("Location") or "", columns=tuple(cols + parts),
         partition_keys=tuple(name for name, _ in parts), data_format="csv" if is_text else "parquet",
         delimiter=params.get("separatorChar") or params.get("field.delim") or ",",
         skip_header_lines=int(params.get("skip.header.line.count") or 0),
+        is_iceberg=iceberg, metadata_location=params.get("metadata_location", "") if iceberg else "",
     )
 
 
@@ -70,7 +75,7 @@ def read_object(table: GlueTable, bucket: str, prefix: str, key: str) -> pa.Tabl
 def _read(table: GlueTable, data: bytes, uri: str) -> pa.Table:
     try:
         if table.data_format == "parquet":
-            return _utc_wall_clock(pq.read_table(pa.BufferReader(data)))
+            return utc_wall_clock(pq.read_table(pa.BufferReader(data)))
         names = [name for name, _ in table.columns if name not in table.partition_keys]
         return pacsv.read_csv(
             pa.BufferReader(data),
@@ -82,7 +87,7 @@ def _read(table: GlueTable, data: bytes, uri: str) -> pa.Table:
         raise QueryError("HIVE_BAD_DATA", f"Error reading {uri}: {exc}", error_type=1001) from exc
 
 
-def _utc_wall_clock(table: pa.Table) -> pa.Table:
+def utc_wall_clock(table: pa.Table) -> pa.Table:
     """Timestamps with a time zone as UTC wall-clock timestamps (what Athena's `timestamp` shows), done
     in Arrow: DuckDB's TIMESTAMPTZ -> TIMESTAMP cast goes through ICU, value by value."""
     for i, column in enumerate(table.schema):

@@ -63,10 +63,12 @@ def client_environment(port: int | None = None, region: str = DEFAULT_REGION) ->
     """Environment variables that point boto3, the AWS CLI and the SageMaker SDK at the stand-in.
 
     Credentials are dummies (any are accepted); instance-metadata lookups and the SDK's telemetry
-    are switched off so nothing leaves the machine.
+    are switched off so nothing leaves the machine. pyiceberg (the SDK's Iceberg feature group
+    helpers) reads S3 through pyarrow, which ignores AWS_ENDPOINT_URL: it gets the endpoint itself.
     """
     return {
         "AWS_ENDPOINT_URL": endpoint_url(port),
+        "PYICEBERG_CATALOG__GLUE__S3__ENDPOINT": endpoint_url(port),
         "AWS_ACCESS_KEY_ID": "local",
         "AWS_SECRET_ACCESS_KEY": "local",
         "AWS_SESSION_TOKEN": "local",

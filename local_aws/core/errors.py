@@ -73,6 +73,16 @@ class InvalidInput(AwsError):
     code = "InvalidInput"
 
 
+class InvalidInputException(AwsError):
+    """Lake Formation's answer to input it cannot take (a role that does not exist, say)."""
+
+    code = "InvalidInputException"
+
+
+class AlreadyExistsException(AwsError):
+    code = "AlreadyExistsException"
+
+
 class NotFound(AwsError):
     """An admin path (/_local_aws/...) that does not exist."""
 

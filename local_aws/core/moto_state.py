@@ -1,10 +1,10 @@
 """moto's in-process state, for the services local_aws adds: the one module that knows moto's internals.
 
 Feature Store writes its offline store into moto's S3 and its tables into moto's Glue; Athena reads
-them back; jobs stage S3 objects and write CloudWatch Logs; the Model Registry completes moto's
-model packages; pipelines and feature groups are made visible to moto's tagging calls; IAM loads
-AWS-managed policies and evaluates statements with moto's policy engine. Nothing outside this
-module imports moto (the server's app wiring aside), so a moto upgrade is checked here.
+them back; jobs stage S3 objects and write CloudWatch Logs; models and the Model Registry complete
+moto's records; pipelines and feature groups are made visible to moto's tagging calls; IAM loads
+AWS-managed policies and evaluates statements with moto's policy engine; Lake Formation registers
+locations. Nothing outside this module imports moto (bar the server's app), so upgrades are checked here.
 
 moto's state is durable (local_aws.core.persistence): the backends of the services the tutorial
 uses are pickled whole, except S3's object bodies, which are kept once each as files named by their
@@ -25,6 +25,7 @@ from moto.glue.models import glue_backends
 from moto.iam.access_control import IAMPolicyStatement, PermissionResult
 from moto.iam.aws_managed_policies import aws_managed_policies_data
 from moto.iam.models import AWSManagedPolicy, iam_backends
+from moto.lakeformation.models import lakeformation_backends
 from moto.logs.models import logs_backends
 from moto.moto_api._internal.models import moto_api_backend
 from moto.s3.models import FakeKey, s3_backends
@@ -36,7 +37,7 @@ from local_aws.core.config import ACCOUNT_ID
 
 # The moto services whose state is saved: what the tutorial and its notebooks leave behind.
 _DURABLE = {"s3": s3_backends, "iam": iam_backends, "glue": glue_backends, "logs": logs_backends,
-            "sagemaker": sagemaker_backends, "athena": athena_backends}
+            "sagemaker": sagemaker_backends, "athena": athena_backends, "lakeformation": lakeformation_backends}
 
 
 def reset() -> None:
@@ -132,8 +133,6 @@ def _changes(fn: Callable) -> Callable:
 
 
 # --- S3 -------------------------------------------------------------------------------------------
-
-
 def parse_s3_uri(uri: str) -> tuple[str, str]:
     """'s3://bucket/a/b' -> ('bucket', 'a/b')."""
     if not uri.startswith("s3://"):
@@ -175,8 +174,6 @@ def list_keys(bucket: str, prefix: str = "", account_id: str = ACCOUNT_ID) -> It
 
 
 # --- Glue, Athena workgroups, CloudWatch Logs -----------------------------------------------------
-
-
 def _glue(region: str, account_id: str = ACCOUNT_ID) -> Any:
     return glue_backends[account_id][region]
 
@@ -232,9 +229,7 @@ def put_log_events(region: str, group: str, stream: str, events: list[tuple[int,
             group, stream, [{"timestamp": t, "message": m} for t, m in events])
 
 
-# --- IAM ------------------------------------------------------------------------------------------
-
-
+# --- IAM, Lake Formation --------------------------------------------------------------------------
 def _iam(account_id: str) -> Any:
     return iam_backends[account_id]["aws"]
 
@@ -282,9 +277,17 @@ def statement_effect(statement: dict, action: str, resource: str, context: dict[
     return {PermissionResult.PERMITTED: "Allow", PermissionResult.DENIED: "Deny"}.get(result)
 
 
+@_changes
+def register_lake_formation_resource(region: str, account_id: str, resource_arn: str, role_arn: str) -> bool:
+    """RegisterResource in moto's Lake Formation; False when the resource is registered already."""
+    backend = lakeformation_backends[account_id][region]
+    if resource_arn in backend.resources:
+        return False
+    backend.register_resource(resource_arn, role_arn)
+    return True
+
+
 # --- SageMaker: tags, pipelines, models, the Model Registry ---------------------------------------
-
-
 def _sagemaker(region: str, account_id: str) -> Any:
     return sagemaker_backends[account_id][region]
 
@@ -322,16 +325,9 @@ def add_sagemaker_tag_target(resource_type: str, find: Callable[[str], Any]) -> 
 def mirror_pipeline(region: str, account_id: str, name: str, definition: str, role_arn: str,
                     tags: list[dict], display_name: str, description: str | None,
                     parallelism: dict | None) -> None:
-    """Record a pipeline in moto too, only so that its tagging calls find it."""
+    """Record a pipeline in moto too, only so that its tagging calls find it (its definition stays the first)."""
     _sagemaker(region, account_id).pipelines[name.lower()] = FakePipeline(
         name, display_name, definition, description, role_arn, tags, account_id, region, parallelism)
-
-
-@_changes
-def update_pipeline_mirror(region: str, account_id: str, name: str, definition: str) -> None:
-    mirrored = _sagemaker(region, account_id).pipelines.get(name.lower())
-    if mirrored is not None:
-        mirrored.pipeline_definition = definition
 
 
 @_changes
@@ -342,11 +338,15 @@ def drop_pipeline_mirror(region: str, account_id: str, name: str) -> None:
 @_changes
 def create_model(region: str, account_id: str, name: str, role_arn: str, primary_container: dict | None,
                  containers: list | None, vpc_config: dict | None, tags: list | None) -> dict:
-    """CreateModel through moto; returns DescribeModel's answer."""
-    model = _sagemaker(region, account_id).create_model(
+    """CreateModel through moto; returns DescribeModel's answer as moto gives it (see describe_model)."""
+    return _sagemaker(region, account_id).create_model(
         model_name=name, execution_role_arn=role_arn, primary_container=primary_container, vpc_config=vpc_config,
-        containers=containers, tags=tags)
-    return model.response_object
+        containers=containers, tags=tags).response_object
+
+
+def describe_model(region: str, account_id: str, name: str) -> dict | None:
+    """DescribeModel's answer as moto gives it (unset members included), or None when there is no such model."""
+    return getattr(_sagemaker(region, account_id)._models.get(name), "response_object", None)
 
 
 def model_package_group_arn(region: str, account_id: str, name: str) -> str | None:

@@ -1,10 +1,12 @@
-"""Refuse literal /opt/ml paths inside a local_aws job process, with a message that says the fix.
+"""Refuse literal /opt/ml paths inside a job process that has no /opt/ml of its own, saying the fix.
 
-A job runs as a local process whose /opt/ml is a directory under the server's home; local_aws
-rewrites /opt/ml/... in the entrypoint, arguments and environment, but cannot see paths written
-literally in a script. An audit hook catches file operations on such paths: it records the path
-(so the job's FailureReason can explain it) and raises FileNotFoundError naming the way out.
-Installed by `_guard_site/sitecustomize.py` when LOCAL_AWS_OPT_ML is set; imports nothing heavy.
+A job's processes normally see their host's directory at /opt/ml itself (local_aws.jobs.opt_ml_mount).
+Where the machine allows no private mount namespace, a job runs with /opt/ml/... rewritten to that
+directory in the entrypoint, arguments and environment, and local_aws cannot see paths written
+literally in a script. There an audit hook catches file operations on such paths: it records the path
+(so the job's FailureReason can explain it) and raises FileNotFoundError naming the way out. Python
+raises no audit event for stat, so os.path.exists on such a path answers False unseen.
+Installed by `_guard_site/sitecustomize.py` when GUARD_SWITCH is set; imports nothing heavy.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import os
 import sys
 
 CONTAINER_ROOT = "/opt/ml"
+GUARD_SWITCH = "LOCAL_AWS_OPT_ML_GUARD"  # set in the job processes of a job whose /opt/ml is rewritten
 RECORD_FILE = ".local_aws/unmapped_paths"  # under the job's /opt/ml stand-in
 _PATH_EVENTS = frozenset({"open", "os.listdir", "os.scandir", "os.mkdir", "os.chdir", "os.remove", "os.rmdir",
                           "os.rename", "shutil.copyfile"})  # audit events whose first argument is a path
@@ -34,9 +37,10 @@ def explain(path: str, root: str) -> str:
     local = root + path[len(CONTAINER_ROOT):]
     where = (f"The job's {path} is {local} here. " if os.path.exists(local) else
              f"Nothing is mapped at {path}: no input, output or channel has that local path. ")
-    return (f"The script opened the container path {path} written literally in its code. local_aws runs the "
-            f"job as a local process whose /opt/ml is {root}, and rewrites /opt/ml/... only in the "
-            f"entrypoint, the arguments and the environment. {where}Pass the path as an argument instead "
+    return (f"The script opened the container path {path} written literally in its code. This machine gives "
+            f"jobs no /opt/ml of their own (see the job's log): local_aws runs the job as a local process whose "
+            f"/opt/ml is {root}, and rewrites /opt/ml/... only in the entrypoint, the arguments and the "
+            f"environment. {where}Pass the path as an argument instead "
             f"(e.g. ContainerArguments ['--input-dir', '/opt/ml/processing/input'] read with argparse, or "
             f"the SM_* environment variables in training) so it works both here and on AWS.")
 
@@ -59,6 +63,6 @@ def _hook(event: str, args: tuple) -> None:
 
 def install() -> None:
     global _installed
-    if not _installed and os.environ.get("LOCAL_AWS_OPT_ML"):
+    if not _installed and os.environ.get(GUARD_SWITCH) and os.environ.get("LOCAL_AWS_OPT_ML"):
         sys.addaudithook(_hook)
         _installed = True

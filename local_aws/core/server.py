@@ -36,6 +36,8 @@ log = logging.getLogger("local_aws")
 SERVICE_PACKAGES = [
     "local_aws.iam",
     "local_aws.model_registry",
+    "local_aws.sagemaker_models",
+    "local_aws.lakeformation",
     "local_aws.featurestore",
     "local_aws.athena",
     "local_aws.jobs",

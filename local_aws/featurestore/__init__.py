@@ -1,5 +1,6 @@
 """SageMaker Feature Store: feature groups with an online store answered in memory and an offline
-store written to moto's S3 as Parquet, with its Glue table, so Athena can query it.
+store written to moto's S3 as Parquet, with its Glue table (or, for TableFormat Iceberg, an Iceberg
+table registered in Glue), so Athena can query it.
 
 moto only sketches the Feature Store, so local_aws answers the control plane (SageMaker's
 *FeatureGroup and *FeatureMetadata calls) and the whole runtime (sagemaker-featurestore-runtime).
@@ -8,7 +9,8 @@ The modules divide the work as moto divides a service:
 - models.py: features, feature groups and their registry, with the lazy Creating/Deleting/update
   transitions AWS shows;
 - feature_groups.py: the control-plane handlers;
-- glue_table.py: the offline store's table in the Glue Data Catalog;
+- glue_table.py: the offline store's table in the Glue Data Catalog (Glue table format);
+- iceberg_store.py: the offline store as an Iceberg table (AWS's layout, one snapshot per flush);
 - records.py: checking records against a group (values by FeatureType, event times, identifiers);
 - online_store.py: per group, the latest record per identifier, soft-delete tombstones and TTLs;
 - runtime.py: the runtime's handlers (Put/Get/Delete/Update/BatchGet/BatchWrite/ListRecords);

@@ -4,9 +4,11 @@ moto 5.2.5 sketches CreateFeatureGroup/DescribeFeatureGroup only, so local_aws a
 FeatureGroup call itself. The server has checked each request against the botocore model (names,
 lengths, enums, the role ARN, list sizes); these handlers add what the model cannot say: reserved
 and duplicate feature names, the types of the record identifier and event time, at least one
-store, a role for the offline store, the formats local_aws writes, and the group's state. A group
-with an offline store gets its S3 destination and, unless disabled, its Glue table. Every change
-marks the Feature Store's saved state changed (durable.py), once made.
+store, a role for the offline store, Glue table creation for an Iceberg offline store, and the
+group's state. A group with an offline store gets its S3 destination and, unless disabled, its table: a Glue
+table of Parquet files (glue_table.py) or, for TableFormat Iceberg, an Iceberg table registered in
+Glue (iceberg_store.py). Every change marks the Feature Store's saved state changed (durable.py),
+once made.
 """
 from __future__ import annotations
 
@@ -95,16 +97,18 @@ def _offline_config(request: dict, name: str, ctx: RequestContext, created: dt.d
     if not uri.startswith("s3://"):
         raise ValidationException(f"S3Uri {uri} is not an s3:// URI. Give the offline store location as "
                                   "s3://bucket/prefix.")
-    if config.get("TableFormat") == "Iceberg":
-        raise ValidationException("OfflineStoreConfig.TableFormat Iceberg is not supported by local_aws, which "
-                                  "writes the Glue (Parquet) table format. Omit TableFormat or set it to Glue.")
+    table_format = config.get("TableFormat", "Glue")
+    if table_format == "Iceberg" and config.get("DisableGlueTableCreation"):
+        raise ValidationException("DisableGlueTableCreation cannot be true when OfflineStoreConfig.TableFormat is "
+                                  "Iceberg: Feature Store creates and manages the Iceberg table. Omit "
+                                  "DisableGlueTableCreation or use TableFormat Glue.")
     epoch = int(created.timestamp())
     resolved = f"{uri.rstrip('/')}/{ctx.account_id}/sagemaker/{ctx.region}/offline-store/{name}-{epoch}/data"
     out: dict[str, Any] = {
         "S3StorageConfig": {**{k: v for k, v in storage.items() if k in ("S3Uri", "KmsKeyId")},
                             "ResolvedOutputS3Uri": resolved},
         "DisableGlueTableCreation": bool(config.get("DisableGlueTableCreation", False)),
-        "TableFormat": "Glue",
+        "TableFormat": table_format,
     }
     catalog = config.get("DataCatalogConfig")
     if catalog:
@@ -122,11 +126,18 @@ def _connect_offline_store(group: FeatureGroup) -> None:
         group.failure_reason = (f"Failed to create the OfflineStore: the S3 bucket {bucket} does not exist. Create "
                                 "the bucket, delete this FeatureGroup and create it again.")
         return
-    group.offline_destination = group.offline_destination_at(bucket, key.rstrip("/"))
     if not group.offline_config["DisableGlueTableCreation"]:
         catalog = group.offline_config["DataCatalogConfig"]
         group.glue_table = (catalog["Database"], catalog["TableName"])
-        write_glue_table(group)
+        if group.is_iceberg:
+            from local_aws.featurestore import iceberg_store  # pyiceberg takes most of a second to import
+            group.failure_reason = iceberg_store.create(group)
+            if group.failure_reason:
+                group.glue_table = None  # the table is someone else's
+                return
+        else:
+            write_glue_table(group)
+    group.offline_destination = group.offline_destination_at(bucket, key.rstrip("/"))
 
 
 @action("sagemaker", "CreateFeatureGroup")
@@ -192,6 +203,15 @@ def list_feature_groups(request: dict, ctx: RequestContext) -> dict:
     return found.answer({"FeatureGroupSummaries": [g.summary() for g in found.items]})
 
 
+def _add_columns(group: FeatureGroup, features: list[Feature]) -> None:
+    """The offline store's table gets the new features as columns (an Iceberg table: a schema change)."""
+    if group.is_iceberg:
+        from local_aws.featurestore import iceberg_store  # pyiceberg takes most of a second to import
+        iceberg_store.add_features(group, features)
+    else:
+        write_glue_table(group)
+
+
 @action("sagemaker", "UpdateFeatureGroup")
 def update_feature_group(request: dict, ctx: RequestContext) -> dict:
     with GROUPS.lock:
@@ -218,7 +238,7 @@ def update_feature_group(request: dict, ctx: RequestContext) -> dict:
         if new_features:
             group.add_features(new_features)
             if group.glue_table:
-                write_glue_table(group)
+                _add_columns(group, new_features)
         if online_update:
             group.online_config = {**group.online_config, **online_update}
         throughput = request.get("ThroughputConfig")

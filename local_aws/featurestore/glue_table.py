@@ -1,4 +1,5 @@
-"""The Glue table of a feature group's offline store, as Feature Store creates it in the Data Catalog.
+"""The Glue table of a feature group's offline store in the Glue table format, as Feature Store creates it
+in the Data Catalog (an Iceberg offline store's table is written by iceberg_store.py).
 
 Its columns are the features (collections as arrays), then the three columns Feature Store adds to
 every offline record; it is a Parquet table at the offline store's ResolvedOutputS3Uri, so Athena
@@ -19,13 +20,17 @@ def glue_type(feature: Feature) -> str:
     return f"array<{base}>" if feature.collection_type else base
 
 
+def description(group: FeatureGroup) -> str:
+    return f"Offline store of SageMaker Feature Store feature group {group.name}"
+
+
 def table_input(group: FeatureGroup) -> dict:
     """Glue's TableInput for the group's offline store as it is now."""
     catalog = group.offline_config["DataCatalogConfig"]
     columns = [(f.name, glue_type(f)) for f in group.features] + list(ADDED_COLUMNS)
     return {
         "Name": catalog["TableName"],
-        "Description": f"Offline store of SageMaker Feature Store feature group {group.name}",
+        "Description": description(group),
         "TableType": "EXTERNAL_TABLE",
         "Parameters": {"EXTERNAL": "TRUE", "classification": "parquet"},
         "PartitionKeys": [],

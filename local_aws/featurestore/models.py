@@ -21,7 +21,7 @@ from typing import Any, Callable
 from local_aws.core import moto_state
 from local_aws.core.errors import ResourceInUse, ResourceNotFound
 from local_aws.core.protocol import RequestContext, on_reset
-from local_aws.featurestore.offline_store import Column, Destination, seconds_from_env
+from local_aws.featurestore.offline_store import Column, Destination, Row, seconds_from_env
 
 TRANSITION_SECONDS_ENV = "LOCAL_AWS_FEATURE_GROUP_TRANSITION_SECONDS"
 TRANSITION_SECONDS = seconds_from_env(TRANSITION_SECONDS_ENV, "0.5")  # Creating/Deleting/update durations
@@ -136,10 +136,19 @@ class FeatureGroup:
     def start_transition(self) -> None:
         self.transition_at = time.time() + TRANSITION_SECONDS
 
+    @property
+    def is_iceberg(self) -> bool:
+        return (self.offline_config or {}).get("TableFormat") == "Iceberg"
+
     def offline_destination_at(self, bucket: str, prefix: str) -> Destination:
         """Where the offline store's rows go; its columns are read at each write, so added features appear."""
         return Destination(account_id=self.account_id, bucket=bucket, prefix=prefix, columns=self.offline_columns,
-                           report=self.report_offline_write)
+                           report=self.report_offline_write,
+                           append_snapshot=self._append_snapshot if self.is_iceberg else None)
+
+    def _append_snapshot(self, rows: list[Row], write_time: float) -> int:
+        from local_aws.featurestore import iceberg_store  # pyiceberg takes most of a second to import
+        return iceberg_store.append(self, rows, write_time)
 
     def saved(self) -> dict:
         """The group as plain data to save, taken under the registry's lock: copies of what changes in place

@@ -9,9 +9,11 @@ keeps. Each flush takes the buffer whole, so a row is written exactly once; rows
 written the buffer for the last time at a stop, a row can no longer be kept: it is refused with
 ServiceUnavailable (SDKs retry it), never acknowledged and dropped.
 
-Layout (as AWS writes it): `<ResolvedOutputS3Uri>/year=YYYY/month=MM/day=DD/hour=HH/
-<latest event time in file, YYYYMMDDTHHMMSSZ>_<16 hex chars>.parquet`, partitioned by event time
-(UTC), columns = the features, then write_time, api_invocation_time, is_deleted.
+Layout of the Glue table format (as AWS writes it): `<ResolvedOutputS3Uri>/year=YYYY/month=MM/day=DD/
+hour=HH/<latest event time in file, YYYYMMDDTHHMMSSZ>_<16 hex chars>.parquet`, partitioned by event
+time (UTC), columns = the features, then write_time, api_invocation_time, is_deleted. A group of the
+Iceberg table format gives its destination an `append_snapshot`: the flush hands it the group's rows
+whole, and it commits them as one Iceberg snapshot (iceberg_store.py).
 """
 from __future__ import annotations
 
@@ -61,6 +63,8 @@ class Destination:
     prefix: str  # key prefix of ResolvedOutputS3Uri, without a trailing slash
     columns: Callable[[], list[Column]]  # read at flush time, so added features appear
     report: Callable[[str | None], None]  # told None after a good write, the reason after a failed one
+    # An Iceberg table's append of (rows, write time), returning the files written; None: the Glue layout
+    append_snapshot: Callable[[list[Row], float], int] | None = None
 
 
 def seconds_from_env(name: str, default: str) -> float:
@@ -101,6 +105,13 @@ def partition_key(prefix: str, hour: int, latest_event_time: float) -> str:
     latest = dt.datetime.fromtimestamp(latest_event_time, dt.timezone.utc)
     return (f"{prefix}/year={start:%Y}/month={start:%m}/day={start:%d}/hour={start:%H}/"
             f"{latest:%Y%m%dT%H%M%SZ}_{os.urandom(8).hex()}.parquet")
+
+
+def _blocked(destination: Destination, exc: Exception, fix: str) -> None:
+    reason = (f"Feature Store could not write to s3://{destination.bucket}/{destination.prefix}: "
+              f"{type(exc).__name__} {exc}. {fix}; buffered records are retried every flush.")
+    log.warning("%s", reason)
+    destination.report(reason)
 
 
 class OfflineStore:
@@ -144,11 +155,19 @@ class OfflineStore:
 
     def _write(self, destination: Destination, rows: list[Row]) -> tuple[int, int, list[Row]]:
         """(rows written, files written, rows not written) for one destination."""
+        write_time = time.time()
+        if destination.append_snapshot is not None:
+            try:
+                files = destination.append_snapshot(rows, write_time)
+            except Exception as exc:  # a missing bucket or Glue table: keep the rows, say why
+                _blocked(destination, exc, "Create the bucket, or the Glue table if it was deleted")
+                return 0, 0, rows
+            destination.report(None)
+            return len(rows), files, []
         by_hour: dict[int, list[Row]] = {}
         for row in rows:
             by_hour.setdefault(int(row.event_time // 3600), []).append(row)
         columns = destination.columns()
-        write_time = time.time()
         written = files = 0
         hours = sorted(by_hour)
         for index, hour in enumerate(hours):
@@ -158,11 +177,7 @@ class OfflineStore:
                 moto_state.put_object(destination.bucket, key, encode_parquet(columns, part, write_time),
                                       destination.account_id)
             except Exception as exc:  # moto's MissingBucket and the like: keep the rows, say why
-                reason = (f"Feature Store could not write to s3://{destination.bucket}/{destination.prefix}: "
-                          f"{type(exc).__name__} {exc}. Create the bucket; buffered records are retried "
-                          f"every flush.")
-                log.warning("%s", reason)
-                destination.report(reason)
+                _blocked(destination, exc, "Create the bucket")
                 return written, files, [row for later in hours[index:] for row in by_hour[later]]
             written += len(part)
             files += 1

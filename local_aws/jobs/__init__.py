@@ -5,11 +5,16 @@
     api               the same calls for code inside local_aws (a pipeline's steps): start, describe, stop, wait
     runner            a job's life: the thread that stages, runs and uploads, and the statuses it moves through
     specs             request -> container spec: config files, SM_* environment, channels, inputs and outputs
-    staging           the per-host /opt/ml stand-ins: S3 inputs, manifests, sharding, path mapping
+    script_mode       a training job without entrypoint on a framework image: the training toolkit's program,
+                      arguments and SM_* environment; the images local_aws stands in for
+    toolkit_launcher  the script that runs such a program as the toolkit does (requirements, failure file)
+    staging           the per-host /opt/ml stand-ins: S3 inputs, manifests, sharding, source archive, path mapping
     sandbox           every path a job derives resolved inside its stand-in; links never followed on reading
     container         the local processes: command, environment, logs to CloudWatch, stop and runtime limit
     processes         a host's process group under its supervisor, recorded while it runs
-    supervisor        the script leading a host's group: it ends the group with its command and with the server
+    supervisor        the script leading a host's group: its /opt/ml, and the group's end with its command and with
+                      the server
+    opt_ml_mount      a host's private mount namespace with its stand-in bound at /opt/ml; whether the machine allows it
     process_registry  the record of running groups under the server's home, and the sweep of a dead server's
     outputs           uploads, model.tar.gz, metrics, FailureReason and ExitMessage
 

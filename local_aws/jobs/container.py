@@ -1,12 +1,15 @@
-"""The "container" of a processing or training job: local processes that see /opt/ml as a directory.
+"""The "container" of a processing or training job: local processes that see their host's directory as /opt/ml.
 
-Each host (algo-1..N) runs the job's command in its /opt/ml stand-in (see staging) with the
-project's Python in place of the image (`python`/`python3` map to sys.executable, also on PATH for
-shell drivers), /opt/ml/... rewritten in the command, arguments and environment, and the guard site
-on PYTHONPATH that refuses literal /opt/ml paths. Each host runs under a supervisor, in a process
-group that ends with the server however it ends (see processes). stdout+stderr stream line by line to
-CloudWatch Logs; a stop request or the runtime limit ends the processes (SIGTERM, then SIGKILL), and
-so does an error while the hosts start. Continuous outputs upload while it runs (see outputs).
+Each host (algo-1..N) runs the job's command with the project's Python in place of the image
+(`python`/`python3` map to sys.executable, also on PATH for shell drivers). Its processes see the
+host's /opt/ml stand-in (see staging) at /opt/ml itself, in a mount namespace of their own (see
+opt_ml_mount), and run the command as given. Where the machine allows no such namespace, the job's
+log says so once and the job runs as before namespaces: /opt/ml/... rewritten to the stand-in in the
+command, arguments, environment and the SDK's drivers, with the guard site refusing literal /opt/ml
+paths (local_aws.core.opt_ml_guard). Each host runs under a supervisor, in a process group that ends
+with the server however it ends (see processes). stdout+stderr stream line by line to CloudWatch Logs;
+a stop request or the runtime limit ends the processes (SIGTERM, then SIGKILL), and so does an error
+while the hosts start. Continuous outputs upload while it runs (see outputs).
 """
 from __future__ import annotations
 
@@ -22,7 +25,7 @@ from urllib.parse import urlparse
 
 from local_aws.core import moto_state, opt_ml_guard
 from local_aws.core.config import client_environment
-from local_aws.jobs import sandbox, staging
+from local_aws.jobs import opt_ml_mount, sandbox, staging
 from local_aws.jobs.outputs import RunResult, Uploader
 from local_aws.jobs.processes import HostProcess
 from local_aws.jobs.specs import ContainerError, ContainerSpec
@@ -50,20 +53,25 @@ class Container:
         self._stop = threading.Event()
         self._procs: dict[str, HostProcess] = {}
         self._streams: dict[str, str] = {}  # host -> its CloudWatch Logs stream
+        self.no_private_opt_ml = opt_ml_mount.unavailable()  # why /opt/ml is rewritten; None: it is not
 
     def stage(self) -> None:
         """Fill every host's /opt/ml stand-in (see staging)."""
-        staging.stage(self.spec, self.roots)
+        staging.stage(self.spec, self.roots, rewrite_sdk_scripts=bool(self.no_private_opt_ml))
+
+    def _mapped(self, text: str, root: Path) -> str:
+        """`text` as this host's processes need it: as it is, or with /opt/ml rewritten where it is not theirs."""
+        return map_paths(text, root) if self.no_private_opt_ml else text
 
     def command_for(self, root: Path) -> list[str]:
-        """The job's command as this host runs it: /opt/ml mapped, python as the project's interpreter."""
+        """The job's command as this host runs it: python as the project's interpreter, /opt/ml mapped if need be."""
         if not self.spec.command:
-            raise ContainerError("ClientError: local_aws runs the job's command as a local process and cannot run an "
-                                 "image's built-in entrypoint; set the container entrypoint (e.g. ['python3', "
-                                 "'/opt/ml/processing/input/code/script.py']).")
-        argv = [map_paths(arg, root) for arg in self.spec.command]
+            raise ContainerError(self.spec.no_command_reason)
+        argv = [self._mapped(arg, root) for arg in self.spec.command]
         if _PYTHON.fullmatch(os.path.basename(argv[0])):
             argv[0] = sys.executable
+        if not self.no_private_opt_ml:
+            return argv
         script = argv[1] if os.path.basename(argv[0]) in _SHELLS and len(argv) > 1 else argv[0]
         path = Path(script)
         if path.suffix == ".sh" or script != argv[0]:
@@ -78,25 +86,37 @@ class Container:
                if k in os.environ}
         env["PATH"] = os.pathsep.join([str(staging.shims_dir(self.spec)), os.environ.get("PATH", os.defpath)])
         env.update(client_environment(port, self.spec.region))
-        env.update({k: map_paths(str(v), root) for k, v in self.spec.host_environment(host, self.hosts).items()})
-        env.update({k: map_paths(str(v), root) for k, v in self.spec.environment.items()})
+        env.update({k: self._mapped(str(v), root) for k, v in self.spec.host_environment(host, self.hosts).items()})
+        env.update({k: self._mapped(str(v), root) for k, v in self.spec.environment.items()})
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(GUARD_SITE), str(PACKAGE_PARENT),
                                                           env.get("PYTHONPATH", "")]))
         env["PYTHONUNBUFFERED"] = "1"
-        env["LOCAL_AWS_OPT_ML"] = str(root)
+        # pip inside a job (the SDK's @step dependencies step, a requirements install) finds what the
+        # project's Python has without trying the package index, which nothing in local mode may reach.
+        env.setdefault("PIP_NO_INDEX", "1")
+        env.setdefault("PIP_DISABLE_PIP_VERSION_CHECK", "1")
+        env["LOCAL_AWS_OPT_ML"] = str(root)  # the stand-in: how the sweep knows a job's processes
+        if self.no_private_opt_ml:
+            env[opt_ml_guard.GUARD_SWITCH] = "1"
         return env
 
     def run(self) -> RunResult:
         """Run every host to the end, the stop request or the runtime limit."""
         result = RunResult(exit_codes={})
         readers = []
+        if self.no_private_opt_ml:
+            self._log(self.hosts[0], f"local_aws: this job's processes cannot have an /opt/ml of their own here "
+                                     f"({self.no_private_opt_ml}): /opt/ml/... is rewritten to each host's "
+                                     f"directory only in the entrypoint, the arguments, the environment and the "
+                                     f"SDK's own scripts, and a script that opens an /opt/ml path written in its "
+                                     f"code fails.")
         try:
             for host, root in self.roots.items():
                 if self._stop.is_set():
                     break
                 self._stream(host)
-                proc = self._procs[host] = HostProcess(self.command_for(root), root,
-                                                       self.environment_for(host, root), self.spec.home)
+                proc = self._procs[host] = HostProcess(self.command_for(root), root, self.environment_for(host, root),
+                                                       self.spec.home, private_opt_ml=not self.no_private_opt_ml)
                 tail: deque[str] = deque(maxlen=TAIL_LINES)
                 result.tails[host] = tail  # type: ignore[assignment]
                 reader = threading.Thread(target=self._pump, args=(host, proc, tail, result.lines), daemon=True)

@@ -1,5 +1,6 @@
 """A host's processes: the job's command, started under its supervisor in a process group of its own that
-is recorded under the server's home while it runs (see supervisor and process_registry).
+is recorded under the server's home while it runs (see supervisor and process_registry), and, where the
+machine allows it, in a mount namespace whose /opt/ml is the host's directory (see opt_ml_mount).
 
 The thread that starts a host is the job's thread, which waits for the host's end (see container):
 on Linux the parent-death signal fires when that thread ends, so it must outlive what it starts.
@@ -21,11 +22,12 @@ SUPERVISOR = Path(__file__).with_name("supervisor.py")
 class HostProcess:
     """One host's command under its supervisor: its output, its signals and, at its end, its exit code."""
 
-    def __init__(self, argv: list[str], root: Path, env: dict[str, str], home: Path):
+    def __init__(self, argv: list[str], root: Path, env: dict[str, str], home: Path, private_opt_ml: bool):
         status_read, status_write = os.pipe()
+        opt_ml = str(root) if private_opt_ml else ""
         try:
             self._proc = subprocess.Popen(
-                [sys.executable, "-I", "-S", str(SUPERVISOR), str(os.getpid()), str(status_write), *argv],
+                [sys.executable, "-I", "-S", str(SUPERVISOR), str(os.getpid()), str(status_write), opt_ml, *argv],
                 cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True, pass_fds=(status_write,))
         except OSError as exc:

@@ -2,7 +2,8 @@
 
 A processing job gets /opt/ml/config/processingjobconfig.json and resourceconfig.json; a training job
 gets /opt/ml/input/config/{hyperparameters,inputdataconfig,resourceconfig}.json, one channel per
-/opt/ml/input/data/<channel> and the SM_* environment the SageMaker training toolkit sets. At Create,
+/opt/ml/input/data/<channel> and the SM_* environment the SageMaker training toolkit sets; one with no
+ContainerEntrypoint runs its framework image's script mode (see script_mode). At Create,
 requests are refused here as AWS refuses them beyond botocore's model (a processing LocalPath outside
 /opt/ml/processing/), and when local_aws cannot run them as asked (Pipe mode, non-S3 sources). Each
 input and output says which container directory its path must stay in once resolved (see sandbox).
@@ -20,12 +21,16 @@ from local_aws.core.config import home_dir
 from local_aws.core.errors import ValidationException
 from local_aws.core.opt_ml_guard import CONTAINER_ROOT
 from local_aws.core.protocol import RequestContext, drop_none
+from local_aws.jobs import script_mode
 from local_aws.jobs.models import Job, JobKind
+from local_aws.jobs.script_mode import CODE_DIR, ScriptMode
 
 PROCESSING_ROOT = "/opt/ml/processing"
 CHANNELS_ROOT = "/opt/ml/input/data"
 HostFiles = Callable[[str, list[str]], dict[str, Any]]  # (host, hosts) -> container path -> JSON content
 HostEnvironment = Callable[[str, list[str]], dict[str, str]]
+NO_COMMAND = ("ClientError: local_aws runs the job's command as a local process and cannot run an image's built-in "
+              "entrypoint; set the container entrypoint (e.g. ['python3', '/opt/ml/processing/input/code/script.py']).")
 
 
 class ContainerError(Exception):
@@ -60,6 +65,7 @@ class ContainerSpec:
     home: Path  # the server's home: its record of running job processes is there (see process_registry)
     work_dir: Path  # holds one /opt/ml stand-in per host
     command: list[str]  # as the container would run it (entrypoint + arguments)
+    no_command_reason: str = NO_COMMAND  # the FailureReason when there is no command
     environment: dict[str, str] = field(default_factory=dict)
     instance_count: int = 1
     inputs: list[S3Input] = field(default_factory=list)
@@ -69,6 +75,7 @@ class ContainerSpec:
     host_files: HostFiles = lambda host, hosts: {}
     host_environment: HostEnvironment = lambda host, hosts: {}
     driver_dirs: list[str] = field(default_factory=list)  # SDK-generated driver scripts: paths rewritten
+    code_archive: str | None = None  # S3 URI of a .tar.gz unpacked into /opt/ml/code (script mode)
 
 
 def check_runnable(kind: JobKind, request: dict) -> None:
@@ -170,17 +177,27 @@ def training_spec(job: Job, ctx: RequestContext) -> ContainerSpec:
     checkpoint = req.get("CheckpointConfig") or {}
     outputs = [S3Output(checkpoint.get("LocalPath", "/opt/ml/checkpoints"), checkpoint["S3Uri"], continuous=True)] \
         if checkpoint.get("S3Uri") else []
+    command = list(algorithm.get("ContainerEntrypoint") or []) + list(algorithm.get("ContainerArguments") or [])
+    script, no_command = None, NO_COMMAND
+    if not algorithm.get("ContainerEntrypoint"):
+        try:
+            script = script_mode.plan(req)
+            command = script.command()
+        except script_mode.NotRunnable as err:
+            command, no_command = [], str(err)
+    host_files = _training_host_files(job)
     return ContainerSpec(
         job_name=job.name, log_group=job.kind.log_group, region=ctx.region, account_id=ctx.account_id,
         endpoint_url=ctx.endpoint_url, home=_home(ctx), work_dir=_work_dir(ctx, job),
-        command=list(algorithm.get("ContainerEntrypoint") or []) + list(algorithm.get("ContainerArguments") or []),
+        command=command, no_command_reason=no_command,
         environment=req.get("Environment") or {},
         instance_count=int(req.get("ResourceConfig", {}).get("InstanceCount") or 1),
         inputs=inputs, outputs=outputs,
-        directories=["/opt/ml/model", "/opt/ml/output/data", "/opt/ml/code"],
+        directories=["/opt/ml/model", "/opt/ml/output/data", CODE_DIR],
         max_runtime=_max_runtime(req),
-        host_files=_training_host_files(job), host_environment=_training_environment(job),
+        host_files=host_files, host_environment=_training_environment(job, host_files, script),
         driver_dirs=["/opt/ml/input/data/sm_drivers"],
+        code_archive=script.submit_directory if script else None,
     )
 
 
@@ -209,15 +226,22 @@ def _training_host_files(job: Job) -> HostFiles:
     return files
 
 
-def _training_environment(job: Job) -> HostEnvironment:
-    """The SM_* variables the SageMaker training toolkit sets, plus TRAINING_JOB_NAME/ARN."""
+def _training_environment(job: Job, host_files: HostFiles, script: ScriptMode | None) -> HostEnvironment:
+    """TRAINING_JOB_NAME/ARN and the SM_* variables the SageMaker training toolkit sets: exactly the toolkit's
+    in script mode, the common ones otherwise."""
     req = job.request
     channels = [c["ChannelName"] for c in req.get("InputDataConfig", [])]
     hyperparameters = req.get("HyperParameters") or {}
-    hps = {k: _decoded(v) for k, v in hyperparameters.items()}
+    hps = {k: script_mode.decoded(v) for k, v in hyperparameters.items()}
     cpus = os.cpu_count() or 1
 
     def environment(host: str, hosts: list[str]) -> dict[str, str]:
+        if script is not None:
+            files = host_files(host, hosts)
+            return {"TRAINING_JOB_NAME": job.name, "TRAINING_JOB_ARN": job.arn, **script.environment(
+                job.name, host, hosts, files["/opt/ml/input/config/resourceconfig.json"],
+                files["/opt/ml/input/config/inputdataconfig.json"],
+                {c: f"{CHANNELS_ROOT}/{c}" for c in channels})}
         env = {
             "TRAINING_JOB_NAME": job.name, "TRAINING_JOB_ARN": job.arn,
             "SM_MODEL_DIR": "/opt/ml/model", "SM_INPUT_DIR": "/opt/ml/input",
@@ -240,11 +264,3 @@ def _training_environment(job: Job) -> HostEnvironment:
             "num_cpus": cpus, "num_gpus": 0})
         return env
     return environment
-
-
-def _decoded(value: str) -> Any:
-    """A hyperparameter as the toolkit hands it to scripts: JSON-decoded where it is JSON."""
-    try:
-        return json.loads(value)
-    except (TypeError, ValueError):
-        return value

@@ -2,22 +2,27 @@
 
 Each host (algo-1..N) gets a fresh directory standing for its /opt/ml: S3 inputs copied from moto's S3
 (an S3 prefix laid out as SageMaker lays it out, a manifest's listed objects, ShardedByS3Key inputs
-split across the hosts), the config files, the directories the container expects, and the SDK's
-generated driver scripts with their /opt/ml paths rewritten. Every local path, S3 key and manifest
-entry is resolved inside the stand-in first (see sandbox). `python`, `python3` and `pip` shims on
-PATH run the project's interpreter in place of the image's.
+split across the hosts), the config files, the directories the container expects, a script-mode job's
+source archive unpacked into /opt/ml/code (see script_mode), and, where the job's processes have no
+/opt/ml of their own, the SDK's generated driver scripts with their /opt/ml paths rewritten. Every
+local path, S3 key, manifest entry and archive member is resolved inside the stand-in first (see
+sandbox). `python`, `python3` and `pip` shims on PATH run the project's interpreter in place of the
+image's.
 """
 from __future__ import annotations
 
+import io
 import json
 import re
 import shutil
 import sys
+import tarfile
 from pathlib import Path
 
 from local_aws.core import moto_state
 from local_aws.jobs import sandbox
 from local_aws.jobs.sandbox import local_path
+from local_aws.jobs.script_mode import CODE_DIR
 from local_aws.jobs.specs import ContainerError, ContainerSpec, S3Input
 
 _OPT_ML = re.compile(r"(?<![\w./-])/opt/ml(?![\w.-])")
@@ -35,11 +40,12 @@ def shims_dir(spec: ContainerSpec) -> Path:
     return spec.work_dir / ".bin"
 
 
-def stage(spec: ContainerSpec, roots: dict[str, Path]) -> None:
-    """Fresh /opt/ml per host with inputs, config files and directories in place."""
+def stage(spec: ContainerSpec, roots: dict[str, Path], rewrite_sdk_scripts: bool) -> None:
+    """Fresh /opt/ml per host with inputs, config files, source code and directories in place."""
     shutil.rmtree(spec.work_dir, ignore_errors=True)
     _write_python_shims(shims_dir(spec))
     hosts = list(roots)
+    archive = _code_archive(spec) if spec.code_archive else None
     for index, (host, root) in enumerate(roots.items()):
         (root / ".local_aws").mkdir(parents=True)
         for path in ["/opt/ml/output", *spec.directories]:
@@ -52,8 +58,40 @@ def stage(spec: ContainerSpec, roots: dict[str, Path]) -> None:
             target = local_path(path, root)
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(json.dumps(content, indent=2))
-        for script in _sdk_scripts(spec, root):
+        if archive is not None:
+            _unpack_code(spec, archive, root)
+        for script in _sdk_scripts(spec, root) if rewrite_sdk_scripts else []:
             script.write_text(map_paths(script.read_text(), root))
+
+
+def _code_archive(spec: ContainerSpec) -> bytes:
+    """The source archive's bytes (a script-mode job's sagemaker_submit_directory, an S3 .tar.gz)."""
+    uri = spec.code_archive or ""
+    if not uri.startswith("s3://"):
+        raise ContainerError(f"ClientError: sagemaker_submit_directory {uri!r} is not an S3 URI; SageMaker "
+                             f"downloads the source archive (sourcedir.tar.gz) from S3.")
+    bucket, key = moto_state.parse_s3_uri(uri)
+    data = moto_state.get_object(bucket, key, spec.account_id)
+    if data is None:
+        raise ContainerError(f"ClientError: Failed to download the source code: {uri} (sagemaker_submit_directory) "
+                             f"does not exist.")
+    return data
+
+
+def _unpack_code(spec: ContainerSpec, archive: bytes, root: Path) -> None:
+    """The source archive unpacked into /opt/ml/code, as the training toolkit unpacks it; a member that
+    would land outside (an absolute path, ../, a link leading out) fails the job before it runs."""
+    code = local_path(CODE_DIR, root)
+    code.mkdir(parents=True, exist_ok=True)
+    try:
+        with tarfile.open(fileobj=io.BytesIO(archive), mode="r:*") as tar:
+            tar.extractall(code, filter="data")
+    except tarfile.FilterError as exc:
+        raise ContainerError(f"ClientError: the source archive {spec.code_archive} has a member that would be "
+                             f"written outside {CODE_DIR}: {exc}") from None
+    except (tarfile.TarError, EOFError, OSError) as exc:
+        raise ContainerError(f"ClientError: the source archive {spec.code_archive} could not be unpacked into "
+                             f"{CODE_DIR} (a .tar.gz is expected): {exc}") from None
 
 
 def _sdk_scripts(spec: ContainerSpec, root: Path) -> list[Path]:

@@ -99,6 +99,7 @@ class Execution:
     status: str = "Executing"
     failure_reason: str | None = None
     experiment: dict = field(default_factory=dict)
+    mlflow: dict | None = None  # MLflowConfig: MlflowResourceArn, MlflowExperimentName
     steps: dict[str, StepRecord] = field(default_factory=dict)
     retried_attempts: dict[str, int] = field(default_factory=dict)  # step -> attempts before a retry
     selective: dict | None = None  # SelectiveExecutionConfig

@@ -71,11 +71,10 @@ def start_pipeline_execution(request: dict, ctx: RequestContext) -> dict:
             description=request.get("PipelineExecutionDescription"),
             parallelism=request.get("ParallelismConfiguration") or pipeline.parallelism,
             version_id=version.version_id, created=created, modified=created)
-        if version.definition.experiment_config:
-            try:
-                execution.experiment = evaluate(version.definition.experiment_config, execution.scope())
-            except EvaluationError as exc:
-                raise ValidationException(f"PipelineExperimentConfig cannot be evaluated: {exc}") from None
+        experiment = version.definition.experiment_config
+        if experiment:
+            execution.experiment = _evaluated(experiment, execution, "PipelineExperimentConfig")
+        execution.mlflow = _mlflow(version.definition, execution, request.get("MlflowExperimentName"))
         if source is not None:
             execution.selective = selective
             executor.reuse(execution, source, [s["StepName"] for s in selective["SelectedSteps"]])
@@ -86,6 +85,22 @@ def start_pipeline_execution(request: dict, ctx: RequestContext) -> dict:
     models.STATE.changed()
     executor.start(execution)
     return {"PipelineExecutionArn": execution.arn}
+
+
+def _evaluated(config: dict, execution: Execution, member: str) -> dict:
+    try:
+        return evaluate(config, execution.scope())
+    except EvaluationError as exc:
+        raise ValidationException(f"{member} cannot be evaluated: {exc}") from None
+
+
+def _mlflow(definition: Definition, execution: Execution, experiment_name: str | None) -> dict | None:
+    """The execution's MLflow settings: the definition's MlflowConfig, its experiment name replaced by the
+    one StartPipelineExecution names (for this execution only)."""
+    config = _evaluated(definition.mlflow_config, execution, "MlflowConfig") if definition.mlflow_config else {}
+    if experiment_name:
+        config["MlflowExperimentName"] = experiment_name
+    return config or None
 
 
 def _selective_source(pipeline: Pipeline, definition: Definition, config: dict) -> Execution:
@@ -122,6 +137,7 @@ def describe_pipeline_execution(request: dict, ctx: RequestContext) -> dict:
             "CreationTime": execution.created, "LastModifiedTime": execution.modified, "CreatedBy": {},
             "LastModifiedBy": {}, "ParallelismConfiguration": execution.parallelism,
             "SelectiveExecutionConfig": execution.selective, "PipelineVersionId": execution.version_id,
+            "MLflowConfig": execution.mlflow,
         })
 
 

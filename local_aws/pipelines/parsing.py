@@ -1,10 +1,11 @@
 """Parse and validate a pipeline definition as CreatePipeline and UpdatePipeline do.
 
 The definition is a JSON string (schema version 2020-12-01) the API model cannot check, so it is
-checked here: its members, parameters, steps (Condition steps nest their IfSteps/ElseSteps), their
-DependsOn, CacheConfig, RetryPolicies and PropertyFiles, every expression's references
-(local_aws.pipelines.references), and that the steps' dependencies form no cycle. The first problem
-found is raised as a DefinitionError whose message names it.
+checked here: its members (MlflowConfig included), parameters, steps (Condition steps nest their
+IfSteps/ElseSteps, ForEach steps their body) with the members of their type (a Callback's SqsQueueUrl
+and OutputParameters, a Lambda's FunctionArn...), their DependsOn, CacheConfig, RetryPolicies and
+PropertyFiles, every expression's references (local_aws.pipelines.references), and that the steps'
+dependencies form no cycle. The first problem found is raised as a DefinitionError whose message names it.
 """
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ import re
 from typing import Any
 
 from local_aws.pipelines.definition import (
-    CACHEABLE_STEP_TYPES, JOB_STEP_TYPES, STEP_TYPES, TRIGGERS, Definition, DefinitionError, Dependency, Step,
+    JOB_STEP_TYPES, REQUIRED_STEP_MEMBERS, STEP_TYPE_MEMBERS, STEP_TYPES, TRIGGERS, Definition, DefinitionError,
+    Dependency, Step,
 )
 from local_aws.pipelines.expressions import referenced_steps
 from local_aws.pipelines.parameters import parse_parameters
@@ -23,8 +25,12 @@ from local_aws.pipelines.references import check_expressions, check_step_referen
 
 SCHEMA_VERSION = "2020-12-01"
 DOCUMENT_MEMBERS = {"Version", "Metadata", "Parameters", "PipelineExperimentConfig", "MlflowConfig", "Steps"}
-STEP_MEMBERS = {"Name", "Type", "Arguments", "DependsOn", "DisplayName", "Description", "CacheConfig",
-                "RetryPolicies", "PropertyFiles"}
+STEP_MEMBERS = {"Name", "Type", "Arguments", "DependsOn", "DisplayName", "Description"}  # every type's
+STEP_SETTINGS = {"CacheConfig", "RetryPolicies", "PropertyFiles"}  # parsed into the Step's own fields
+MLFLOW_MEMBERS = {"MlflowResourceArn", "MlflowExperimentName"}
+OUTPUT_TYPES = {"String", "Integer", "Boolean", "Float"}
+CHECK_TYPES = {"QualityCheck": {"DATA_QUALITY", "MODEL_QUALITY"},
+               "ClarifyCheck": {"DATA_BIAS", "MODEL_BIAS", "MODEL_EXPLAINABILITY"}}
 CONDITION_TYPES = {"Equals", "GreaterThan", "GreaterThanOrEqualTo", "LessThan", "LessThanOrEqualTo", "In", "Not", "Or"}
 STEP_EXCEPTION_TYPES = {"Step.SERVICE_FAULT", "Step.THROTTLING"}
 JOB_EXCEPTION_TYPES = {"SageMaker.JOB_INTERNAL_ERROR", "SageMaker.CAPACITY_ERROR", "SageMaker.RESOURCE_LIMIT"}
@@ -54,17 +60,29 @@ def parse(text: str) -> Definition:
     if not isinstance(raw_steps, list) or not raw_steps:
         raise DefinitionError("Unable to parse pipeline definition. Steps must be a non-empty Json Array.")
     steps: dict[str, Step] = {}
-    _collect_steps(raw_steps, steps, branch_of=None)
-    experiment = document.get("PipelineExperimentConfig")
-    if experiment is not None and not isinstance(experiment, dict):
-        raise DefinitionError("Unable to parse pipeline definition. PipelineExperimentConfig must be a Json Object.")
+    _collect_steps(raw_steps, steps, branch_of=None, names=set())
+    experiment = _json_object(document, "PipelineExperimentConfig")
+    mlflow = _json_object(document, "MlflowConfig")
+    unknown = set(mlflow or {}) - MLFLOW_MEMBERS
+    if unknown:
+        raise DefinitionError(f"Unable to parse pipeline definition. MlflowConfig has unknown member(s) "
+                              f"{sorted(unknown)}; it may have {sorted(MLFLOW_MEMBERS)}.")
     for step in steps.values():
         check_step_references(step, steps, parameters)
-    if experiment:
-        check_expressions(experiment, "PipelineExperimentConfig", steps, parameters)
+    for name, config in (("PipelineExperimentConfig", experiment), ("MlflowConfig", mlflow)):
+        if config:
+            check_expressions(config, name, steps, parameters)
     upstream = {name: _upstream(step, steps) for name, step in steps.items()}
     _check_acyclic(upstream)
-    return Definition(text=text, parameters=parameters, steps=steps, upstream=upstream, experiment_config=experiment)
+    return Definition(text=text, parameters=parameters, steps=steps, upstream=upstream, experiment_config=experiment,
+                      mlflow_config={k: v for k, v in mlflow.items() if v is not None} if mlflow else None)
+
+
+def _json_object(document: dict, member: str) -> dict | None:
+    value = document.get(member)
+    if value is not None and not isinstance(value, dict):
+        raise DefinitionError(f"Unable to parse pipeline definition. {member} must be a Json Object.")
+    return value
 
 
 def parse_duration(text: str) -> dt.timedelta:
@@ -77,19 +95,25 @@ def parse_duration(text: str) -> dt.timedelta:
                         seconds=seconds)
 
 
-def _collect_steps(raw_steps: Any, steps: dict[str, Step], branch_of: tuple[str, bool] | None) -> None:
+def _collect_steps(raw_steps: Any, steps: dict[str, Step] | None, branch_of: tuple[str, bool] | None,
+                   names: set[str]) -> None:
+    """Parse the steps into `steps` (None: a ForEach body's, checked for their form only), names unique."""
     if not isinstance(raw_steps, list):
         raise DefinitionError("Unable to parse pipeline definition. Steps must be a Json Array.")
     for raw in raw_steps:
         step = _parse_step(raw, branch_of)
-        if step.name in steps:
+        if step.name in names:
             raise DefinitionError(
                 f"Step names must be unique within a pipeline: '{step.name}' appears more than once "
-                "(a step inside a Condition's IfSteps/ElseSteps counts too).")
-        steps[step.name] = step
+                "(a step inside a Condition's IfSteps/ElseSteps or a ForEach's body counts too).")
+        names.add(step.name)
+        if steps is not None:
+            steps[step.name] = step
         if step.type == "Condition":
-            _collect_steps(step.arguments.get("IfSteps", []), steps, (step.name, True))
-            _collect_steps(step.arguments.get("ElseSteps", []), steps, (step.name, False))
+            _collect_steps(step.arguments.get("IfSteps", []), steps, (step.name, True), names)
+            _collect_steps(step.arguments.get("ElseSteps", []), steps, (step.name, False), names)
+        elif step.type == "ForEach":
+            _collect_steps(step.arguments.get("ForEachBody", []), None, None, names)
 
 
 def _parse_step(raw: Any, branch_of: tuple[str, bool] | None) -> Step:
@@ -100,38 +124,62 @@ def _parse_step(raw: Any, branch_of: tuple[str, bool] | None) -> Step:
         raise DefinitionError(f"Step name {name!r} must match [A-Za-z0-9\\-_]{{1,64}}.")
     if kind not in STEP_TYPES:
         raise DefinitionError(f"Step '{name}' has unknown Type {kind!r}; known types: {sorted(STEP_TYPES)}.")
-    unknown = set(raw) - STEP_MEMBERS
+    unknown = set(raw) - STEP_MEMBERS - STEP_SETTINGS - STEP_TYPE_MEMBERS[kind]
     if unknown:
         raise DefinitionError(
             f"Unable to parse pipeline definition. Step '{name}' has unknown member(s) {sorted(unknown)}.")
+    misplaced = sorted(STEP_SETTINGS & (set(raw) - STEP_TYPE_MEMBERS[kind]))
+    if misplaced:
+        owners = sorted(other for other, allowed in STEP_TYPE_MEMBERS.items() if misplaced[0] in allowed)
+        raise DefinitionError(f"Step '{name}' of type {kind} cannot have a {misplaced[0]}; it applies to {owners} "
+                              "steps.")
+    missing = [member for member in REQUIRED_STEP_MEMBERS.get(kind, ()) if raw.get(member) is None]
+    if missing:
+        raise DefinitionError(f"Unable to parse pipeline definition. {kind} step '{name}' needs {missing}.")
     arguments = raw.get("Arguments", {})
     if not isinstance(arguments, dict):
         raise DefinitionError(f"Arguments of step '{name}' must be a Json Object.")
     if kind == "Condition":
         _check_conditions(name, arguments.get("Conditions"))
+    members = {key: raw[key] for key in STEP_TYPE_MEMBERS[kind] - STEP_SETTINGS if key in raw}
+    _check_members(name, kind, members)
     step = Step(name=name, type=kind, arguments=arguments, depends_on=_parse_depends_on(name, raw.get("DependsOn")),
                 display_name=raw.get("DisplayName"), description=raw.get("Description"),
-                branch_of=branch_of)
+                branch_of=branch_of, members=members)
     cache = raw.get("CacheConfig")
     if cache is not None:
-        if kind not in CACHEABLE_STEP_TYPES:
-            raise DefinitionError(f"Step '{name}' of type {kind} cannot have a CacheConfig; caching applies to "
-                                  f"{sorted(CACHEABLE_STEP_TYPES)} steps.")
         if not isinstance(cache, dict) or not isinstance(cache.get("Enabled"), bool):
             raise DefinitionError(f"CacheConfig of step '{name}' needs Enabled (true or false).")
         step.cache_enabled = cache["Enabled"]
         if cache.get("ExpireAfter") is not None:
             step.cache_expire_after = parse_duration(cache["ExpireAfter"])
     step.retry_policies = _parse_retry_policies(name, kind, raw.get("RetryPolicies") or [])
-    step.property_files = _parse_property_files(name, kind, arguments, raw.get("PropertyFiles") or [])
+    step.property_files = _parse_property_files(name, arguments, raw.get("PropertyFiles") or [])
     return step
 
 
-def _parse_property_files(name: str, kind: str, arguments: dict, raw: list) -> dict[str, dict]:
+def _check_members(name: str, kind: str, members: dict) -> None:
+    """A Lambda's or Callback's OutputParameters and a check step's CheckType, as the schema has them."""
+    outputs = members.get("OutputParameters", [])
+    if not isinstance(outputs, list) or not all(
+            isinstance(o, dict) and isinstance(o.get("OutputName"), str) and o.get("OutputType", "String") in
+            OUTPUT_TYPES and set(o) <= {"OutputName", "OutputType"} for o in outputs):
+        raise DefinitionError(
+            f"OutputParameters of step '{name}' must be a Json Array of {{\"OutputName\": name, \"OutputType\": "
+            f"one of {sorted(OUTPUT_TYPES)}}}.")
+    if len({o["OutputName"] for o in outputs}) != len(outputs):
+        raise DefinitionError(f"OutputParameters of step '{name}' name an output more than once.")
+    for member in ("FunctionArn", "SqsQueueUrl"):
+        if not isinstance(members.get(member, ""), str):
+            raise DefinitionError(f"{member} of step '{name}' must be a string.")
+    if kind in CHECK_TYPES and members["CheckType"] not in CHECK_TYPES[kind]:
+        raise DefinitionError(f"CheckType of {kind} step '{name}' must be one of {sorted(CHECK_TYPES[kind])}, "
+                              f"got {members['CheckType']!r}.")
+
+
+def _parse_property_files(name: str, arguments: dict, raw: list) -> dict[str, dict]:
     files = {}
     for item in raw:
-        if kind != "Processing":
-            raise DefinitionError(f"Step '{name}' declares PropertyFiles, which only Processing steps can have.")
         if not isinstance(item, dict) or not all(isinstance(item.get(k), str) for k in
                                                  ("PropertyFileName", "OutputName", "FilePath")):
             raise DefinitionError(
@@ -212,7 +260,7 @@ def _check_condition(name: str, condition: Any) -> None:
 
 def _upstream(step: Step, steps: dict[str, Step]) -> list[Dependency]:
     found = {d.step: d for d in step.depends_on}
-    for name in referenced_steps(step.own_arguments):
+    for name in referenced_steps(step.own_expressions):
         found.setdefault(name, Dependency(name))
     if step.branch_of:
         found.setdefault(step.branch_of[0], Dependency(step.branch_of[0]))

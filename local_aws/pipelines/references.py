@@ -3,7 +3,8 @@
 A `Get` must name a declared parameter, a known execution variable, the experiment config, or a
 property of a defined step; a step property path is walked through the botocore shape of the step's
 Describe response (DescribeProcessingJobResponse, ...), so `Steps.P.ProcessingOutputConfig.Outputz`
-is refused before anything runs, as the service refuses it.
+is refused before anything runs, as the service refuses it; a Lambda or Callback step's properties
+are the OutputParameters it declares.
 """
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ def check_step_references(step: Step, steps: dict[str, Step], parameters: dict[s
                 f"Step '{step.name}' DependsOn step '{dependency.step}', which is not defined in the pipeline.")
         if dependency.step == step.name:
             raise DefinitionError(f"Step '{step.name}' cannot depend on itself.")
-    check_expressions(step.own_arguments, f"step '{step.name}'", steps, parameters, step)
+    check_expressions(step.own_expressions, f"step '{step.name}'", steps, parameters, step)
 
 
 def check_expressions(obj: Any, where: str, steps: dict[str, Step], parameters: dict[str, dict],
@@ -115,12 +116,18 @@ def _check_property_path(path: str, rest: str, where: str, steps: dict[str, Step
         if prop != "Outcome":
             raise DefinitionError(f"Invalid Get '{path}' in {where}: a Condition step has only the property Outcome.")
         return
-    shapes = PROPERTY_SHAPES.get(target.type)
-    if shapes is None:
-        return  # step types local_aws does not run: their properties are not checked
     tokens = path_tokens(prop)
     if tokens is None:
         raise DefinitionError(f"Invalid Get '{path}' in {where}: '{prop}' is not a property path.")
+    if target.type in ("Lambda", "Callback"):
+        declared = [o["OutputName"] for o in (target.members or {}).get("OutputParameters", [])]
+        if len(tokens) != 2 or tokens[0] != "OutputParameters" or tokens[1] not in declared:
+            raise DefinitionError(f"Invalid property reference '{path}' in {where}: a {target.type} step's properties "
+                                  f"are its OutputParameters['<name>'], with <name> one of {declared}.")
+        return
+    shapes = PROPERTY_SHAPES.get(target.type)
+    if shapes is None:
+        return  # other step types local_aws does not run: their properties are not checked
     problems = [problem for problem in (_walk_shape(shape, tokens) for shape in shapes) if problem]
     if len(problems) == len(shapes):
         raise DefinitionError(f"Invalid property reference '{path}' in {where}: {problems[0]}.")

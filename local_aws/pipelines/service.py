@@ -79,7 +79,6 @@ def update_pipeline(request: dict, ctx: RequestContext) -> dict:
         if request.get("ParallelismConfiguration"):
             pipeline.parallelism = request["ParallelismConfiguration"]
         pipeline.modified = now()
-        moto_state.update_pipeline_mirror(ctx.region, ctx.account_id, pipeline.name, pipeline.latest.definition.text)
     models.STATE.changed()
     return {"PipelineArn": pipeline.arn, "PipelineVersionId": pipeline.latest.version_id}
 

@@ -17,7 +17,7 @@ import re
 import string
 from typing import Any, Callable
 
-from local_aws import model_registry
+from local_aws import model_registry, sagemaker_models
 from local_aws.core import moto_state, validation
 from local_aws.core.errors import AwsError
 from local_aws.core.protocol import drop_none
@@ -169,7 +169,7 @@ def _run_model(execution: Execution, record: StepRecord) -> Outcome:
         execution.ctx.region, execution.ctx.account_id, request["ModelName"], request["ExecutionRoleArn"],
         request.get("PrimaryContainer"), request.get("Containers"), request.get("VpcConfig"), request.get("Tags"))
     _set_running(execution, record, {"Model": {"Arn": model["ModelArn"]}})
-    return Outcome("Succeeded", properties=model)
+    return Outcome("Succeeded", properties=sagemaker_models.aws_answer("sagemaker", "DescribeModel", model))
 
 
 RUNNERS: dict[str, Callable[[Execution, StepRecord], Outcome]] = {

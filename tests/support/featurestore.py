@@ -1,7 +1,9 @@
-"""Builders the Feature Store tests share: feature groups made and awaited, the offline store read back."""
+"""Builders the Feature Store tests share: feature groups made and awaited, the offline store read back
+(Parquet files, an Iceberg table's objects and metadata, Athena queries over its table)."""
 from __future__ import annotations
 
 import io
+import json
 from typing import Any, Protocol
 
 import boto3
@@ -95,3 +97,35 @@ def offline_table(aws: HasClients, described: dict) -> pa.Table:
     tables = [pq.read_table(io.BytesIO(s3.get_object(Bucket=bucket, Key=key)["Body"].read()))
               for key in offline_objects(aws, described)]
     return pa.concat_tables(tables, promote_options="default") if tables else pa.table({})
+
+
+def iceberg_offline_store(prefix: str = "feature-store") -> dict:
+    """An OfflineStoreConfig of the Iceberg table format."""
+    return {"S3StorageConfig": {"S3Uri": f"s3://{BUCKET}/{prefix}"}, "TableFormat": "Iceberg"}
+
+
+def table_objects(aws: HasClients, described: dict) -> list[str]:
+    """The S3 keys of an Iceberg offline store: its table's location is ResolvedOutputS3Uri without `/data`."""
+    uri = described["OfflineStoreConfig"]["S3StorageConfig"]["ResolvedOutputS3Uri"].removesuffix("/data")
+    bucket, _, prefix = uri[len("s3://"):].partition("/")
+    pages = aws.client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix + "/")
+    return [obj["Key"] for page in pages for obj in page.get("Contents", [])]
+
+
+def s3_json(aws: HasClients, uri: str) -> dict:
+    bucket, _, key = uri[len("s3://"):].partition("/")
+    return json.loads(aws.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
+
+
+def offline_query(aws: HasClients, described: dict, sql: str) -> list[list[str | None]]:
+    """Athena's header and rows for `sql`, whose `{table}` names the group's offline store table."""
+    catalog = described["OfflineStoreConfig"]["DataCatalogConfig"]
+    athena = aws.client("athena")
+    query_id = athena.start_query_execution(
+        QueryString=sql.format(table=f'"{catalog["Database"]}"."{catalog["TableName"]}"'),
+        ResultConfiguration={"OutputLocation": f"s3://{BUCKET}/athena-results/"})["QueryExecutionId"]
+    status = wait_until(lambda: athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]["Status"],
+                        lambda found: found["State"] not in ("QUEUED", "RUNNING"), what=f"query {query_id}")
+    assert status["State"] == "SUCCEEDED", status
+    pages = athena.get_paginator("get_query_results").paginate(QueryExecutionId=query_id)
+    return [[d.get("VarCharValue") for d in row["Data"]] for page in pages for row in page["ResultSet"]["Rows"]]

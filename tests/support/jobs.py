@@ -1,5 +1,5 @@
-"""Builders for the jobs tests: scripts in S3, processing and training requests, waiting for the end, job
-logs, and whether a process has ended."""
+"""Builders for the jobs tests: scripts and source archives in S3, processing, training and script-mode
+requests, waiting for the end, job logs, and whether a process has ended."""
 from __future__ import annotations
 
 import io
@@ -93,6 +93,36 @@ def wait_for_training(sm, name: str, timeout: float = 60) -> dict:
     return wait_until(lambda: sm.describe_training_job(TrainingJobName=name),
                       lambda job: job["TrainingJobStatus"] in TERMINAL, timeout=timeout, interval=0.1,
                       what=f"the end of training job {name}")
+
+
+def put_source_archive(s3, key: str, files: dict[str, str]) -> str:
+    """A sourcedir.tar.gz of `files` (name -> source) in the training bucket, as the SDK uploads one; its S3 URI."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name, source in files.items():
+            data = textwrap.dedent(source).encode()
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(data), 0o644
+            tar.addfile(info, io.BytesIO(data))
+    s3.put_object(Bucket=TRAINING_BUCKET, Key=key, Body=buffer.getvalue())
+    return f"s3://{TRAINING_BUCKET}/{key}"
+
+
+def start_script_mode_training(sm, name: str, hyperparameters: dict[str, str], *, image: str = IMAGE, channels=(),
+                               metrics=()) -> None:
+    """CreateTrainingJob as a framework estimator or a tuner sends it: no ContainerEntrypoint, the program and
+    its source archive named by the sagemaker_* hyperparameters; models under models/."""
+    algorithm = {"TrainingImage": image, "TrainingInputMode": "File"}
+    if metrics:
+        algorithm["MetricDefinitions"] = list(metrics)
+    request = dict(TrainingJobName=name, RoleArn=ROLE, AlgorithmSpecification=algorithm,
+                   HyperParameters=hyperparameters,
+                   OutputDataConfig={"S3OutputPath": f"s3://{TRAINING_BUCKET}/models"},
+                   ResourceConfig={"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 5},
+                   StoppingCondition={"MaxRuntimeInSeconds": 600})
+    if channels:
+        request["InputDataConfig"] = list(channels)
+    sm.create_training_job(**request)
 
 
 def untar(s3, uri: str) -> dict[str, bytes]:

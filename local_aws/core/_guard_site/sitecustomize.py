@@ -3,4 +3,4 @@ import local_aws.core.netguard
 import local_aws.core.opt_ml_guard
 
 local_aws.core.netguard.install()
-local_aws.core.opt_ml_guard.install()  # only in job processes (LOCAL_AWS_OPT_ML set): literal /opt/ml paths
+local_aws.core.opt_ml_guard.install()  # only in jobs whose /opt/ml is rewritten: literal /opt/ml paths

@@ -108,3 +108,12 @@ def test_temporary_server_has_its_own_state_and_leaves_nothing_behind(aws, serve
     assert os.environ == before
     assert local_aws.status(temporary["port"]) is None
     assert [b["Name"] for b in aws.client("s3").list_buckets()["Buckets"]] == ["shared-server-bucket"]
+
+
+def test_reset_forgets_the_saved_state_for_good_even_with_the_server_stopped(own_server, monkeypatch):
+    own_server.client("s3").create_bucket(Bucket="yesterday")
+    own_server.stop()
+    monkeypatch.setenv("LOCAL_AWS_HOME", str(own_server.home))
+    local_aws.reset(own_server.port)  # nothing answers on the port: the saved state is deleted
+    own_server.start()
+    assert own_server.client("s3").list_buckets()["Buckets"] == []

@@ -74,19 +74,6 @@ def test_failing_script_fails_the_job_with_reason_and_exit_message(clients):
     assert job["ExitMessage"] == "bad input"
 
 
-def test_literal_opt_ml_path_fails_with_how_to_pass_it(clients):
-    s3, sm, _ = clients
-    put_script(s3, "literal.py", """
-        import pandas  # noqa: F401  (a real script's imports must still work)
-        open("/opt/ml/processing/input/data/train.csv").read()
-    """)
-    start_processing(sm, "literal-1", "literal.py")
-    job = wait_for_processing(sm, "literal-1")
-    assert job["ProcessingJobStatus"] == "Failed"
-    assert "/opt/ml/processing/input/data/train.csv" in job["FailureReason"]
-    assert "Pass the path as an argument" in job["FailureReason"]
-
-
 def test_stop_terminates_the_process_and_runtime_limit_is_enforced(clients):
     s3, sm, _ = clients
     put_script(s3, "slow.py", """

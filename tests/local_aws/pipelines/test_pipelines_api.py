@@ -251,7 +251,9 @@ def test_data_references_order_steps_and_properties_resolve(aws):
 
 def test_unsupported_step_type_fails_its_step(aws):
     sm = aws.client("sagemaker")
-    _, described, steps = run(sm, "lambda", definition([{"Name": "L", "Type": "Lambda", "Arguments": {}}]))
+    lambda_step = {"Name": "L", "Type": "Lambda", "FunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:f",
+                   "Arguments": {}}
+    _, described, steps = run(sm, "lambda", definition([lambda_step]))
     assert described["PipelineExecutionStatus"] == "Failed"
     assert "Step type Lambda is not supported by local_aws" in steps["L"]["FailureReason"]
 
