@@ -129,3 +129,25 @@ def offline_query(aws: HasClients, described: dict, sql: str) -> list[list[str |
     assert status["State"] == "SUCCEEDED", status
     pages = athena.get_paginator("get_query_results").paginate(QueryExecutionId=query_id)
     return [[d.get("VarCharValue") for d in row["Data"]] for page in pages for row in page["ResultSet"]["Rows"]]
+
+
+def create_customer_group_with_the_sdk(boto_session, name: str, bucket: str, table_format: str | None = None,
+                                       region: str = "us-east-1"):
+    """A customers feature group (customer_id, event_time, age, balance; online and offline store) made with
+    SDK v3's FeatureGroup.create, as the tutorial makes its group, and Created; the bucket is made too."""
+    from sagemaker.mlops.feature_store import (FeatureGroup, FractionalFeatureDefinition, IntegralFeatureDefinition,
+                                              OfflineStoreConfig, OnlineStoreConfig, S3StorageConfig,
+                                              StringFeatureDefinition)
+
+    boto_session.client("s3").create_bucket(Bucket=bucket)
+    offline = {"table_format": table_format} if table_format else {}
+    group = FeatureGroup.create(
+        feature_group_name=name, record_identifier_feature_name="customer_id", event_time_feature_name="event_time",
+        feature_definitions=[StringFeatureDefinition("customer_id"), StringFeatureDefinition("event_time"),
+                             IntegralFeatureDefinition("age"), FractionalFeatureDefinition("balance")],
+        online_store_config=OnlineStoreConfig(enable_online_store=True),
+        offline_store_config=OfflineStoreConfig(s3_storage_config=S3StorageConfig(s3_uri=f"s3://{bucket}/store"),
+                                                **offline),
+        role_arn=ROLE, session=boto_session, region=region)
+    group.wait_for_status("Created", poll=1, timeout=60)
+    return group

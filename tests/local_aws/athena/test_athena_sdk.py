@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import local_aws
-from support import ACCOUNT
+from support.featurestore import create_customer_group_with_the_sdk
 
 # The SDK makes boto3 clients when imported, so it is imported once the server's environment is set.
 if TYPE_CHECKING:
@@ -26,21 +26,11 @@ REGION = "us-east-1"
 def session(server) -> Session:
     """A feature group of 10 customers: c1 also has an older version, c2 is deleted."""
     from sagemaker.core.helper.session_helper import Session
-    from sagemaker.mlops.feature_store import (FeatureGroup, FractionalFeatureDefinition, IntegralFeatureDefinition,
-                                              OfflineStoreConfig, OnlineStoreConfig, S3StorageConfig,
-                                              StringFeatureDefinition, ingest_dataframe)
+    from sagemaker.mlops.feature_store import ingest_dataframe
 
     local_aws.reset(server.port)
     boto_session = boto3.Session(region_name=REGION)
-    boto_session.client("s3").create_bucket(Bucket=BUCKET)
-    group = FeatureGroup.create(
-        feature_group_name=GROUP, record_identifier_feature_name="customer_id", event_time_feature_name="event_time",
-        feature_definitions=[StringFeatureDefinition("customer_id"), StringFeatureDefinition("event_time"),
-                             IntegralFeatureDefinition("age"), FractionalFeatureDefinition("balance")],
-        online_store_config=OnlineStoreConfig(enable_online_store=True),
-        offline_store_config=OfflineStoreConfig(s3_storage_config=S3StorageConfig(s3_uri=f"s3://{BUCKET}/store")),
-        role_arn=f"arn:aws:iam::{ACCOUNT}:role/FeatureStoreRole", session=boto_session, region=REGION)
-    group.wait_for_status("Created", poll=1, timeout=60)
+    create_customer_group_with_the_sdk(boto_session, GROUP, BUCKET, region=REGION)
     frame = pd.DataFrame({"customer_id": [f"c{i}" for i in range(1, 11)],
                           "event_time": ["2024-05-02T00:00:00Z"] * 10,
                           "age": list(range(21, 31)), "balance": [i * 1.5 for i in range(1, 11)]})

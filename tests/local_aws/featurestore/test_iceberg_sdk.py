@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import local_aws
-from support import ACCOUNT
+from support.featurestore import create_customer_group_with_the_sdk
 
 # The SDK makes boto3 clients when imported, so it is imported once the server's environment is set.
 if TYPE_CHECKING:
@@ -34,22 +34,11 @@ def customers(first: int, last: int, event_time: str, age_offset: int) -> pd.Dat
 def session(server) -> Session:
     """Customers c1..c10 ingested, then c6..c12 again a day later (c6..c10 updated), then c3 deleted."""
     from sagemaker.core.helper.session_helper import Session
-    from sagemaker.mlops.feature_store import (FeatureGroup, FractionalFeatureDefinition, IntegralFeatureDefinition,
-                                              OfflineStoreConfig, OnlineStoreConfig, S3StorageConfig,
-                                              StringFeatureDefinition, ingest_dataframe)
+    from sagemaker.mlops.feature_store import ingest_dataframe
 
     local_aws.reset(server.port)
     boto_session = boto3.Session(region_name=REGION)
-    boto_session.client("s3").create_bucket(Bucket=BUCKET)
-    group = FeatureGroup.create(
-        feature_group_name=GROUP, record_identifier_feature_name="customer_id", event_time_feature_name="event_time",
-        feature_definitions=[StringFeatureDefinition("customer_id"), StringFeatureDefinition("event_time"),
-                             IntegralFeatureDefinition("age"), FractionalFeatureDefinition("balance")],
-        online_store_config=OnlineStoreConfig(enable_online_store=True),
-        offline_store_config=OfflineStoreConfig(s3_storage_config=S3StorageConfig(s3_uri=f"s3://{BUCKET}/store"),
-                                                table_format="Iceberg"),
-        role_arn=f"arn:aws:iam::{ACCOUNT}:role/FeatureStoreRole", session=boto_session, region=REGION)
-    group.wait_for_status("Created", poll=1, timeout=60)
+    create_customer_group_with_the_sdk(boto_session, GROUP, BUCKET, table_format="Iceberg", region=REGION)
     assert not ingest_dataframe(GROUP, customers(1, 10, "2024-05-01T00:00:00Z", 20), max_workers=2,
                                 region=REGION).failed_rows
     local_aws.flush(server.port)
