@@ -4,9 +4,9 @@ On SageMaker each job runs in a container whose /opt/ml is its own. Here the sup
 (see supervisor) calls `enter(root)` before it starts the job's command: unshare(2) gives it a mount
 namespace of its own (without root, or as a root without CAP_SYS_ADMIN, inside a user namespace that
 maps the user to itself), every mount is made private so nothing propagates back to the machine, and
-`root` is bind-mounted at /opt/ml. The
-command and every process it starts then see /opt/ml as in a container, literal paths, os.path.exists,
-shell tools and C++ readers alike, and two jobs running at once each see their own.
+`root` is bind-mounted at /opt/ml. The command and every process it starts then see /opt/ml as in a
+container, literal paths, os.path.exists, shell tools and C++ readers alike, and two jobs running at
+once each see their own.
 
 The mount point is made where it is missing: as root, the directory /opt/ml itself; without root, a
 tmpfs over /opt inside the namespace that holds /opt's own entries, bound back, next to ml.
