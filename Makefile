@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PARAMS ?=
 PYTEST_ARGS ?=
 
-.PHONY: setup test tutorial lab bench lock clean
+.PHONY: setup test tutorial lab bench notebook-outputs lock clean
 
 setup: $(STAMP)
 
@@ -25,6 +25,10 @@ tutorial: setup
 
 lab: setup
 	$(BIN)/python -m helpers.lab
+
+# Re-run the notebooks with their defaults on a fresh local_aws and commit what they show.
+notebook-outputs: setup
+	$(BIN)/python -m helpers.notebook_outputs
 
 bench: setup
 	$(BIN)/python bench/run_all.py

@@ -13,12 +13,14 @@ from __future__ import annotations
 import logging
 import os
 import re
+import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
 
 import boto3
 
 from helpers.names import Names
+from helpers.paths import REPO
 
 BACKENDS = ("local", "aws")
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
@@ -69,6 +71,21 @@ class Setup:
         printer.text(self.describe())
 
 
+def short_path_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                       line: str | None = None) -> str:
+    """A warning as Python shows it, with the file named as a reader can find it anywhere: relative to
+    the installed packages (sagemaker/core/...) or to the project, not as a path of this machine."""
+    path = filename.replace(os.sep, "/")
+    if "/site-packages/" in path:
+        filename = path.split("/site-packages/", 1)[1]
+    elif path.startswith(str(REPO) + "/"):
+        filename = path[len(str(REPO)) + 1:]
+    return _FORMAT_WARNING(message, category, filename, lineno, line)
+
+
+_FORMAT_WARNING = warnings.formatwarning
+
+
 def configure(backend: str = "local", region: str = "us-east-1", project: str = "abalone",
               role_arn: str | None = None, bucket: str | None = None) -> Setup:
     """Configure this process for `backend` ("local" or "aws") and return the sessions to use.
@@ -84,6 +101,7 @@ def configure(backend: str = "local", region: str = "us-east-1", project: str = 
     # The SDK turns INFO logging on for everything; keep its own messages, not boto's or its config's.
     for noisy in ("botocore", "sagemaker.config"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    warnings.formatwarning = short_path_warning
     if backend == "local":
         return _configure_local(region, names, role_arn, bucket)
     if backend == "aws":

@@ -249,3 +249,12 @@ def test_parameters_are_typed_like_papermill_and_go_where_they_are_declared():
     assert shares[NOTEBOOKS / "03_train.ipynb"] == {"project": "demo", "n_estimators": 20}
     with pytest.raises(SystemExit, match="unknown parameter.*colour.*n_estimators"):
         split_parameters({"colour": "blue"}, notebooks)
+
+
+def test_warnings_name_files_as_a_reader_finds_them_not_by_this_machines_paths():
+    from helpers.session import short_path_warning
+    from support import REPO
+
+    sdk = short_path_warning("No Wait", UserWarning, "/x/.venv/lib/python3.11/site-packages/sagemaker/core/w.py", 341)
+    assert sdk.startswith("sagemaker/core/w.py:341: UserWarning: No Wait")
+    assert short_path_warning("m", UserWarning, f"{REPO}/helpers/views.py", 3).startswith("helpers/views.py:3:")
