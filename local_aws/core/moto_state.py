@@ -17,7 +17,6 @@ import io
 import json
 import os
 import pickle
-from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from moto.athena.models import athena_backends
@@ -43,79 +42,78 @@ _DURABLE = {"s3": s3_backends, "iam": iam_backends, "glue": glue_backends, "logs
 def reset() -> None:
     """Forget everything moto holds (buckets, roles, tables, model packages...)."""
     moto_api_backend.reset()
+    _on_disk.clear()  # a reset deletes the saved state, object bodies included
+
+
+_on_disk: set[str] = set()  # the object bodies written beside the snapshot (listed at load, then tracked)
+_named: set[str] = set()  # those the newest snapshot names
 
 
 class _ObjectBodiesApart(pickle.Pickler):
     """Pickles moto's backends with each S3 object's body written once to a file of its own."""
 
-    def __init__(self, file: io.BytesIO, bodies: Path, referenced: set[str]):
+    def __init__(self, file: io.BytesIO, referenced: set[str]):
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
-        self.bodies, self.referenced = bodies, referenced
+        self.folder, self.referenced = persistence.files("moto"), referenced
 
     def persistent_id(self, obj: Any) -> Any:
         if not isinstance(obj, FakeKey):
             return None
         name = f"{obj.etag.strip(chr(34))}-{obj.size}"
-        path = self.bodies / name
-        if not path.exists():
-            partial = path.with_suffix(".partial")
+        if name not in _on_disk:  # a set lookup, not a stat: a save touches the disk for new bodies only
+            partial = self.folder / f"{name}.partial"
             partial.write_bytes(obj.value)
-            os.replace(partial, path)
+            os.replace(partial, self.folder / name)
+            _on_disk.add(name)
         self.referenced.add(name)
         return "s3-object", name, {k: v for k, v in obj.__dict__.items() if k not in ("_value_buffer", "lock")}
 
 
 class _ObjectBodiesBack(pickle.Unpickler):
-    def __init__(self, file: io.BytesIO, bodies: Path, referenced: set[str]):
+    def __init__(self, file: io.BytesIO, referenced: set[str]):
         super().__init__(file)
-        self.bodies, self.referenced = bodies, referenced
+        self.folder, self.referenced = persistence.files("moto"), referenced
 
     def persistent_load(self, pid: Any) -> FakeKey:
         _, name, state = pid
         self.referenced.add(name)
         key = FakeKey.__new__(FakeKey)
-        key.__setstate__({**state, "value": (self.bodies / name).read_bytes()})
+        key.__setstate__({**state, "value": (self.folder / name).read_bytes()})
         return key
 
 
-_referenced: set[str] = set()  # the object bodies the newest snapshot names
-
-
 def _dump() -> bytes:
-    bodies = persistence.files("moto")
     for attempt in (1, 2, 3):
         buffer, referenced = io.BytesIO(), set()
         try:
-            _ObjectBodiesApart(buffer, bodies, referenced).dump({
+            _ObjectBodiesApart(buffer, referenced).dump({
                 service: {account: dict(regions) for account, regions in list(backends.items())}
                 for service, backends in _DURABLE.items()})
             break
         except RuntimeError:  # "changed size during iteration": a request changed moto meanwhile
             if attempt == 3:
                 raise
-    _referenced.clear()
-    _referenced.update(referenced)
+    _named.clear()
+    _named.update(referenced)
     return buffer.getvalue()
 
 
 def _load(snapshot: bytes) -> None:
     referenced: set[str] = set()
-    for service, accounts in _ObjectBodiesBack(io.BytesIO(snapshot), persistence.files("moto"), referenced
-                                               ).load().items():
+    for service, accounts in _ObjectBodiesBack(io.BytesIO(snapshot), referenced).load().items():
         for account, regions in accounts.items():
             for region, backend in regions.items():
                 _DURABLE[service][account][region] = backend
-    _referenced.clear()
-    _referenced.update(referenced)
+    _named.update(referenced)
+    _on_disk.update(name for name in os.listdir(persistence.files("moto")) if not name.endswith(".partial"))
     _drop_unreferenced_bodies()
 
 
 def _drop_unreferenced_bodies() -> None:
     """Once a snapshot is on disk, the bodies it does not name (overwritten or deleted objects) go."""
-    bodies = persistence.files("moto")
-    for name in set(os.listdir(bodies)) - _referenced:
-        if not name.endswith(".partial"):
-            (bodies / name).unlink(missing_ok=True)
+    for name in _on_disk - _named:
+        (persistence.files("moto") / name).unlink(missing_ok=True)
+    _on_disk.intersection_update(_named)
 
 
 STATE = persistence.durable("moto", _dump, _load, saved=_drop_unreferenced_bodies)

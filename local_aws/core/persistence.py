@@ -63,7 +63,8 @@ _directory: list[Path] = []  # the running server's state directory
 def files(name: str) -> Path:
     """A folder beside the snapshots for a store that keeps large items as files (S3's objects)."""
     folder = _directory[0] / f"{name}.files"
-    folder.mkdir(parents=True, exist_ok=True)
+    if not folder.is_dir():
+        folder.mkdir(parents=True)
     return folder
 
 
@@ -97,6 +98,7 @@ class Persistence:
         _directory[:] = [directory]
         self.interval = interval
         self.lock = threading.Lock()  # one save (or wipe) at a time
+        self._marked = False  # whether the directory says its snapshots' FORMAT
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -161,6 +163,7 @@ class Persistence:
         with self.lock:
             forget()
             shutil.rmtree(self.directory, ignore_errors=True)
+            self._marked = False
             for store in STORES:
                 store.dirty = False
 
@@ -177,8 +180,10 @@ class Persistence:
             due = max(due, time.monotonic())  # a save longer than the interval: the next one starts at once
 
     def _write(self, name: str, snapshot: Any) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        (self.directory / "FORMAT").write_text(str(FORMAT))
+        if not self._marked:  # once per directory (a wipe deletes it): which layout its snapshots have
+            self.directory.mkdir(parents=True, exist_ok=True)
+            (self.directory / "FORMAT").write_text(str(FORMAT))
+            self._marked = True
         path = self.directory / f"{name}.pickle"
         partial = path.with_suffix(".pickle.partial")
         with open(partial, "wb") as fh:
