@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PARAMS ?=
 PYTEST_ARGS ?=
 
-.PHONY: setup test tutorial lab bench notebook-outputs lock clean
+.PHONY: setup test tutorial lab bench notebook-outputs studio-kernel lock clean
 
 setup: $(STAMP)
 
@@ -29,6 +29,15 @@ lab: setup
 # Re-run the notebooks with their defaults on a fresh local_aws and commit what they show.
 notebook-outputs: setup
 	$(BIN)/python -m helpers.notebook_outputs
+
+# SageMaker Studio: a kernel of its own under the home directory, leaving the image's environment alone.
+KERNEL_VENV ?= $(HOME)/.venvs/sagemaker-pipelines-tutorial
+studio-kernel:
+	$(PYTHON) -m venv $(KERNEL_VENV)
+	$(KERNEL_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(KERNEL_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(KERNEL_VENV)/bin/python -m ipykernel install --user --name sagemaker-pipelines-tutorial \
+		--display-name "Python (SageMaker Pipelines tutorial)"
 
 bench: setup
 	$(BIN)/python bench/run_all.py

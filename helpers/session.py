@@ -6,7 +6,10 @@ After it, every notebook cell is plain boto3 / SageMaker SDK v3 code, the same f
 For `backend="local"` it starts local_aws if needed, exports its endpoint and dummy credentials
 into this process's environment (boto3 and the SDK read them; so do kernels and jobs started
 from here), switches the SDK's telemetry off and refuses every connection outside loopback.
-For `backend="aws"` it uses your credentials, your execution role and the SDK's default bucket.
+For `backend="aws"` it uses your credentials and the SDK's default bucket; the execution role is your
+Studio execution role inside SageMaker Studio, else the project's role that notebook 00 creates.
+When local_aws plays a Studio domain (started with LOCAL_AWS_IDENTITY=studio), the kernel gets that
+domain's execution role and its credentials, as a Studio kernel does.
 """
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ import re
 import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 
 import boto3
 
@@ -38,6 +42,11 @@ class Setup:
     names: Names
     boto_session: boto3.Session = field(repr=False)
     endpoint_url: str | None = None  # None on AWS: each client uses its regional AWS endpoint
+
+    @property
+    def poll_seconds(self) -> int:
+        """How often to ask for a job's or execution's status: AWS takes minutes, local_aws seconds."""
+        return 1 if self.backend == "local" else 15
 
     @cached_property
     def sagemaker_session(self):
@@ -86,12 +95,15 @@ def short_path_warning(message: Warning | str, category: type[Warning], filename
 _FORMAT_WARNING = warnings.formatwarning
 
 
-def configure(backend: str = "local", region: str = "us-east-1", project: str = "abalone",
+def configure(backend: str = "local", region: str | None = None, project: str = "abalone",
               role_arn: str | None = None, bucket: str | None = None) -> Setup:
     """Configure this process for `backend` ("local" or "aws") and return the sessions to use.
 
-    role_arn: the SageMaker execution role; default on AWS: the caller's role (Studio's execution
-      role), locally: a role named after the project, created by notebook 00.
+    region: default on AWS: the session's (AWS_REGION, AWS_DEFAULT_REGION or your AWS config; Studio sets
+      it to the domain's), locally: us-east-1.
+    role_arn: the SageMaker execution role; default: inside SageMaker Studio (or local_aws playing it)
+      the Studio execution role, elsewhere the project's role `<project>-sagemaker-execution`, which
+      notebook 00 creates.
     bucket: default `sagemaker-<region>-<account>`, the SDK's default bucket.
     """
     names = Names(project)
@@ -110,34 +122,54 @@ def configure(backend: str = "local", region: str = "us-east-1", project: str = 
                      "or 'aws' (your AWS account)")
 
 
-def _configure_local(region: str, names: Names, role_arn: str | None, bucket: str | None) -> Setup:
+def _configure_local(region: str | None, names: Names, role_arn: str | None, bucket: str | None) -> Setup:
     import local_aws
     from local_aws.core import netguard
 
     netguard.install()  # first: nothing below may reach the network
+    region = region or local_aws.DEFAULT_REGION
     health = local_aws.ensure_running()
-    os.environ.update(local_aws.client_environment(health["port"], region=region))
+    _forget_local_environment()  # the identity of an earlier configure() must not linger
+    token = ""
+    if health.get("identity") == "studio":  # a Studio kernel's credentials, from the credentials endpoint
+        token = (Path(health["log"]).parent / health["credentials_token_file"]).read_text().strip()
+    os.environ.update(local_aws.client_environment(health["port"], region=region, credentials_token=token))
     boto_session = _default_boto_session(region)
     account = boto_session.client("sts").get_caller_identity()["Account"]
-    role_arn = role_arn or f"arn:aws:iam::{account}:role/{names.role}"
+    role_arn = role_arn or health.get("execution_role") or project_role_arn(account, names)
     bucket = bucket or default_bucket_name(region, account)
     return Setup("local", region, account, role_arn, bucket, names, boto_session, endpoint_url=health["endpoint"])
 
 
-def _configure_aws(region: str, names: Names, role_arn: str | None, bucket: str | None) -> Setup:
+def _configure_aws(region: str | None, names: Names, role_arn: str | None, bucket: str | None) -> Setup:
     _forget_local_environment()
+    region = region or boto3.Session().region_name
+    if not region:
+        raise ValueError("no AWS region: pass region='eu-west-1' (say), or set AWS_REGION or your AWS config's region")
     boto_session = _default_boto_session(region)
     if role_arn:
         account = role_arn.split(":")[4]
     else:
         account = boto_session.client("sts").get_caller_identity()["Account"]
     bucket = bucket or default_bucket_name(region, account)
-    setup = Setup("aws", region, account, role_arn or "", bucket, names, boto_session)
-    if not role_arn:
+    setup = Setup("aws", region, account, role_arn or project_role_arn(account, names), bucket, names, boto_session)
+    if not role_arn and in_studio():
         from sagemaker.core.helper.session_helper import get_execution_role
 
-        setup.role_arn = get_execution_role(setup.sagemaker_session)
+        setup.role_arn = get_execution_role(setup.sagemaker_session)  # reads Studio's metadata file
     return setup
+
+
+def in_studio() -> bool:
+    """Whether this kernel runs in SageMaker Studio (or a notebook instance): the SDK's own test, its metadata file."""
+    from sagemaker.core.helper.session_helper import NOTEBOOK_METADATA_FILE
+
+    return os.path.exists(NOTEBOOK_METADATA_FILE)
+
+
+def project_role_arn(account: str, names: Names) -> str:
+    """The execution role notebook 00 creates outside Studio: your own identity is no role SageMaker can assume."""
+    return f"arn:aws:iam::{account}:role/{names.role}"
 
 
 def _default_boto_session(region: str) -> boto3.Session:
@@ -154,9 +186,9 @@ def default_bucket_name(region: str, account: str) -> str:
 
 def _forget_local_environment() -> None:
     """Drop what a local configure() exported, so AWS mode cannot talk to local_aws by mistake."""
-    if os.environ.get("AWS_ACCESS_KEY_ID") != "local":
+    if "LOCAL_AWS_PORT" not in os.environ:
         return
     import local_aws
 
-    for name in local_aws.client_environment():
+    for name in {**local_aws.client_environment(), **local_aws.client_environment(credentials_token="-")}:
         os.environ.pop(name, None)

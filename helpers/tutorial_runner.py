@@ -40,12 +40,20 @@ def literal(value: str) -> Any:
     return _resolve_type(value)
 
 
-def selected(first: str) -> list[str]:
-    """The tutorial's notebooks from `first` (a name or its number) to the end."""
-    for index, name in enumerate(TUTORIAL):
-        if name == first or name.split("_")[0] == first:
-            return TUTORIAL[index:]
-    raise SystemExit(f"--from {first!r} names no notebook of the tutorial; use one of {', '.join(TUTORIAL)}")
+def selected(first: str, last: str | None = None) -> list[str]:
+    """The tutorial's notebooks from `first` to `last` (each a name or its number; default: the end)."""
+    start = _position(first, "--from")
+    end = _position(last, "--to") if last else len(TUTORIAL) - 1
+    if end < start:
+        raise SystemExit(f"--to {last!r} comes before --from {first!r}; the notebooks run in order")
+    return TUTORIAL[start:end + 1]
+
+
+def _position(name: str, option: str) -> int:
+    for index, notebook in enumerate(TUTORIAL):
+        if notebook == name or notebook.split("_")[0] == name:
+            return index
+    raise SystemExit(f"{option} {name!r} names no notebook of the tutorial; use one of {', '.join(TUTORIAL)}")
 
 
 def declared_parameters(notebook: Path) -> set[str]:
@@ -84,7 +92,7 @@ def configure_from(parameters: dict[str, Any]) -> Any:
     """helpers.configure with the run's parameters: for local, the server is up before notebook 00."""
     from helpers.session import configure
 
-    return configure(backend=parameters.get("backend", "local"), region=parameters.get("region", "us-east-1"),
+    return configure(backend=parameters.get("backend", "local"), region=parameters.get("region"),
                      project=parameters.get("project", "abalone"), role_arn=parameters.get("role_arn") or None,
                      bucket=parameters.get("bucket") or None)
 
@@ -93,8 +101,11 @@ def summary(setup: Any) -> list[str]:
     """Where the tutorial ended: the pipeline's last execution and the newest registered model."""
     sm = setup.boto_session.client("sagemaker")
     lines = []
-    executions = sm.list_pipeline_executions(PipelineName=setup.names.pipeline, SortBy="CreationTime",
-                                             SortOrder="Descending")["PipelineExecutionSummaries"]
+    try:
+        executions = sm.list_pipeline_executions(PipelineName=setup.names.pipeline, SortBy="CreationTime",
+                                                 SortOrder="Descending")["PipelineExecutionSummaries"]
+    except sm.exceptions.ResourceNotFound:  # a run that stopped before 05_build_pipeline
+        executions = []
     if executions:
         last = executions[0]
         steps = sm.list_pipeline_execution_steps(PipelineExecutionArn=last["PipelineExecutionArn"])
@@ -131,6 +142,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="a notebook parameter kept as a string (repeatable)")
     parser.add_argument("--from", dest="first", default=TUTORIAL[0], metavar="NOTEBOOK",
                         help="start at this notebook, e.g. 05 or 05_build_pipeline (default: %(default)s)")
+    parser.add_argument("--to", dest="last", default=None, metavar="NOTEBOOK",
+                        help="stop after this notebook, e.g. 03 (default: the last, %s)" % TUTORIAL[-1])
     parser.add_argument("--output-dir", type=Path, default=None,
                         help="where to save executed notebooks (default: runs/<UTC timestamp>/)")
     return parser.parse_args(argv)
@@ -140,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     parameters = {name: literal(value) for name, value in args.parameters}
     parameters.update(dict(args.parameters_raw))
-    notebooks = [NOTEBOOKS / f"{name}.ipynb" for name in selected(args.first)]
+    notebooks = [NOTEBOOKS / f"{name}.ipynb" for name in selected(args.first, args.last)]
     shares = split_parameters(parameters, notebooks)
     try:
         setup = configure_from(parameters)

@@ -6,7 +6,7 @@ registration itself is moto's (DescribeResource, ListResources and DeregisterRes
 """
 from __future__ import annotations
 
-from local_aws.core import moto_state
+from local_aws.core import moto_iam, moto_state
 from local_aws.core.errors import AlreadyExistsException, InvalidInputException
 from local_aws.core.protocol import RequestContext, action
 
@@ -20,7 +20,7 @@ def register_resource(request: dict, ctx: RequestContext) -> dict:
         role_arn = f"arn:aws:iam::{ctx.account_id}:{SERVICE_LINKED_ROLE}"  # AWS creates it when missing
     elif not role_arn:
         raise InvalidInputException("RoleArn is required unless UseServiceLinkedRole is true.")
-    elif moto_state.principal_policies(role_arn, role_arn.split(":")[4] or ctx.account_id) is None:
+    elif moto_iam.principal_policies(role_arn, role_arn.split(":")[4] or ctx.account_id) is None:
         raise InvalidInputException(f"Role {role_arn} does not exist in IAM; Lake Formation cannot assume it.")
     if not moto_state.register_lake_formation_resource(ctx.region, ctx.account_id, request["ResourceArn"], role_arn):
         raise AlreadyExistsException("Resource is already registered")

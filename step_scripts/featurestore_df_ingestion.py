@@ -49,6 +49,9 @@ FEATURE_NAME = re.compile(r"^[a-zA-Z0-9]([-_]*[a-zA-Z0-9]){0,63}$")
 S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?$")
 ROLE_ARN = re.compile(r"^arn:aws[a-z\-]*:iam::\d{12}:role/.+$")
 CREATE_TIMEOUT_SECONDS = 600
+# pandas before 3.1 parses some decimals one bit off ("0.101" as 0.10099999999999999) unless asked for
+# round-trip parsing; 3.1 parses every one exactly and deprecates the option.
+EXACT_FLOATS = {"float_precision": "round_trip"} if tuple(map(int, pd.__version__.split(".")[:2])) < (3, 1) else {}
 
 
 class StepError(Exception):
@@ -138,7 +141,7 @@ def read_csv(path: str) -> pd.DataFrame:
     if not os.path.isfile(path):
         raise StepError(f"input file {path} does not exist; pass --input-dir (and --input-file) pointing at the CSV")
     try:
-        frame = pd.read_csv(path)
+        frame = pd.read_csv(path, **EXACT_FLOATS)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
         raise StepError(f"input file {path} is not a readable CSV: {err}") from None
     frame.columns = [snake_case(c) for c in frame.columns]
@@ -253,11 +256,14 @@ def check_matches_group(group: dict, frame: pd.DataFrame, args: argparse.Namespa
 
 
 def format_value(value, feature_type: str) -> str:
-    """A value as PutRecord's ValueAsString. An integer column with gaps reads as floats (15.0);
-    an Integral feature needs "15"."""
-    if feature_type == "Integral" and isinstance(value, float) and value.is_integer():
+    """A value as PutRecord's ValueAsString: a float as its shortest round-trip form ("0.101"), which
+    GetRecord and the offline store then return as written. An integer column with gaps reads as
+    floats (15.0); an Integral feature needs "15"."""
+    if not isinstance(value, float):  # numpy's float64 is a float too
+        return str(value)
+    if feature_type == "Integral" and value.is_integer():
         return str(int(value))
-    return str(value)
+    return repr(float(value))
 
 
 def to_record(row: dict, types: dict) -> list[dict]:

@@ -5,8 +5,10 @@ millisecond reads) and the offline store (every version ever written, as Parquet
 catalogued as a Glue table). Training reads the offline store with an Athena SQL query.
 
 The offline store lags behind ingestion: on AWS a record shows up there a few minutes after
-PutRecord. So this script re-runs the query until at least --expected-rows records have landed or
---timeout-seconds have passed.
+PutRecord. So this script re-runs the query until at least --expected-rows records have landed (with
+--min-event-time: records at least that recent, so that older versions do not count) or
+--timeout-seconds have passed. It fails at once, rather than at the timeout, if the offline store is
+Blocked (Feature Store cannot write it, typically for lack of S3 permissions).
 
     python fetch_data.py --feature-group-name abalone-features --expected-rows 4177
 
@@ -17,6 +19,7 @@ Only the standard library, boto3 and pandas: it runs in the SageMaker scikit-lea
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import io
 import itertools
 import logging
@@ -24,7 +27,7 @@ import os
 import re
 import sys
 import time
-from typing import Optional
+from typing import Optional, Union
 
 import boto3
 import pandas as pd
@@ -80,6 +83,7 @@ def describe_offline_store(sagemaker, feature_group_name: str) -> dict:
     if not offline or "DataCatalogConfig" not in offline:
         raise StepError(f"feature group {feature_group_name!r} has no offline store with a Glue table; "
                         "create it with an OfflineStoreConfig (Glue table creation enabled)")
+    check_not_blocked(group)
     return {
         "catalog": offline["DataCatalogConfig"]["Catalog"],
         "database": offline["DataCatalogConfig"]["Database"],
@@ -88,6 +92,47 @@ def describe_offline_store(sagemaker, feature_group_name: str) -> dict:
         "record_identifier_name": group["RecordIdentifierFeatureName"],
         "event_time_name": group["EventTimeFeatureName"],
     }
+
+
+def check_not_blocked(group: dict) -> None:
+    """A Blocked offline store takes no more records: fail now instead of billing an instance until the timeout."""
+    status = group.get("OfflineStoreStatus", {})
+    if status.get("Status") == "Blocked":
+        bucket, _ = split_s3_uri(group["OfflineStoreConfig"]["S3StorageConfig"]["S3Uri"])
+        reason = status.get("BlockedReason", "no reason given").rstrip(". ")
+        raise StepError(
+            f"the offline store of feature group {group['FeatureGroupName']!r} is Blocked: {reason}. Fix: the "
+            f"group's role {group.get('RoleArn')} needs s3:PutObject, s3:PutObjectAcl and s3:GetBucketAcl on the "
+            f"bucket {bucket} (the AWS-managed AmazonSageMakerFeatureStoreAccess allows them only on buckets named "
+            "*sagemaker*)")
+
+
+def parse_event_time(value: Union[str, float]) -> dt.datetime:
+    """An event time as Feature Store keeps it (ISO-8601 such as 2024-05-01T12:00:00Z, or for a Fractional
+    event time seconds since the epoch) as a UTC datetime; raises ValueError otherwise."""
+    if isinstance(value, (int, float)):
+        return dt.datetime.fromtimestamp(value, dt.timezone.utc)
+    text = str(value).strip()
+    # fromisoformat learned the trailing Z only in Python 3.11; the container may be older
+    moment = dt.datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
+def check_min_event_time(value: Optional[str]) -> Optional[dt.datetime]:
+    """--min-event-time as a UTC datetime, checked before any AWS call."""
+    if value is None:
+        return None
+    try:
+        return parse_event_time(value)
+    except ValueError:
+        raise StepError(f"--min-event-time {value!r} is not an ISO-8601 time; use e.g. 2024-05-01T12:00:00Z") from None
+
+
+def count_since(frame: pd.DataFrame, event_time_name: str, since: Optional[dt.datetime]) -> int:
+    """How many records have an event time at or after `since` (all of them without it)."""
+    if since is None:
+        return len(frame)
+    return sum(parse_event_time(value) >= since for value in frame[event_time_name])
 
 
 def latest_records_query(store: dict) -> str:
@@ -141,13 +186,19 @@ def run_athena_query(athena, s3, query: str, store: dict, output_s3_uri: str, de
 
 def fetch_latest_records(feature_group_name: str, region: str, athena_output_s3_uri: Optional[str] = None,
                          expected_rows: Optional[int] = None, timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
-                         poll_seconds: float = DEFAULT_POLL_SECONDS) -> pd.DataFrame:
+                         poll_seconds: float = DEFAULT_POLL_SECONDS,
+                         min_event_time: Optional[str] = None) -> pd.DataFrame:
     """The latest live record per identifier in the group's offline store, as a DataFrame.
 
     With `expected_rows`, re-queries (waiting 2 s, 4 s, ... up to `poll_seconds` in between) until
-    that many records are there; raises StepError if they are not after `timeout_seconds`.
-    The result's `attrs` name the group's record identifier and event time features.
+    that many records are there; raises StepError if they are not after `timeout_seconds`, or at once
+    if the offline store is Blocked. With `min_event_time` (ISO-8601), only records whose event time is
+    at or after it count (at least one is awaited without `expected_rows`): those of one ingestion,
+    not older versions. The result's `attrs` name the group's record identifier and event time features.
     """
+    since = check_min_event_time(min_event_time)
+    if since is not None and expected_rows is None:
+        expected_rows = 1
     sagemaker = boto3.client("sagemaker", region_name=region)
     athena = boto3.client("athena", region_name=region)
     s3 = boto3.client("s3", region_name=region)
@@ -167,17 +218,21 @@ def fetch_latest_records(feature_group_name: str, region: str, athena_output_s3_
         query_started = time.monotonic()
         frame = run_athena_query(athena, s3, query, store, athena_output_s3_uri,
                                  deadline=max(deadline, query_started + MIN_QUERY_WAIT_SECONDS))
-        log.info("query %d: %d records in %.1f s", attempt, len(frame), time.monotonic() - query_started)
-        if expected_rows is None or len(frame) >= expected_rows:
+        found = count_since(frame, store["event_time_name"], since)
+        recent = f" with an event time at or after {min_event_time}" if since else ""
+        log.info("query %d: %d records%s in %.1f s", attempt, len(frame), f", {found}{recent}" if since else "",
+                 time.monotonic() - query_started)
+        if expected_rows is None or found >= expected_rows:
             break
         if time.monotonic() + wait > deadline:
             raise StepError(
-                f"only {len(frame)} of the expected {expected_rows} records reached the offline store of "
+                f"only {found} of the expected {expected_rows} records{recent} reached the offline store of "
                 f"{feature_group_name!r} within {timeout_seconds:g} s; raise the timeout (--timeout-seconds; "
                 "train.py: --fetch-timeout-seconds; the offline store lags ingestion by minutes) or check that "
                 "ingestion succeeded")
-        log.info("waiting %.0f s for the offline store to catch up (%d of %d records)", wait, len(frame),
-                 expected_rows)
+        check_not_blocked(sagemaker.describe_feature_group(FeatureGroupName=feature_group_name))
+        log.info("waiting %.0f s for the offline store to catch up (%d of %d records%s)", wait, found,
+                 expected_rows, recent)
         time.sleep(wait)
         wait = min(wait * 2, poll_seconds)
     frame.attrs["record_identifier_name"] = store["record_identifier_name"]
@@ -194,6 +249,9 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
                         help="where Athena writes query results (default: s3://<offline store bucket>/athena-results/)")
     parser.add_argument("--expected-rows", type=int,
                         help="wait until at least this many records are in the offline store")
+    parser.add_argument("--min-event-time",
+                        help="count only records whose event time is at or after this ISO-8601 time, such as "
+                             "the --event-time of an ingestion (default: every record)")
     parser.add_argument("--timeout-seconds", type=float, default=DEFAULT_TIMEOUT_SECONDS,
                         help="give up waiting for --expected-rows after this long (default: %(default)s)")
     parser.add_argument("--poll-seconds", type=float, default=DEFAULT_POLL_SECONDS,
@@ -242,7 +300,8 @@ def main(argv: Optional[list[str]] = None) -> None:
         check_s3_uri("--athena-output-s3-uri", args.athena_output_s3_uri)
     frame = fetch_latest_records(args.feature_group_name, resolve_region(args.region),
                                  athena_output_s3_uri=args.athena_output_s3_uri, expected_rows=args.expected_rows,
-                                 timeout_seconds=args.timeout_seconds, poll_seconds=args.poll_seconds)
+                                 timeout_seconds=args.timeout_seconds, poll_seconds=args.poll_seconds,
+                                 min_event_time=args.min_event_time)
     os.makedirs(args.output_dir, exist_ok=True)
     path = os.path.join(args.output_dir, "features.csv")
     frame.to_csv(path, index=False)

@@ -34,8 +34,12 @@ log = logging.getLogger("register_model")
 APPROVAL_STATUSES = ("PendingManualApproval", "Approved", "Rejected")
 S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]/.+$")
 GROUP_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
-# AWS accounts that publish the SageMaker scikit-learn 1.2-1 image, per region (from the SageMaker
-# Python SDK's image URI table). Another region or image: pass --image-uri.
+# The default inference image: SageMaker's scikit-learn 1.9-0 CPU image (Python 3.12, scikit-learn 1.9.0,
+# pandas 2.2.3, numpy 2.5.1), the newest in the SageMaker Python SDK's image URI table. Train with the same
+# image: a model pickled by one scikit-learn version is not guaranteed to load in another.
+SKLEARN_IMAGE_TAG = "1.9-0-cpu-py3"
+# AWS accounts that publish it, per region (the SDK's table; the same accounts as for 1.2-1 and 1.4-2-py312).
+# Another region or image: pass --image-uri.
 SKLEARN_IMAGE_ACCOUNTS = {
     "af-south-1": "510948584623", "ap-east-1": "651117190479", "ap-northeast-1": "354813040037",
     "ap-northeast-2": "366743142698", "ap-northeast-3": "867004704886", "ap-south-1": "720646828776",
@@ -49,6 +53,10 @@ SKLEARN_IMAGE_ACCOUNTS = {
     "us-east-1": "683313688378", "us-east-2": "257758044811", "us-gov-east-1": "237065988967",
     "us-gov-west-1": "414596584902", "us-west-1": "746614075791", "us-west-2": "246618743249",
 }
+# How the container serves model.tar.gz: it unpacks it into /opt/ml/model and imports the module
+# SAGEMAKER_PROGRAM from SAGEMAKER_SUBMIT_DIRECTORY, here train.py's code/inference.py (without it the
+# container's default handlers cannot load or feed the model).
+SERVING_ENVIRONMENT = {"SAGEMAKER_PROGRAM": "inference.py", "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code"}
 # What an endpoint or batch transform job serving this model accepts: CSV rows of features in,
 # predicted rings out, on small CPU instances.
 CONTENT_TYPES = ["text/csv"]
@@ -71,8 +79,8 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     parser.add_argument("--evaluation-dir", default="/opt/ml/processing/evaluation",
                         help="directory holding evaluation.json, read to log and describe the metrics "
                              "(if absent, --evaluation-s3-uri is read instead; default: %(default)s)")
-    parser.add_argument("--image-uri", help="inference image (default: SageMaker scikit-learn 1.2-1 CPU image "
-                                            "of the region)")
+    parser.add_argument("--image-uri", help=f"inference image (default: SageMaker scikit-learn {SKLEARN_IMAGE_TAG} "
+                                            "image of the region)")
     parser.add_argument("--approval-status", default="PendingManualApproval", choices=APPROVAL_STATUSES,
                         help="approval status of the new version (default: %(default)s)")
     parser.add_argument("--description", help="description of the new version (default: one naming its metrics)")
@@ -105,7 +113,7 @@ def default_image_uri(region: str) -> str:
     if account is None:
         raise StepError(f"no default scikit-learn image known for region {region!r}; pass --image-uri")
     domain = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
-    return f"{account}.dkr.ecr.{region}.{domain}/sagemaker-scikit-learn:1.2-1-cpu-py3"
+    return f"{account}.dkr.ecr.{region}.{domain}/sagemaker-scikit-learn:{SKLEARN_IMAGE_TAG}"
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:
@@ -167,9 +175,10 @@ def register(sagemaker, args: argparse.Namespace, image_uri: str, metrics: dict)
         "ModelPackageGroupName": args.model_package_group_name,
         "ModelPackageDescription": args.description or f"Random forest predicting abalone rings; test {summary}",
         "ModelApprovalStatus": args.approval_status,
-        # How to serve the model: the container image and the artifact it loads.
+        # How to serve the model: the container image, the artifact it loads and the serving code's place.
         "InferenceSpecification": {
-            "Containers": [{"Image": image_uri, "ModelDataUrl": args.model_data_url}],
+            "Containers": [{"Image": image_uri, "ModelDataUrl": args.model_data_url,
+                            "Environment": SERVING_ENVIRONMENT}],
             "SupportedContentTypes": CONTENT_TYPES,
             "SupportedResponseMIMETypes": RESPONSE_TYPES,
             "SupportedRealtimeInferenceInstanceTypes": REALTIME_INSTANCE_TYPES,

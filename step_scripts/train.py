@@ -4,8 +4,9 @@ Reads the latest record of every abalone from the feature group's offline store 
 holds out a test split, fits a scikit-learn Pipeline (one-hot encoding of `sex`, then a
 RandomForestRegressor), and writes:
 
-- <model-dir>/model.tar.gz with model.joblib inside: SageMaker's model artifact format, the file
-  the Model Registry points at and an endpoint would load;
+- <model-dir>/model.tar.gz holding model.joblib and code/inference.py: SageMaker's model artifact
+  format, the file the Model Registry points at; the SageMaker scikit-learn container serves it
+  with the handlers of inference.py (copied from this file's directory);
 - <evaluation-dir>/evaluation.json: test-split metrics in the Model Registry's format
   (register_model.py attaches it to the model version as ModelMetrics), plus predictions.csv and
   feature_importance.json for the notebooks' plots.
@@ -39,7 +40,8 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # fetch_data.py sits next to this file
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)  # fetch_data.py and inference.py sit next to this file
 from fetch_data import (  # noqa: E402
     DEFAULT_POLL_SECONDS, DEFAULT_TIMEOUT_SECONDS, OFFLINE_STORE_COLUMNS, StepError, check_s3_uri,
     check_wait_flags, fetch_latest_records, resolve_region, run_main,
@@ -49,6 +51,9 @@ log = logging.getLogger("train")
 
 MIN_ROWS = 10  # fewer cannot be split into a training set and a test set worth scoring
 BOOTSTRAP_ROUNDS = 200  # resamples of the test split behind each metric's standard deviation
+# The serving code packed with the model: the container runs /opt/ml/model/code/inference.py.
+INFERENCE_SCRIPT = os.path.join(HERE, "inference.py")
+INFERENCE_ARCNAME = "code/inference.py"
 
 
 def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
@@ -60,6 +65,9 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
                       help="where Athena writes query results (default: s3://<offline store bucket>/athena-results/)")
     data.add_argument("--expected-rows", type=int,
                       help="wait until at least this many records are in the offline store")
+    data.add_argument("--min-event-time",
+                      help="count only records whose event time is at or after this ISO-8601 time, such as "
+                           "the --event-time of an ingestion (default: every record)")
     data.add_argument("--fetch-timeout-seconds", type=float, default=DEFAULT_TIMEOUT_SECONDS,
                       help="give up waiting for --expected-rows after this long (default: %(default)s)")
     data.add_argument("--fetch-poll-seconds", type=float, default=DEFAULT_POLL_SECONDS,
@@ -93,6 +101,9 @@ def check_args(args: argparse.Namespace) -> None:
         raise StepError(f"--n-estimators {args.n_estimators} must be 1 or more, e.g. 100")
     if args.max_depth is not None and args.max_depth < 0:
         raise StepError(f"--max-depth {args.max_depth} must be 1 or more, or 0 (or left out) for no limit")
+    if not os.path.isfile(INFERENCE_SCRIPT):
+        raise StepError(f"{INFERENCE_SCRIPT} is missing: stage inference.py with train.py (the Processing step's "
+                        "source_dir), it goes into model.tar.gz to serve the model")
 
 
 def features_and_target(frame: pd.DataFrame, target: str, feature_group_name: str) -> tuple[pd.DataFrame, pd.Series]:
@@ -157,7 +168,11 @@ def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray, random_state: int
 
 
 def write_model(model: Pipeline, model_dir: str) -> str:
-    """model.tar.gz holding model.joblib: the artifact layout SageMaker's scikit-learn container loads."""
+    """model.tar.gz holding model.joblib and code/inference.py: what SageMaker's scikit-learn container serves.
+
+    The container unpacks it into /opt/ml/model and imports code/inference.py for its handlers
+    (register_model.py sets SAGEMAKER_PROGRAM and SAGEMAKER_SUBMIT_DIRECTORY to point there).
+    """
     os.makedirs(model_dir, exist_ok=True)
     path = os.path.join(model_dir, "model.tar.gz")
     with tempfile.TemporaryDirectory() as tmp:
@@ -166,6 +181,7 @@ def write_model(model: Pipeline, model_dir: str) -> str:
         # gzip's usual level 6: a tenth of tarfile's default level 9 time, for a 4% larger file.
         with tarfile.open(path, "w:gz", compresslevel=6) as tar:
             tar.add(joblib_path, arcname="model.joblib")
+            tar.add(INFERENCE_SCRIPT, arcname=INFERENCE_ARCNAME)
     return path
 
 
@@ -188,7 +204,7 @@ def main(argv: Optional[list[str]] = None) -> None:
     region = resolve_region(args.region)
     frame = fetch_latest_records(args.feature_group_name, region, athena_output_s3_uri=args.athena_output_s3_uri,
                                  expected_rows=args.expected_rows, timeout_seconds=args.fetch_timeout_seconds,
-                                 poll_seconds=args.fetch_poll_seconds)
+                                 poll_seconds=args.fetch_poll_seconds, min_event_time=args.min_event_time)
     features, target = features_and_target(frame, args.target, args.feature_group_name)
     x_train, x_test, y_train, y_test = train_test_split(features, target, test_size=args.test_size,
                                                         random_state=args.random_state)

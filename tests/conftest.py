@@ -21,6 +21,21 @@ from local_aws.core import netguard
 netguard.install()
 
 REPO = Path(__file__).resolve().parents[1]
+# The two longest tests (two minutes each: the notebook sequence as a Studio user, and under nbval) start
+# at once, one per worker, rather than meeting at the end of the run with the other worker idle.
+LONGEST = ("tests/helpers/test_tutorial_runner.py::test_a_full_run", "tests/notebooks/test_notebooks.py::")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    longest = [item for item in items if item.nodeid.startswith(LONGEST)]
+    if workers < 2 or not longest:
+        return
+    rest = [item for item in items if not item.nodeid.startswith(LONGEST)]
+    chunk = max(len(items) // workers // 4, 2)  # the first batch xdist sends each worker (--dist load)
+    for position, item in zip(range(0, chunk * len(longest), chunk), longest):
+        rest.insert(position, item)
+    items[:] = rest
 
 
 class Server:
@@ -64,9 +79,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Server:
 
 @pytest.fixture()
 def aws(server: Server) -> boto3.Session:
-    """A boto3 session against a freshly reset local_aws."""
+    """A boto3 session against a freshly reset local_aws, as the account's administrator, with the roles the
+    suite's builders pass to SageMaker (support.iam.TEST_ROLES)."""
+    from support.iam import create_test_roles
+
     local_aws.reset(server.port)
-    return boto3.Session(region_name="us-east-1")
+    session = boto3.Session(region_name="us-east-1")
+    create_test_roles(session)
+    return session
 
 
 @pytest.fixture()

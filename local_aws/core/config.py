@@ -59,19 +59,25 @@ def endpoint_url(port: int | None = None) -> str:
     return f"http://{HOST}:{port_from_env(port)}"
 
 
-def client_environment(port: int | None = None, region: str = DEFAULT_REGION) -> dict[str, str]:
+def client_environment(port: int | None = None, region: str = DEFAULT_REGION,
+                       credentials_token: str = "") -> dict[str, str]:
     """Environment variables that point boto3, the AWS CLI and the SageMaker SDK at the stand-in.
 
-    Credentials are dummies (any are accepted); instance-metadata lookups and the SDK's telemetry
-    are switched off so nothing leaves the machine. pyiceberg (the SDK's Iceberg feature group
-    helpers) reads S3 through pyarrow, which ignores AWS_ENDPOINT_URL: it gets the endpoint itself.
+    The credentials are the account administrator's (the access key `local`; any key local_aws did not
+    issue counts as the administrator's), or, given a token from local_aws.core.credentials, those of
+    a role, fetched as a SageMaker container fetches them. Instance-metadata lookups and the SDK's
+    telemetry are switched off so nothing leaves the machine. pyiceberg (the SDK's Iceberg feature
+    group helpers) reads S3 through pyarrow, which ignores AWS_ENDPOINT_URL: it gets the endpoint itself.
     """
-    return {
+    if credentials_token:
+        identity = {"AWS_CONTAINER_CREDENTIALS_FULL_URI": f"{endpoint_url(port)}/_local_aws/credentials",
+                    "AWS_CONTAINER_AUTHORIZATION_TOKEN": credentials_token,
+                    "AWS_SHARED_CREDENTIALS_FILE": os.devnull, "AWS_CONFIG_FILE": os.devnull}
+    else:
+        identity = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "local"}
+    return {**identity,
         "AWS_ENDPOINT_URL": endpoint_url(port),
         "PYICEBERG_CATALOG__GLUE__S3__ENDPOINT": endpoint_url(port),
-        "AWS_ACCESS_KEY_ID": "local",
-        "AWS_SECRET_ACCESS_KEY": "local",
-        "AWS_SESSION_TOKEN": "local",
         "AWS_DEFAULT_REGION": region,
         "AWS_REGION": region,
         "AWS_EC2_METADATA_DISABLED": "true",

@@ -7,8 +7,9 @@ answered only when no web page sent it, or local_aws's own origin did:
 - its Origin, when it has one, must be local_aws's own (http://127.0.0.1:<port>, localhost, [::1]);
 - its Sec-Fetch-Site, when it has one, must be same-origin or none: browsers send it on every
   request, also on those that carry no Origin (a cross-site GET, a form);
-- admin commands (everything under /_local_aws/ but GET health) must carry the admin token
-  (local_aws.core.admin_token).
+- admin commands (every POST under /_local_aws/) must carry the admin token
+  (local_aws.core.admin_token); of the GETs, health tells nothing secret and credentials needs its own
+  token (local_aws.core.credentials).
 No answer grants CORS: every Access-Control-* header (moto's Flask apps add them, S3 bucket CORS
 too) is removed, so no preflight ever succeeds. Every answer is sandboxed (Content-Security-Policy:
 sandbox): an HTML object stored in S3 and opened in the browser runs as an opaque origin, not as
@@ -98,7 +99,7 @@ class HttpGuard:
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "")
         if path.startswith("/moto-api"):
             return f"{path}: moto's admin API is closed in local_aws; use `python -m local_aws reset|stop`."
-        if path.startswith("/_local_aws/") and (path, method) != ("/_local_aws/health", "GET") and \
+        if path.startswith("/_local_aws/") and method != "GET" and \
                 not hmac.compare_digest(environ.get(admin_token.ENVIRON_KEY, "").encode(), self.token.encode()):
             return (f"{method} {path} is an admin command and needs local_aws's admin token in the "
                     f"{admin_token.HEADER} header (local_aws.reset(), flush() and stop() send it; the token is "

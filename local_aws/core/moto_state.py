@@ -2,9 +2,9 @@
 
 Feature Store writes its offline store into moto's S3 and its tables into moto's Glue; Athena reads
 them back; jobs stage S3 objects and write CloudWatch Logs; models and the Model Registry complete
-moto's records; pipelines and feature groups are made visible to moto's tagging calls; IAM loads
-AWS-managed policies and evaluates statements with moto's policy engine; Lake Formation registers
-locations. Nothing outside this module imports moto (bar the server's app), so upgrades are checked here.
+moto's records; pipelines and feature groups are made visible to moto's tagging calls; Lake Formation
+registers locations. Nothing outside this module and its IAM counterpart (local_aws.core.moto_iam)
+imports moto (bar the server's app), so upgrades are checked here.
 
 moto's state is durable (local_aws.core.persistence): the backends of the services the tutorial
 uses are pickled whole, except S3's object bodies, which are kept once each as files named by their
@@ -14,16 +14,13 @@ from __future__ import annotations
 
 import functools
 import io
-import json
 import os
 import pickle
 from typing import Any, Callable, Iterator
 
 from moto.athena.models import athena_backends
 from moto.glue.models import glue_backends
-from moto.iam.access_control import IAMPolicyStatement, PermissionResult
-from moto.iam.aws_managed_policies import aws_managed_policies_data
-from moto.iam.models import AWSManagedPolicy, iam_backends
+from moto.iam.models import iam_backends
 from moto.lakeformation.models import lakeformation_backends
 from moto.logs.models import logs_backends
 from moto.moto_api._internal.models import moto_api_backend
@@ -119,7 +116,7 @@ def _drop_unreferenced_bodies() -> None:
 STATE = persistence.durable("moto", _dump, _load, saved=_drop_unreferenced_bodies)
 
 
-def _changes(fn: Callable) -> Callable:
+def changes(fn: Callable) -> Callable:
     """Marks moto's state changed (to be saved) whenever a function of this module writes to it."""
     @functools.wraps(fn)
     def call(*args: Any, **kwargs: Any) -> Any:
@@ -147,7 +144,7 @@ def bucket_exists(bucket: str, account_id: str = ACCOUNT_ID) -> bool:
     return bucket in _s3(account_id).buckets
 
 
-@_changes
+@changes
 def put_object(bucket: str, key: str, data: bytes, account_id: str = ACCOUNT_ID) -> None:
     _s3(account_id).put_object(bucket, key, data)
 
@@ -191,7 +188,7 @@ def glue_table(region: str, database: str, table: str, account_id: str = ACCOUNT
     return None if fake is None else fake.as_dict()
 
 
-@_changes
+@changes
 def write_glue_table(region: str, database: str, table: str, table_input: dict,
                      account_id: str = ACCOUNT_ID) -> None:
     """Create the table (and its database when missing), or bring it up to date."""
@@ -209,7 +206,7 @@ def athena_workgroup(region: str, name: str, account_id: str = ACCOUNT_ID) -> di
     return athena_backends[account_id][region].get_work_group(name)
 
 
-@_changes
+@changes
 def ensure_log_stream(region: str, group: str, stream: str, account_id: str = ACCOUNT_ID) -> None:
     """Create the CloudWatch Logs group (if missing) and stream, as a job's container does on start."""
     backend = logs_backends[account_id][region]
@@ -218,7 +215,7 @@ def ensure_log_stream(region: str, group: str, stream: str, account_id: str = AC
     backend.ensure_log_stream(group, stream)
 
 
-@_changes
+@changes
 def put_log_events(region: str, group: str, stream: str, events: list[tuple[int, str]],
                    account_id: str = ACCOUNT_ID) -> None:
     """Append (timestamp ms, message) events, oldest first, to an existing stream."""
@@ -227,55 +224,8 @@ def put_log_events(region: str, group: str, stream: str, events: list[tuple[int,
             group, stream, [{"timestamp": t, "message": m} for t, m in events])
 
 
-# --- IAM, Lake Formation --------------------------------------------------------------------------
-def _iam(account_id: str) -> Any:
-    return iam_backends[account_id]["aws"]
-
-
-@functools.lru_cache(maxsize=1)
-def _managed_policy_data() -> dict:
-    return json.loads(aws_managed_policies_data)
-
-
-@_changes
-def load_aws_managed_policy(arn: str, account_id: str) -> None:
-    """Copy one AWS-managed policy from moto's bundled data into its IAM backend, if known and missing.
-
-    moto can load all ~9,500 up front, but then every reset rebuilds them (seconds)."""
-    backend = _iam(account_id)
-    name = arn.rsplit("/", 1)[-1]
-    if arn not in backend.managed_policies and name in _managed_policy_data():
-        policy = AWSManagedPolicy.from_data(name, account_id, "us-east-1", _managed_policy_data()[name])
-        backend.managed_policies[policy.arn] = policy
-
-
-def principal_policies(arn: str, account_id: str) -> list[tuple[str, str | dict]] | None:
-    """(policy name, document) of every identity policy of the role or user an ARN names; None if absent."""
-    resource = arn.split(":", 5)[-1]  # role/path/name or user/path/name
-    kind, name = resource.split("/", 1)[0], resource.rsplit("/", 1)[-1]
-    backend = _iam(account_id)
-    try:
-        principal = backend.get_role(name) if kind == "role" else backend.get_user(name)
-    except Exception:  # moto's NoSuchEntity
-        return None
-    documents: list[tuple[str, str | dict]] = list(principal.policies.items())
-    for policy in principal.managed_policies.values():
-        default = next((v for v in policy.versions if v.is_default), None)
-        if default is not None:
-            documents.append((policy.name, default.document))
-    return documents
-
-
-def statement_effect(statement: dict, action: str, resource: str, context: dict[str, str] | None = None
-                     ) -> str | None:
-    """"Allow" or "Deny" when moto's policy engine finds the statement covers the action on the
-    resource (its conditions tested against `context`), else None. moto answers "Deny" for a
-    statement whose conditions fail, whatever its Effect: callers test conditions on an Allow."""
-    result = IAMPolicyStatement(statement).is_action_permitted(action, resource, incoming_condition_values=context)
-    return {PermissionResult.PERMITTED: "Allow", PermissionResult.DENIED: "Deny"}.get(result)
-
-
-@_changes
+# --- Lake Formation -------------------------------------------------------------------------------
+@changes
 def register_lake_formation_resource(region: str, account_id: str, resource_arn: str, role_arn: str) -> bool:
     """RegisterResource in moto's Lake Formation; False when the resource is registered already."""
     backend = lakeformation_backends[account_id][region]
@@ -319,7 +269,7 @@ def add_sagemaker_tag_target(resource_type: str, find: Callable[[str], Any]) -> 
     SageMakerModelBackend._get_resource_from_arn = _get_resource_from_arn
 
 
-@_changes
+@changes
 def mirror_pipeline(region: str, account_id: str, name: str, definition: str, role_arn: str,
                     tags: list[dict], display_name: str, description: str | None,
                     parallelism: dict | None) -> None:
@@ -328,12 +278,12 @@ def mirror_pipeline(region: str, account_id: str, name: str, definition: str, ro
         name, display_name, definition, description, role_arn, tags, account_id, region, parallelism)
 
 
-@_changes
+@changes
 def drop_pipeline_mirror(region: str, account_id: str, name: str) -> None:
     _sagemaker(region, account_id).pipelines.pop(name.lower(), None)
 
 
-@_changes
+@changes
 def create_model(region: str, account_id: str, name: str, role_arn: str, primary_container: dict | None,
                  containers: list | None, vpc_config: dict | None, tags: list | None) -> dict:
     """CreateModel through moto; returns DescribeModel's answer as moto gives it (see describe_model)."""
@@ -357,7 +307,7 @@ def model_package_versions(region: str, account_id: str, group: str) -> list[int
     return [p.model_package_version or 0 for p in packages if p.model_package_group_name == group]
 
 
-@_changes
+@changes
 def add_model_package_version(region: str, account_id: str, group: str, version: int, args: dict) -> str:
     """Store a versioned model package as moto stores one (so moto's Describe/List/Update see it)."""
     backend = _sagemaker(region, account_id)
@@ -369,7 +319,7 @@ def add_model_package_version(region: str, account_id: str, group: str, version:
     return package.arn
 
 
-@_changes
+@changes
 def create_model_package(region: str, account_id: str, args: dict) -> str:
     """moto's own CreateModelPackage (unversioned packages, and its errors), returning the ARN."""
     return _sagemaker(region, account_id).create_model_package(**args)
@@ -382,7 +332,7 @@ def describe_model_package(region: str, account_id: str, name_or_arn: str) -> di
     return None if package is None else package.gen_response_object()
 
 
-@_changes
+@changes
 def delete_model_package(region: str, account_id: str, name_or_arn: str) -> bool:
     backend = _sagemaker(region, account_id)
     arn = backend.model_package_name_mapping.get(name_or_arn, name_or_arn)
@@ -393,6 +343,6 @@ def delete_model_package(region: str, account_id: str, name_or_arn: str) -> bool
     return True
 
 
-@_changes
+@changes
 def delete_model_package_group(region: str, account_id: str, name: str) -> None:
     _sagemaker(region, account_id).model_package_groups.pop(name, None)

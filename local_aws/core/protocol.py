@@ -12,7 +12,7 @@ moto would otherwise not know); `on_start` hooks run once the server holds its p
 directory); `on_reset` hooks forget state; at a stop, once the server takes no
 more requests, `on_shutdown` hooks stop running work (pipelines, jobs, queries), then `on_flush`
 hooks write what is still buffered (the offline store); `admin_action` adds a command under
-/_local_aws/.
+/_local_aws/, `health_field` members to the health record.
 """
 from __future__ import annotations
 
@@ -26,17 +26,18 @@ from local_aws.core.config import ACCOUNT_ID, DEFAULT_REGION
 
 @dataclass(frozen=True)
 class RequestContext:
-    """Who is calling what: the account and region of the request and the operation it calls."""
+    """Who is calling what: the account and region of the request, the operation it calls, and who calls."""
 
     region: str = DEFAULT_REGION
     account_id: str = ACCOUNT_ID
     endpoint_url: str = ""  # how processes started by the server reach it
     service: str = ""  # botocore's name of the service called
     operation: str = ""
+    principal: Any = None  # local_aws.core.authorization.Principal; None: the account's administrator
 
     def calling(self, service: str, operation: str) -> RequestContext:
         """The same caller making another call (a pipeline step creating its job, say)."""
-        return RequestContext(self.region, self.account_id, self.endpoint_url, service, operation)
+        return RequestContext(self.region, self.account_id, self.endpoint_url, service, operation, self.principal)
 
 
 Handler = Callable[[dict, RequestContext], "dict | None"]
@@ -57,6 +58,7 @@ RESET_HOOKS: list[Callable[[], None]] = []
 SHUTDOWN_HOOKS: list[Callable[[], None]] = []
 FLUSH_HOOKS: list[Callable[[], None]] = []
 ADMIN_ACTIONS: dict[str, Callable[[], dict]] = {}
+HEALTH_FIELDS: list[Callable[[], dict]] = []
 
 
 def action(service: str, operation: str) -> Callable[[Handler], Handler]:
@@ -87,6 +89,7 @@ def on_start(fn: Callable[[Path], None]) -> Callable[[Path], None]:
 
 
 def on_reset(fn: Callable[[], None]) -> Callable[[], None]:
+    """Forget a store's state at a reset (after moto's, so a hook may put back what must always exist)."""
     RESET_HOOKS.append(fn)
     return fn
 
@@ -111,6 +114,12 @@ def admin_action(name: str) -> Callable[[Callable[[], dict]], Callable[[], dict]
         return fn
 
     return register
+
+
+def health_field(fn: Callable[[], dict]) -> Callable[[], dict]:
+    """Add the members `fn()` returns to the server's health record (GET /_local_aws/health)."""
+    HEALTH_FIELDS.append(fn)
+    return fn
 
 
 def now() -> dt.datetime:

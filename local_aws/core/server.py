@@ -24,8 +24,10 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 
 from local_aws.core import (
-    http_server, moto_calls, moto_state, netguard, persistence, protocol, service_models, validation, wire,
+    authorization, credentials, http_errors, http_server, moto_calls, moto_state, netguard, persistence, protocol,
+    service_models, validation, wire,
 )
+from local_aws.core.authorization import Call
 from local_aws.core.config import ACCOUNT_ID, DEFAULT_REGION, endpoint_url, home_dir
 from local_aws.core.errors import AwsError, InternalFailure, NotFound, ServiceUnavailable, http_status
 from local_aws.core.protocol import Operation, RequestContext
@@ -42,6 +44,7 @@ SERVICE_PACKAGES = [
     "local_aws.athena",
     "local_aws.jobs",
     "local_aws.pipelines",
+    "local_aws.permissions",
 ]
 
 StartResponse = Callable[..., Any]
@@ -101,7 +104,8 @@ class Router:
             return self._admin(environ, start_response, path[len("/_local_aws/"):])
         signing, region = wire.signing_scope(environ)
         ctx = RequestContext(region=region or DEFAULT_REGION, account_id=ACCOUNT_ID,
-                             endpoint_url=endpoint_url(self.port))
+                             endpoint_url=endpoint_url(self.port),
+                             principal=authorization.principal_of(wire.access_key(environ)))
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if target:
             prefix, _, name = target.partition(".")
@@ -124,9 +128,22 @@ class Router:
                 query = MultiDict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
                 return self._answer_json(start_response, operation, ctx, lambda: wire.rest_request(
                     operation.service, operation.name, args, query, wire.read_body(environ)))
+        return self._answer_by_moto(environ, start_response, signing, ctx)
+
+    def _answer_by_moto(self, environ: dict, start_response: StartResponse, signing: str, ctx: RequestContext
+                        ) -> Iterable[bytes]:
+        """moto's answer, once the caller's policies allow the call."""
+        call = _moto_call(environ, signing, ctx)
+        try:
+            authorization.authorize(ctx.principal, call)
+        except AwsError as error:
+            return http_errors.answer(environ, start_response, error)
         if environ["REQUEST_METHOD"] not in ("GET", "HEAD"):
             moto_state.STATE.changed()  # whatever moto answers may have changed its state
-        return moto_calls.answer(self.moto, environ, start_response, signing)
+        answered = moto_calls.answer(self.moto, environ, start_response, signing)
+        if signing == "iam" and not call.operation.startswith(("Get", "List")):
+            authorization.forget_decisions()  # a role, policy or attachment may have changed
+        return answered
 
     def _answer_json(self, start_response: StartResponse, operation: Operation, ctx: RequestContext,
                      decode: Callable[[], dict]) -> Iterable[bytes]:
@@ -134,6 +151,8 @@ class Router:
         try:
             request = decode()
             validation.validate(operation.service, operation.name, request)
+            authorization.authorize(ctx.principal, Call(operation.service, operation.name, request, ctx.region,
+                                                        ctx.account_id))
             result = operation.handler(request, ctx.calling(operation.service, operation.name))
             status, payload = 200, wire.encode_json(result if result is not None else {})
         except Exception as exc:
@@ -157,6 +176,8 @@ class Router:
         try:
             request = wire.query_request(service, name, form)
             validation.validate(service, name, request)
+            if operation is not None:
+                authorization.authorize(ctx.principal, Call(service, name, request, ctx.region, ctx.account_id))
             for hook in hooks:
                 hook(request, ctx.calling(service, name))
             if operation is None:
@@ -180,14 +201,15 @@ class Router:
             "log": self.log_file,
             "uptime_seconds": round(time.time() - self.started, 1),
             "services": self.services,
+            **{key: value for field in protocol.HEALTH_FIELDS for key, value in field().items()},
         }
 
     def reset(self) -> dict:
         """Forget all state, and the saved state with it."""
         def forget() -> None:
+            moto_state.reset()
             for hook in protocol.RESET_HOOKS:
                 hook()
-            moto_state.reset()
 
         if self.saver is None:
             forget()
@@ -200,6 +222,8 @@ class Router:
         try:
             if name == "health" and method == "GET":
                 body = self.health()
+            elif name == "credentials" and method == "GET":
+                body = credentials.fetch(environ.get("HTTP_AUTHORIZATION", ""))
             elif name == "reset" and method == "POST":
                 body = self.reset()
             elif name == "shutdown" and method == "POST":
@@ -215,6 +239,25 @@ class Router:
         start_response(f"{status} {'OK' if status == 200 else 'Error'}",
                        [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
         return [payload]
+
+
+def _moto_call(environ: dict, signing: str, ctx: RequestContext) -> Call:
+    """A call moto answers, as the permission rules read it (its JSON body or Query form, S3's environ)."""
+    operation, request = "", {}
+    if ctx.principal is not None:  # the administrator's calls are not read twice
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if target:
+            operation = target.partition(".")[2]
+            try:
+                request = wire.json_request(wire.read_body(environ))
+            except AwsError:
+                request = {}  # moto_calls answers the malformed body
+        elif environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+            request = dict(parse_qsl(wire.read_body(environ).decode(errors="replace"), keep_blank_values=True))
+            operation = request.get("Action", "")
+    elif signing == "iam":
+        operation = dict(parse_qsl(wire.read_body(environ).decode(errors="replace"))).get("Action", "")
+    return Call(signing, operation, request, ctx.region, ctx.account_id, environ)
 
 
 def _as_aws_error(exc: Exception) -> AwsError:

@@ -14,6 +14,7 @@ import json
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
+from urllib.parse import unquote
 from xml.sax.saxutils import escape
 
 from botocore.model import Shape
@@ -33,6 +34,17 @@ def signing_scope(environ: dict) -> tuple[str, str]:
         return service, region
     except (IndexError, ValueError):
         return "", DEFAULT_REGION
+
+
+def access_key(environ: dict) -> str:
+    """The access key a request is signed with (SigV4 header or presigned URL); "" when unsigned."""
+    auth = environ.get("HTTP_AUTHORIZATION", "")
+    if "Credential=" in auth:
+        return auth.split("Credential=", 1)[1].split("/", 1)[0]
+    query = environ.get("QUERY_STRING", "")
+    if "X-Amz-Credential=" in query:
+        return unquote(query.split("X-Amz-Credential=", 1)[1].split("&", 1)[0]).split("/", 1)[0]
+    return ""
 
 
 def read_body(environ: dict) -> bytes:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from local_aws.core import moto_state
+from local_aws.core import credentials, moto_state
 from local_aws.core.errors import ResourceInUse, ResourceLimitExceeded, ResourceNotFound, ValidationException
 from local_aws.core.paging import page
 from local_aws.core.protocol import RequestContext, action, now
@@ -163,6 +163,8 @@ def create_feature_group(request: dict, ctx: RequestContext) -> dict:
         offline_config=_offline_config(request, name, ctx, created), role_arn=role_arn,
         description=request.get("Description"), throughput=_throughput(request.get("ThroughputConfig")),
         tags=list(request.get("Tags") or []))
+    if role_arn:
+        credentials.require_trust(role_arn)  # Feature Store assumes it to write the offline store
     group.start_transition()
     with GROUPS.lock:
         GROUPS.ensure_free(ctx, name)

@@ -142,7 +142,8 @@ class FeatureGroup:
 
     def offline_destination_at(self, bucket: str, prefix: str) -> Destination:
         """Where the offline store's rows go; its columns are read at each write, so added features appear."""
-        return Destination(account_id=self.account_id, bucket=bucket, prefix=prefix, columns=self.offline_columns,
+        return Destination(account_id=self.account_id, role_arn=self.role_arn or "", bucket=bucket, prefix=prefix,
+                           columns=self.offline_columns,
                            report=self.report_offline_write,
                            append_snapshot=self._append_snapshot if self.is_iceberg else None)
 

@@ -29,14 +29,16 @@ from typing import Callable, NamedTuple
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from local_aws.core import moto_state, persistence
-from local_aws.core.errors import ServiceUnavailable
+from local_aws.core import authorization, moto_state, persistence
+from local_aws.core.authorization import Need
+from local_aws.core.errors import AwsError, ServiceUnavailable
 from local_aws.core.protocol import admin_action, on_flush, on_reset
 
 log = logging.getLogger("local_aws.offline_store")
 
 _ARROW_TYPES = {"Integral": pa.int64(), "Fractional": pa.float64(), "String": pa.string()}
 _TIMESTAMP = pa.timestamp("us", tz="UTC")
+SESSION_NAME = "SageMaker"  # the session Feature Store acts in with the group's role
 
 
 class Column(NamedTuple):
@@ -59,6 +61,7 @@ class Destination:
     """Where one feature group's rows go and what its columns are at flush time."""
 
     account_id: str  # whose S3 holds the bucket
+    role_arn: str  # Feature Store writes as this role: it needs s3:PutObject there
     bucket: str
     prefix: str  # key prefix of ResolvedOutputS3Uri, without a trailing slash
     columns: Callable[[], list[Column]]  # read at flush time, so added features appear
@@ -107,11 +110,27 @@ def partition_key(prefix: str, hour: int, latest_event_time: float) -> str:
             f"{latest:%Y%m%dT%H%M%SZ}_{os.urandom(8).hex()}.parquet")
 
 
-def _blocked(destination: Destination, exc: Exception, fix: str) -> None:
+def _blocked(destination: Destination, exc: Exception, fix: str = "") -> None:
+    name = exc.code if isinstance(exc, AwsError) else type(exc).__name__
     reason = (f"Feature Store could not write to s3://{destination.bucket}/{destination.prefix}: "
-              f"{type(exc).__name__} {exc}. {fix}; buffered records are retried every flush.")
+              f"{name} {exc}. {fix + '. ' if fix else ''}Buffered records are retried every flush.")
     log.warning("%s", reason)
     destination.report(reason)
+
+
+def _refusal(destination: Destination) -> AwsError | None:
+    """The AccessDenied AWS would give the role writing this offline store, if its policies refuse it.
+
+    Feature Store reads the bucket's ACL before it writes (AmazonSageMakerFeatureStoreAccess grants
+    s3:GetBucketAcl for that), and the key always holds "/sagemaker/", which the managed policies'
+    `*sagemaker*` resources match: the bucket's name decides."""
+    for need in (Need("s3:GetBucketAcl", f"arn:aws:s3:::{destination.bucket}"),
+                 Need("s3:PutObject", f"arn:aws:s3:::{destination.bucket}/{destination.prefix}/")):
+        decision = authorization.allowed(destination.role_arn, need)
+        if decision != "allowed":
+            principal = authorization.acting_as(destination.role_arn, SESSION_NAME).arn
+            return authorization.denied(principal, need, decision, "s3")
+    return None
 
 
 class OfflineStore:
@@ -156,6 +175,10 @@ class OfflineStore:
     def _write(self, destination: Destination, rows: list[Row]) -> tuple[int, int, list[Row]]:
         """(rows written, files written, rows not written) for one destination."""
         write_time = time.time()
+        refusal = _refusal(destination)
+        if refusal is not None:
+            _blocked(destination, refusal)
+            return 0, 0, rows
         if destination.append_snapshot is not None:
             try:
                 files = destination.append_snapshot(rows, write_time)

@@ -1,12 +1,14 @@
 """The jobs service called from inside local_aws: a pipeline's step starts and watches its job here.
 
 The same functions answer the HTTP calls (see service), so a job started here is the job the API
-lists and describes. A request made in-process is validated against botocore's model as the server
-validates the API's requests, and refused with the same AwsError.
+lists and describes. A request made in-process is validated against botocore's model and authorized
+for the caller in `ctx` (a pipeline's role) as the server does the API's requests, and refused with
+the same AwsError.
 """
 from __future__ import annotations
 
-from local_aws.core import validation
+from local_aws.core import authorization, validation
+from local_aws.core.authorization import Call
 from local_aws.core.protocol import RequestContext
 from local_aws.jobs import models, runner, service
 from local_aws.jobs.models import JobKind
@@ -17,6 +19,7 @@ def start_job(kind: JobKind, request: dict, ctx: RequestContext) -> str:
     the job, and returns its ARN. Raises the AwsError the API would answer."""
     operation = f"Create{kind.value}Job"
     validation.validate("sagemaker", operation, request)
+    authorization.authorize(ctx.principal, Call("sagemaker", operation, request, ctx.region, ctx.account_id))
     return runner.start(kind, request, ctx.calling("sagemaker", operation)).arn
 
 

@@ -23,7 +23,7 @@ from collections import deque
 from pathlib import Path
 from urllib.parse import urlparse
 
-from local_aws.core import moto_state, opt_ml_guard
+from local_aws.core import credentials, moto_state, opt_ml_guard
 from local_aws.core.config import client_environment
 from local_aws.jobs import opt_ml_mount, sandbox, staging
 from local_aws.jobs.outputs import RunResult, Uploader
@@ -54,6 +54,7 @@ class Container:
         self._procs: dict[str, HostProcess] = {}
         self._streams: dict[str, str] = {}  # host -> its CloudWatch Logs stream
         self.no_private_opt_ml = opt_ml_mount.unavailable()  # why /opt/ml is rewritten; None: it is not
+        self.credentials_token = ""  # granted while the hosts run: they act as the job's role
 
     def stage(self) -> None:
         """Fill every host's /opt/ml stand-in (see staging)."""
@@ -80,12 +81,13 @@ class Container:
         return argv
 
     def environment_for(self, host: str, root: Path) -> dict[str, str]:
-        """A clean environment pointing AWS clients at the server, with the job's variables mapped."""
+        """A clean environment pointing AWS clients at the server with the role's credentials (fetched as a
+        container fetches them), with the job's variables mapped."""
         port = urlparse(self.spec.endpoint_url).port
         env = {k: os.environ[k] for k in ("HOME", "LANG", "LC_ALL", "TMPDIR", "LOCAL_AWS_NETGUARD_LOG")
                if k in os.environ}
         env["PATH"] = os.pathsep.join([str(staging.shims_dir(self.spec)), os.environ.get("PATH", os.defpath)])
-        env.update(client_environment(port, self.spec.region))
+        env.update(client_environment(port, self.spec.region, credentials_token=self.credentials_token))
         env.update({k: self._mapped(str(v), root) for k, v in self.spec.host_environment(host, self.hosts).items()})
         env.update({k: self._mapped(str(v), root) for k, v in self.spec.environment.items()})
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(GUARD_SITE), str(PACKAGE_PARENT),
@@ -110,6 +112,7 @@ class Container:
                                      f"directory only in the entrypoint, the arguments, the environment and the "
                                      f"SDK's own scripts, and a script that opens an /opt/ml path written in its "
                                      f"code fails.")
+        self.credentials_token = credentials.grant(self.spec.role_arn, "SageMaker")
         try:
             for host, root in self.roots.items():
                 if self._stop.is_set():
@@ -154,8 +157,10 @@ class Container:
             running.wait(POLL_SECONDS)  # returns as soon as it exits
 
     def _finish(self) -> dict[str, int | None]:
-        """Every started host's exit code, once its processes are gone."""
-        return {host: proc.finish() for host, proc in self._procs.items()}
+        """Every started host's exit code, once its processes are gone (and their credentials with them)."""
+        codes = {host: proc.finish() for host, proc in self._procs.items()}
+        credentials.revoke(self.credentials_token)
+        return codes
 
     def _stream(self, host: str) -> str:
         """The host's CloudWatch Logs stream, created on first use."""

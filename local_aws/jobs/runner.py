@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from typing import Callable
 
+from local_aws.core import credentials
 from local_aws.core.errors import ValidationException
 from local_aws.core.protocol import RequestContext, now
 from local_aws.jobs import models, outputs, specs
@@ -25,6 +26,7 @@ REASON_LIMIT = outputs.REASON_LIMIT
 def start(kind: JobKind, request: dict, ctx: RequestContext) -> Job:
     """Create<Kind>Job on a validated request: register the job and start its thread."""
     specs.check_runnable(kind, request)
+    credentials.require_trust(request["RoleArn"])
     job = models.register(kind, request, ctx)
     if kind is JobKind.TRAINING:
         job.secondary("Starting", "Launching requested ML instances")

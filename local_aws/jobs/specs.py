@@ -58,6 +58,7 @@ class S3Output:
 @dataclass
 class ContainerSpec:
     job_name: str
+    role_arn: str  # the job's processes act as this role (see local_aws.core.credentials)
     log_group: str  # /aws/sagemaker/ProcessingJobs | /aws/sagemaker/TrainingJobs
     region: str
     account_id: str
@@ -148,7 +149,8 @@ def processing_spec(job: Job, ctx: RequestContext) -> ContainerSpec:
     config = {k: v for k, v in req.items() if k != "Tags"}
     config["ProcessingJobArn"] = job.arn
     return ContainerSpec(
-        job_name=job.name, log_group=job.kind.log_group, region=ctx.region, account_id=ctx.account_id,
+        job_name=job.name, role_arn=req["RoleArn"], log_group=job.kind.log_group, region=ctx.region,
+        account_id=ctx.account_id,
         endpoint_url=ctx.endpoint_url, home=_home(ctx), work_dir=_work_dir(ctx, job),
         command=list(app.get("ContainerEntrypoint") or []) + list(app.get("ContainerArguments") or []),
         environment=req.get("Environment") or {},
@@ -187,7 +189,8 @@ def training_spec(job: Job, ctx: RequestContext) -> ContainerSpec:
             command, no_command = [], str(err)
     host_files = _training_host_files(job)
     return ContainerSpec(
-        job_name=job.name, log_group=job.kind.log_group, region=ctx.region, account_id=ctx.account_id,
+        job_name=job.name, role_arn=req["RoleArn"], log_group=job.kind.log_group, region=ctx.region,
+        account_id=ctx.account_id,
         endpoint_url=ctx.endpoint_url, home=_home(ctx), work_dir=_work_dir(ctx, job),
         command=command, no_command_reason=no_command,
         environment=req.get("Environment") or {},

@@ -2,6 +2,7 @@
 
     service.py      pipeline requests (Create/Update/Describe/List/Delete Pipeline, ListPipelineVersions)
     executions.py   execution requests (Start/Describe/List/Stop/Retry/Update, steps, parameters)
+    experiments.py  the experiment and trial each execution records (and DescribeExperiment)
     models.py       the pipelines and executions held, their lookups, the step cache, their saved state
     definition.py   a parsed definition: steps and the dependencies between them
     parsing.py      parses and validates a definition as CreatePipeline does
@@ -14,6 +15,6 @@
 
 Importing the package registers its request handlers.
 """
-from local_aws.pipelines import executions, service
+from local_aws.pipelines import executions, experiments, service
 
-__all__ = ["executions", "service"]
+__all__ = ["executions", "experiments", "service"]

@@ -2,7 +2,8 @@
 definitions and parameters.
 
 StartPipelineExecution checks the parameters (and, for a selective execution, its source execution),
-answers at once and runs the steps in the background (local_aws.pipelines.executor). A reset stops
+records the execution's experiment and trial (local_aws.pipelines.experiments), answers at once and
+runs the steps in the background (local_aws.pipelines.executor). A reset stops
 every running execution (waiting for its jobs to stop) and forgets them all; a shutdown stops them
 the same way.
 """
@@ -10,12 +11,13 @@ from __future__ import annotations
 
 import random
 import string
+from dataclasses import replace
 
-from local_aws.core import validation
+from local_aws.core import authorization, validation
 from local_aws.core.errors import ConflictException, ValidationException
 from local_aws.core.paging import page
 from local_aws.core.protocol import RequestContext, action, drop_none, now, on_reset, on_shutdown
-from local_aws.pipelines import executor, models
+from local_aws.pipelines import executor, experiments, models
 from local_aws.pipelines.definition import Definition, ancestors
 from local_aws.pipelines.execution import RUNNING, TERMINAL_EXECUTION, Execution
 from local_aws.pipelines.expressions import EvaluationError, evaluate
@@ -63,10 +65,11 @@ def start_pipeline_execution(request: dict, ctx: RequestContext) -> dict:
         source = _selective_source(pipeline, version.definition, selective) if selective else None
         execution_id = _execution_id()
         created = now()
+        role_arn = request.get("RoleArn") or pipeline.role_arn
         execution = Execution(
             arn=f"{pipeline.arn}/execution/{execution_id}", execution_id=execution_id, pipeline_name=pipeline.name,
-            pipeline_arn=pipeline.arn, role_arn=request.get("RoleArn") or pipeline.role_arn,
-            definition=version.definition, parameters=typed, parameter_list=listed, ctx=ctx,
+            pipeline_arn=pipeline.arn, role_arn=role_arn, definition=version.definition, parameters=typed,
+            parameter_list=listed, ctx=replace(ctx, principal=authorization.acting_as(role_arn)),  # steps act as it
             display_name=request.get("PipelineExecutionDisplayName") or f"execution-{int(created.timestamp() * 1000)}",
             description=request.get("PipelineExecutionDescription"),
             parallelism=request.get("ParallelismConfiguration") or pipeline.parallelism,
@@ -78,6 +81,7 @@ def start_pipeline_execution(request: dict, ctx: RequestContext) -> dict:
         if source is not None:
             execution.selective = selective
             executor.reuse(execution, source, [s["StepName"] for s in selective["SelectedSteps"]])
+        experiments.record(execution)
         models.executions[execution.arn] = execution
         pipeline.last_run = created
         if token:
@@ -115,8 +119,9 @@ def _selective_source(pipeline: Pipeline, definition: Definition, config: dict) 
         raise ValidationException(f"Invalid SourcePipelineExecutionArn: {source_arn or 'null'}. It must be an "
                                   f"execution of pipeline '{pipeline.arn}'.")
     with source.lock:
-        if source.status in RUNNING:
-            raise ValidationException(f"Source pipeline execution '{source_arn}' is still {source.status}.")
+        if source.status not in ("Succeeded", "Failed"):  # AWS's rule for a selective execution's source
+            raise ValidationException(f"Source pipeline execution '{source_arn}' is {source.status}: the source of a "
+                                      "selective execution must have Succeeded or Failed.")
         missing = sorted(name for name in ancestors(definition, selected)
                          if getattr(source.steps.get(name), "status", None) != "Succeeded")
     if missing:

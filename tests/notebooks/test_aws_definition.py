@@ -24,7 +24,7 @@ NOTEBOOK = REPO / "notebooks" / "05_build_pipeline.ipynb"
 ROLE = "arn:aws:iam::111122223333:role/service-role/AmazonSageMaker-ExecutionRole-Tutorial"
 BUCKET = "tutorial-definition-test"
 REGION = "eu-west-1"
-SKLEARN_IMAGE = re.compile(r"^\d{12}\.dkr\.ecr\.eu-west-1\.amazonaws\.com/sagemaker-scikit-learn:1\.2-1-cpu-py3$")
+SKLEARN_IMAGE = re.compile(r"^\d{12}\.dkr\.ecr\.eu-west-1\.amazonaws\.com/sagemaker-scikit-learn:1\.9-0-cpu-py3$")
 
 
 def processing_steps(steps: list[dict]):

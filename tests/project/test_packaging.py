@@ -15,11 +15,13 @@ import pytest
 from support import REPO
 
 JOB_CHECK = textwrap.dedent('''
-    import sys, time, boto3, local_aws
+    import json, sys, time, boto3, local_aws
     assert local_aws.__file__.startswith(sys.argv[1]), local_aws.__file__
     with local_aws.temporary_server() as server:
         session = boto3.Session(region_name="us-east-1")
         s3, sm = session.client("s3"), session.client("sagemaker")
+        session.client("iam").create_role(RoleName="R", AssumeRolePolicyDocument=json.dumps({"Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}]}))
         s3.create_bucket(Bucket="wheel-check")
         s3.put_object(Bucket="wheel-check", Key="code/check.py", Body=(
             b"import sys; mods = sys.modules\\n"

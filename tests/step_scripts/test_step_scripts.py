@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 import local_aws
-from support import GUARD_SITE, REPO
+from support import GUARD_SITE, REPO, wait_until
 
 SCRIPTS = REPO / "step_scripts"
 ABALONE = REPO / "data" / "abalone.csv"
@@ -28,12 +28,16 @@ ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
 BUCKET = "tutorial-bucket"
 
 
-def run(script: str, *args: str, **env: str) -> subprocess.CompletedProcess:
-    """`python step_scripts/<script> args...` with the test's environment (the server's endpoint)."""
+def child_env(**env: str) -> dict[str, str]:
+    """The test's environment (the server's endpoint), with the network guard in the child too."""
     path = [str(GUARD_SITE), str(REPO), os.environ.get("PYTHONPATH")]
-    child_env = {"AWS_REGION": "us-east-1", **os.environ, **env, "PYTHONPATH": os.pathsep.join(filter(None, path))}
+    return {"AWS_REGION": "us-east-1", **os.environ, **env, "PYTHONPATH": os.pathsep.join(filter(None, path))}
+
+
+def run(script: str, *args: str, **env: str) -> subprocess.CompletedProcess:
+    """`python step_scripts/<script> args...` as a user runs it."""
     return subprocess.run([PYTHON, str(SCRIPTS / script), *args], capture_output=True, text=True,
-                          env=child_env, timeout=120, cwd=REPO)
+                          env=child_env(**env), timeout=120, cwd=REPO)
 
 
 def failed_with(result: subprocess.CompletedProcess, *words: str, code: int = 1) -> None:
@@ -51,8 +55,9 @@ def failed_with(result: subprocess.CompletedProcess, *words: str, code: int = 1)
 HELP = {
     "featurestore_df_ingestion.py": ["--input-dir", "--feature-group-name", "--event-time", "--no-create",
                                      "--max-workers", "--max-retries", "/opt/ml/processing/input"],
-    "fetch_data.py": ["--feature-group-name", "--expected-rows", "--timeout-seconds", "--athena-output-s3-uri"],
-    "train.py": ["--feature-group-name", "--target", "--n-estimators", "--max-depth", "--test-size",
+    "fetch_data.py": ["--feature-group-name", "--expected-rows", "--min-event-time", "--timeout-seconds",
+                      "--athena-output-s3-uri"],
+    "train.py": ["--feature-group-name", "--min-event-time", "--target", "--n-estimators", "--max-depth", "--test-size",
                  "/opt/ml/processing/model", "/opt/ml/processing/evaluation"],
     "register_model.py": ["--model-package-group-name", "--model-data-url", "--evaluation-s3-uri",
                           "PendingManualApproval", "--image-uri"],
@@ -69,6 +74,10 @@ BAD_INPUT = {
                                     ["'my-bucket/prefix'", "s3://bucket/prefix"]),
     "malformed athena output uri": (("fetch_data.py", "--feature-group-name", "g", "--athena-output-s3-uri",
                                      "athena-results/"), 1, ["'athena-results/'", "s3://"]),
+    "malformed min event time": (("fetch_data.py", "--feature-group-name", "g", "--min-event-time", "yesterday"), 1,
+                                 ["--min-event-time 'yesterday'", "2024-05-01T12:00:00Z"]),
+    "malformed min event time of train": (("train.py", "--feature-group-name", "g", "--min-event-time", "today"), 1,
+                                          ["--min-event-time 'today'", "2024-05-01T12:00:00Z"]),
     "test size above 1": (("train.py", "--feature-group-name", "g", "--test-size", "1.5"), 1,
                           ["--test-size 1.5", "between 0 and 1"]),
     "unknown approval status": ((*REGISTER, "s3://bucket/m.tar.gz", "--approval-status", "Maybe"), 2,
@@ -166,6 +175,23 @@ def test_ingestion_creates_the_group_puts_every_row_and_reports_failed_rows(aws,
     assert latest == {"abalone-00001": "2024-05-01T12:00:00Z", "abalone-00003": "2024-05-02T12:00:00Z"}
 
 
+def test_ingestion_puts_each_float_exactly_in_its_shortest_form(aws, tmp_path):
+    """Parsed exactly and sent in its shortest round-trip form: 0.1 + 0.2 stays 0.30000000000000004, and
+    no value gains a digit in its last place (older pandas parsers are one bit off without round_trip)."""
+    aws.client("s3").create_bucket(Bucket=BUCKET)
+    weights = {"length": "0.101", "diameter": "0.30000000000000004", "height": "0.3", "whole_weight": "2.675",
+               "shucked_weight": "1.0000000000000002", "viscera_weight": "0.54141247279349658",
+               "shell_weight": "123456.789"}
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "abalone.csv").write_text(f"sex,{','.join(weights)},rings\nM,{','.join(weights.values())},15\n")
+    result = ingest(tmp_path / "in", tmp_path / "out", "--event-time", "2024-05-01T12:00:00Z")
+    assert result.returncode == 0, result.stderr
+    record = aws.client("sagemaker-featurestore-runtime").get_record(
+        FeatureGroupName="abalone-fg", RecordIdentifierValueAsString="abalone-00001")["Record"]
+    stored = {f["FeatureName"]: f["ValueAsString"] for f in record}
+    assert {name: stored[name] for name in weights} == {**weights, "viscera_weight": "0.5414124727934966"}
+
+
 def test_ingestion_into_a_missing_group_needs_a_role_and_no_no_create(aws, tmp_path):
     abalone_slice(tmp_path, 5)
     failed_with(run("featurestore_df_ingestion.py", "--input-dir", str(tmp_path), "--output-dir", str(tmp_path),
@@ -215,7 +241,7 @@ def test_register_reads_the_report_from_s3_when_the_directory_lacks_it(aws, tmp_
     package = aws.client("sagemaker", region_name="eu-west-1").describe_model_package(
         ModelPackageName=registration["model_package_arn"])
     assert package["InferenceSpecification"]["Containers"][0]["Image"] == (
-        "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3")
+        "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-scikit-learn:1.9-0-cpu-py3")
     assert "rmse 2.120" in package["ModelPackageDescription"]
     assert package["CustomerMetadataProperties"] == {"mse": "4.5", "rmse": "2.12", "mae": "1.5", "r2": "0.55"}
 
@@ -264,7 +290,7 @@ def test_ingest_fetch_train_register_end_to_end(aws, server, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "split 300 records: 240 to train, 60 to test" in result.stdout
     with tarfile.open(tmp_path / "model" / "model.tar.gz") as tar:
-        assert tar.getnames() == ["model.joblib"]
+        assert tar.getnames() == ["model.joblib", "code/inference.py"]  # the serving code: see test_serving.py
         tar.extractall(tmp_path / "unpacked")
     source.drop(columns=["rings"]).head(20).to_csv(tmp_path / "rows.csv", index=False)
     predictions = predict_with(tmp_path / "unpacked" / "model.joblib", tmp_path / "rows.csv")
@@ -300,10 +326,39 @@ def test_ingest_fetch_train_register_end_to_end(aws, server, tmp_path):
         "ContentType": "application/json", "S3Uri": f"s3://{BUCKET}/evaluation/evaluation.json"}
     container = package["InferenceSpecification"]["Containers"][0]
     assert container["ModelDataUrl"] == f"s3://{BUCKET}/model/model.tar.gz"
-    assert container["Image"] == "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+    assert container["Image"] == "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.9-0-cpu-py3"
     assert package["InferenceSpecification"]["SupportedContentTypes"] == ["text/csv"]
     listed = sagemaker.list_model_packages(ModelPackageGroupName="abalone-models")["ModelPackageSummaryList"]
     assert sorted(p["ModelPackageVersion"] for p in listed) == [1, 2]
+
+
+def test_fetch_with_a_min_event_time_waits_for_records_that_recent(aws, server, tmp_path):
+    """Older versions of the records do not count, so a pipeline's Train waits for its own Ingest's records."""
+    aws.client("s3").create_bucket(Bucket=BUCKET)
+    abalone_slice(tmp_path / "input", 20)
+    assert ingest(tmp_path / "input", tmp_path / "old", "--event-time", "2024-05-01T12:00:00Z").returncode == 0
+    local_aws.flush(server.port)
+    fetch = ["--feature-group-name", "abalone-fg", "--expected-rows", "20", "--min-event-time",
+             "2024-05-02T00:00:00.000Z", "--poll-seconds", "1", "--output-dir", str(tmp_path / "fetch")]
+    failed_with(run("fetch_data.py", *fetch, "--timeout-seconds", "1"),
+                "only 0 of the expected 20 records with an event time at or after 2024-05-02T00:00:00.000Z",
+                "'abalone-fg'", "--timeout-seconds")
+    assert not (tmp_path / "fetch").exists()
+
+    log = tmp_path / "fetch.log"
+    with open(log, "w") as out:
+        waiting = subprocess.Popen([PYTHON, str(SCRIPTS / "fetch_data.py"), *fetch, "--timeout-seconds", "60"],
+                                   stdout=out, stderr=subprocess.STDOUT, env=child_env(), cwd=REPO)
+    try:
+        wait_until(log.read_text, lambda text: "waiting" in text, timeout=60, what="the fetch waiting for records")
+        assert ingest(tmp_path / "input", tmp_path / "new", "--event-time", "2024-05-02T00:00:00Z").returncode == 0
+        local_aws.flush(server.port)
+        assert waiting.wait(timeout=60) == 0, log.read_text()
+    finally:
+        waiting.kill()
+    assert "(0 of 20 records with an event time at or after 2024-05-02T00:00:00.000Z)" in log.read_text()
+    fetched = pd.read_csv(tmp_path / "fetch" / "features.csv")
+    assert len(fetched) == 20 and set(fetched["event_time"]) == {"2024-05-02T00:00:00Z"}
 
 
 def test_fetch_keeps_the_latest_live_version_of_each_record(aws, server, tmp_path):

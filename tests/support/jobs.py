@@ -11,7 +11,7 @@ import psutil
 from support import wait_until
 
 ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
-IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.9-0-cpu-py3"
 PROCESSING_BUCKET = "jobs-bucket"
 TRAINING_BUCKET = "train-bucket"
 TERMINAL = ("Completed", "Failed", "Stopped")
@@ -37,10 +37,10 @@ def processing_output(name: str, uri: str, mode: str = "EndOfJob") -> dict:
 
 
 def start_processing(sm, name: str, script: str, *, args=(), inputs=(), outputs=(), count=1, env=None,
-                     runtime=None) -> None:
+                     runtime=None, role=ROLE) -> None:
     """CreateProcessingJob running `python3 <script>` (put with put_script) with these extras."""
     request = dict(
-        ProcessingJobName=name, RoleArn=ROLE,
+        ProcessingJobName=name, RoleArn=role,
         ProcessingResources={"ClusterConfig": {"InstanceCount": count, "InstanceType": "ml.m5.large",
                                                "VolumeSizeInGB": 5}},
         AppSpecification={"ImageUri": IMAGE,

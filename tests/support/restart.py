@@ -12,6 +12,7 @@ from pathlib import Path
 import boto3
 
 import local_aws
+from support.iam import create_test_roles
 
 
 class OwnServer:
@@ -35,6 +36,7 @@ class OwnServer:
             if self.process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"local_aws did not start: {self.output()[-3000:]}")
             time.sleep(0.05)
+        create_test_roles(self.session())
         return self
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 60) -> None:

@@ -11,6 +11,7 @@ import pyarrow as pa
 import pytest
 
 import local_aws
+from support.iam import create_test_roles
 from support import wait_until
 from support.athena import FINISHED
 
@@ -37,6 +38,7 @@ def lake(server) -> Any:
     from pyiceberg.catalog import load_catalog
 
     local_aws.reset(server.port)
+    create_test_roles(boto3.Session(region_name="us-east-1"))
     session = boto3.Session(region_name="us-east-1")
     session.client("s3").create_bucket(Bucket=BUCKET)
     session.client("glue").create_database(DatabaseInput={"Name": DB})

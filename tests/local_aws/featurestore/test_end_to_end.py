@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 import local_aws
+from support.iam import create_test_roles
 from local_aws import ACCOUNT_ID
 
 REPO = Path(__file__).resolve().parents[3]
@@ -37,6 +38,7 @@ def test_offline_store_through_athena_sees_every_write_and_the_live_records(serv
                                               StringFeatureDefinition, create_athena_query, ingest_dataframe)
 
     local_aws.reset(server.port)
+    create_test_roles(boto3.Session(region_name="us-east-1"))
     boto_session = boto3.Session(region_name=REGION)
     boto_session.client("s3").create_bucket(Bucket=BUCKET)
     frame = abalone_frame()
@@ -107,3 +109,4 @@ def _no_leftovers(server):
     """The group is large: leave a clean server for the next module."""
     yield
     local_aws.reset(server.port)
+    create_test_roles(boto3.Session(region_name="us-east-1"))

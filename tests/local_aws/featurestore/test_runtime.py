@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import local_aws
+from support.iam import create_test_roles
 from support import error_of, wait_until
 from support.featurestore import (BUCKET, PROBE, TYPES, Clients, create_group, offline_objects, offline_table,
                                   wait_for_status, wait_until_gone)
@@ -378,6 +379,7 @@ def test_flush_on_demand_and_on_shutdown(tmp_path, monkeypatch):
         own = Clients(endpoint_url=local_aws.endpoint_url(port), aws_access_key_id="local",
                       aws_secret_access_key="local")
         runtime = own.client("sagemaker-featurestore-runtime")
+        create_test_roles(own)  # the group's role: Feature Store writes the offline store as it
         described = create_group(own, GROUP)
         for customer_id in range(3):
             runtime.put_record(FeatureGroupName=GROUP, Record=record(customer_id, "2024-05-01T10:00:00Z"))

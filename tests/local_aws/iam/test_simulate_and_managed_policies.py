@@ -19,9 +19,9 @@ def decisions(iam, role_arn: str, actions: list[str], resources: list[str] | Non
 
 def test_aws_managed_policy_attaches_and_allows_its_actions(aws):
     iam = aws.client("iam")
-    role = iam.create_role(RoleName="SageMakerRole", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+    role = iam.create_role(RoleName="FullAccessRole", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
     assert decisions(iam, role, ["sagemaker:CreateTrainingJob"]) == {"sagemaker:CreateTrainingJob": "implicitDeny"}
-    iam.attach_role_policy(RoleName="SageMakerRole", PolicyArn="arn:aws:iam::aws:policy/AmazonSageMakerFullAccess")
+    iam.attach_role_policy(RoleName="FullAccessRole", PolicyArn="arn:aws:iam::aws:policy/AmazonSageMakerFullAccess")
     assert iam.get_policy(PolicyArn="arn:aws:iam::aws:policy/AmazonSageMakerFullAccess")["Policy"]["PolicyName"] == \
         "AmazonSageMakerFullAccess"
     assert decisions(iam, role, ["sagemaker:CreateTrainingJob", "sagemaker:CreateProcessingJob"]) == {

@@ -2,7 +2,6 @@
 session, which another test may have pointed elsewhere), with the jobs' buckets made."""
 from __future__ import annotations
 
-import json
 
 import boto3
 import pytest
@@ -23,14 +22,9 @@ def clients(aws: boto3.Session) -> tuple:
 
 @pytest.fixture()
 def sdk(aws: boto3.Session):
-    """A SageMaker SDK v3 session on the `aws` session, with the role ModelTrainer checks and a data bucket."""
+    """A SageMaker SDK v3 session on the `aws` session (whose SageMakerRole ModelTrainer checks), with a data
+    bucket."""
     from sagemaker.core.helper.session_helper import Session
 
-    # ModelTrainer validates the role (it must exist, trust SageMaker and allow the job's actions).
-    iam = aws.client("iam")
-    iam.create_role(RoleName="SageMakerRole", AssumeRolePolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                                                 "Principal": {"Service": "sagemaker.amazonaws.com"}}]}))
-    iam.attach_role_policy(RoleName="SageMakerRole", PolicyArn="arn:aws:iam::aws:policy/AmazonSageMakerFullAccess")
     aws.client("s3").create_bucket(Bucket="data-bucket")
     return Session(boto_session=aws, default_bucket=SDK_BUCKET)

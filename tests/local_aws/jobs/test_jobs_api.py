@@ -10,10 +10,11 @@ import time
 import pytest
 
 import local_aws
-from local_aws.core import protocol
+from local_aws.core import moto_iam, protocol
 from local_aws.core.errors import ValidationException
 from local_aws.core.protocol import RequestContext
 from local_aws.jobs import JobKind, describe_job, start_job, stop_job, wait_for_job
+from support.iam import ADMINISTRATOR, SAGEMAKER_TRUST
 from support.jobs import IMAGE, ROLE
 
 
@@ -22,6 +23,8 @@ def ctx(tmp_path, monkeypatch) -> RequestContext:
     """The caller of an in-process call, with its jobs' work directories under tmp_path; jobs are
     forgotten (and stopped) afterwards as a reset forgets them."""
     monkeypatch.setenv("LOCAL_AWS_HOME", str(tmp_path))
+    if moto_iam.role(ROLE) is None:  # the job's role must exist and trust SageMaker, as on AWS
+        moto_iam.create_role(ROLE.rsplit("/", 1)[-1], "/", SAGEMAKER_TRUST, [ADMINISTRATOR])
     yield RequestContext(endpoint_url=local_aws.endpoint_url(local_aws.free_port()))
     for hook in protocol.RESET_HOOKS:
         hook()

@@ -2,7 +2,6 @@
 default session, which another test may have pointed elsewhere)."""
 from __future__ import annotations
 
-import json
 
 import boto3
 import pytest
@@ -20,16 +19,10 @@ def clients(aws: boto3.Session) -> tuple:
 
 @pytest.fixture()
 def session(aws: boto3.Session):
-    """A SageMaker SDK v3 PipelineSession on the `aws` session, with the role the SDK checks, its default
-    bucket and a model package group."""
+    """A SageMaker SDK v3 PipelineSession on the `aws` session (whose PipelineRole the SDK checks), with its
+    default bucket and a model package group."""
     from sagemaker.core.workflow.pipeline_context import PipelineSession
 
-    # The SDK validates the role (it must exist, trust SageMaker and allow the pipeline's and jobs' actions).
-    iam = aws.client("iam")
-    iam.create_role(RoleName="PipelineRole", AssumeRolePolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                                                "Principal": {"Service": "sagemaker.amazonaws.com"}}]}))
-    iam.attach_role_policy(RoleName="PipelineRole", PolicyArn="arn:aws:iam::aws:policy/AmazonSageMakerFullAccess")
     aws.client("s3").create_bucket(Bucket=SDK_BUCKET)
     aws.client("sagemaker").create_model_package_group(ModelPackageGroupName=SDK_MODEL_GROUP)
     return PipelineSession(boto_session=aws, default_bucket=SDK_BUCKET)

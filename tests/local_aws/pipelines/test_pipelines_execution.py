@@ -14,7 +14,8 @@ import textwrap
 import time
 
 from local_aws.pipelines.executor import retry_delay
-from support import error_of
+from support import error_of, wait_until
+from support.jobs import job_log
 from support.pipelines import (
     BUCKET, condition, create, definition, fail, processing, register, start, steps_of, training, wait, wait_for_step,
 )
@@ -168,6 +169,35 @@ def test_stop_stops_the_running_job_and_nothing_after_it(clients):
     assert list(steps) == ["Long"] and steps["Long"]["StepStatus"] == "Stopped"
     job_name = running["Metadata"]["ProcessingJob"]["Arn"].rsplit("/", 1)[1]
     assert sm.describe_processing_job(ProcessingJobName=job_name)["ProcessingJobStatus"] == "Stopped"
+    # A selective execution's source must have Succeeded or Failed (AWS's SelectiveExecutionConfig rule).
+    assert error_of(lambda: sm.start_pipeline_execution(PipelineName="stoppable", SelectiveExecutionConfig={
+        "SourcePipelineExecutionArn": arn, "SelectedSteps": [{"StepName": "Long"}]})) == (
+        "ValidationException", f"Source pipeline execution '{arn}' is Stopped: the source of a selective execution "
+                               "must have Succeeded or Failed.")
+
+
+def test_delete_pipeline_is_refused_while_an_execution_is_executing_or_stopping(aws, clients):
+    """AWS deletes a pipeline only once no execution runs (DeletePipeline's ConflictException)."""
+    s3, sm = clients
+    stubborn = """
+        import signal, time
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        print("ignoring SIGTERM", flush=True)
+        time.sleep(60)
+    """
+    create(sm, "busy", definition([processing("Long", stubborn)]))
+    arn = start(sm, "busy")
+    job = wait_for_step(sm, arn, "Long", "Executing")["Metadata"]["ProcessingJob"]["Arn"].rsplit("/", 1)[1]
+    wait_until(lambda: job_log(aws.client("logs"), "/aws/sagemaker/ProcessingJobs", job),
+               lambda lines: "ignoring SIGTERM" in lines, what="the job ignoring SIGTERM")  # a stop: 5 s Stopping
+    code, message = error_of(lambda: sm.delete_pipeline(PipelineName="busy"))
+    assert code == "ConflictException" and arn in message
+    sm.stop_pipeline_execution(PipelineExecutionArn=arn)
+    assert sm.describe_pipeline_execution(PipelineExecutionArn=arn)["PipelineExecutionStatus"] == "Stopping"
+    code, message = error_of(lambda: sm.delete_pipeline(PipelineName="busy"))
+    assert code == "ConflictException" and arn in message
+    assert wait(sm, arn)["PipelineExecutionStatus"] == "Stopped"
+    assert sm.delete_pipeline(PipelineName="busy")["PipelineArn"].endswith(":pipeline/busy")
 
 
 def test_retry_reruns_failed_steps_and_keeps_succeeded_ones(clients):
