@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PARAMS ?=
 PYTEST_ARGS ?=
 
-.PHONY: setup test tutorial lab bench notebook-outputs studio-kernel lock clean
+.PHONY: setup test tutorial lab bench notebook-outputs studio-kernel container-check lock clean
 
 setup: $(STAMP)
 
@@ -39,6 +39,15 @@ studio-kernel:
 	$(KERNEL_VENV)/bin/python -m ipykernel install --user --name sagemaker-pipelines-tutorial \
 		--display-name "Python (SageMaker Pipelines tutorial)"
 
+# The step scripts and inference.py under the scikit-learn image's libraries (1.9-0; numpy and scipy at
+# their newest for Python 3.11): slower than `make test`, so apart from it. See step_scripts/README.md.
+CONTAINER_VENV := .venv-sklearn-1.9-0
+container-check: setup
+	test -x $(CONTAINER_VENV)/bin/python || $(PYTHON) -m venv $(CONTAINER_VENV)
+	$(CONTAINER_VENV)/bin/python -m pip install --quiet --disable-pip-version-check scikit-learn==1.9.0 \
+		pandas==2.2.3 numpy==2.4.6 scipy==1.17.1 boto3==1.43.46
+	STEP_SCRIPTS_PYTHON=$(CURDIR)/$(CONTAINER_VENV)/bin/python $(BIN)/python -m pytest -n 2 tests/step_scripts
+
 bench: setup
 	$(BIN)/python bench/run_all.py
 
@@ -51,4 +60,4 @@ lock:
 	rm -rf .lockenv
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) $(CONTAINER_VENV) runs .pytest_cache
