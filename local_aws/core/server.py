@@ -43,6 +43,7 @@ SERVICE_PACKAGES = [
     "local_aws.featurestore",
     "local_aws.athena",
     "local_aws.jobs",
+    "local_aws.tuning",
     "local_aws.pipelines",
     "local_aws.permissions",
 ]

@@ -14,13 +14,13 @@ from local_aws.jobs import models, runner, service
 from local_aws.jobs.models import JobKind
 
 
-def start_job(kind: JobKind, request: dict, ctx: RequestContext) -> str:
+def start_job(kind: JobKind, request: dict, ctx: RequestContext, tuning_job_arn: str | None = None) -> str:
     """Create<Kind>Job from within local_aws: validates the request as the API does, creates and starts
-    the job, and returns its ARN. Raises the AwsError the API would answer."""
+    the job (for a tuning job, naming it), and returns its ARN. Raises the AwsError the API would answer."""
     operation = f"Create{kind.value}Job"
     validation.validate("sagemaker", operation, request)
     authorization.authorize(ctx.principal, Call("sagemaker", operation, request, ctx.region, ctx.account_id))
-    return runner.start(kind, request, ctx.calling("sagemaker", operation)).arn
+    return runner.start(kind, request, ctx.calling("sagemaker", operation), tuning_job_arn).arn
 
 
 def describe_job(kind: JobKind, name: str, ctx: RequestContext) -> dict:

@@ -29,7 +29,7 @@ INTERRUPTED = ("InternalServerError: local_aws stopped while this job ran, and i
                "Run the job again.")
 # What a job's record keeps across a restart: all but the run's live parts (threads, events, processes).
 _SAVED_FIELDS = ("kind", "name", "arn", "region", "request", "created", "status", "last_modified", "started",
-                 "ended", "failure_reason", "exit_message", "transitions", "metrics")
+                 "ended", "failure_reason", "exit_message", "transitions", "metrics", "tuning_job_arn")
 
 
 class JobKind(str, Enum):
@@ -82,6 +82,7 @@ class Job:
     exit_message: str | None = None
     transitions: list[dict] = field(default_factory=list)  # training SecondaryStatusTransitions
     metrics: list[dict] = field(default_factory=list)
+    tuning_job_arn: str | None = None  # the hyperparameter tuning job that launched it
     container: Container | None = None
     stop_requested: threading.Event = field(default_factory=threading.Event)
     finished: threading.Event = field(default_factory=threading.Event)  # its run is over
@@ -124,7 +125,7 @@ class Job:
             self.container.stop()
 
 
-def register(kind: JobKind, request: dict, ctx: RequestContext) -> Job:
+def register(kind: JobKind, request: dict, ctx: RequestContext, tuning_job_arn: str | None = None) -> Job:
     """A new job record; ResourceInUse if the account and region have one of that name."""
     name = request[kind.name_member]
     arn = f"arn:aws:sagemaker:{ctx.region}:{ctx.account_id}:{kind.noun}-job/{name.lower()}"
@@ -133,7 +134,7 @@ def register(kind: JobKind, request: dict, ctx: RequestContext) -> Job:
         if key in _jobs:
             raise ResourceInUse(f"{kind.value} job names must be unique within an AWS account and region, and a "
                                 f"{kind.noun} job with this name already exists ({arn})")
-        job = Job(kind=kind, name=name, arn=arn, region=ctx.region, request=request)
+        job = Job(kind=kind, name=name, arn=arn, region=ctx.region, request=request, tuning_job_arn=tuning_job_arn)
         _jobs[key] = job
     STATE.changed()
     return job

@@ -23,11 +23,11 @@ from local_aws.jobs.specs import ContainerError
 REASON_LIMIT = outputs.REASON_LIMIT
 
 
-def start(kind: JobKind, request: dict, ctx: RequestContext) -> Job:
+def start(kind: JobKind, request: dict, ctx: RequestContext, tuning_job_arn: str | None = None) -> Job:
     """Create<Kind>Job on a validated request: register the job and start its thread."""
     specs.check_runnable(kind, request)
     credentials.require_trust(request["RoleArn"])
-    job = models.register(kind, request, ctx)
+    job = models.register(kind, request, ctx, tuning_job_arn)
     if kind is JobKind.TRAINING:
         job.secondary("Starting", "Launching requested ML instances")
     run = _run_processing if kind is JobKind.PROCESSING else _run_training

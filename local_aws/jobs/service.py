@@ -44,7 +44,7 @@ def _describe_training(job: Job) -> dict:
     transitions, metrics = job.snapshot()
     seconds = int(((job.ended or now()) - job.started).total_seconds()) if job.started else None
     body.update(drop_none({
-        "TrainingJobArn": job.arn,
+        "TrainingJobArn": job.arn, "TuningJobArn": job.tuning_job_arn,
         "ModelArtifacts": {"S3ModelArtifacts": f"{specs.artifact_prefix(job)}/model.tar.gz"},
         "TrainingJobStatus": job.status, "SecondaryStatus": transitions[-1]["Status"] if transitions else "Starting",
         "FailureReason": job.failure_reason, "CreationTime": job.created, "TrainingStartTime": job.started,

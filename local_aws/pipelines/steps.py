@@ -1,7 +1,8 @@
 """What running one attempt at each step type means, as the SageMaker Pipelines service runs it.
 
 Processing and training steps create their job through the jobs service's in-process API
-(local_aws.jobs), watch it until it ends and stop it when the execution is stopped; a step with
+(local_aws.jobs), tuning steps their tuning job through the tuning service's (local_aws.tuning), watch
+it until it ends and stop it when the execution is stopped; a step with
 CacheConfig reuses an earlier run with the same arguments instead. Condition, Fail, RegisterModel
 (through the Model Registry) and Model steps run in-process. `attempt` turns whatever happens into
 an Outcome: a refused service call or a failed job fails the step, with the exception type a retry
@@ -17,7 +18,7 @@ import re
 import string
 from typing import Any, Callable
 
-from local_aws import model_registry, sagemaker_models
+from local_aws import model_registry, sagemaker_models, tuning
 from local_aws.core import moto_state, validation
 from local_aws.core.errors import AwsError
 from local_aws.core.protocol import drop_none
@@ -115,6 +116,34 @@ def _run_job(execution: Execution, record: StepRecord) -> Outcome:
     return Outcome("Failed", reason, _job_failure_type(reason))
 
 
+def _run_tuning(execution: Execution, record: StepRecord) -> Outcome:
+    """A TuningStep: its tuning job, watched to the end; its properties are the tuning job's Describe answer
+    and its training jobs' summaries, best first (what TuningStep.get_top_model_s3_uri indexes)."""
+    label = re.sub(r"[^a-z0-9]", "", record.step.name.lower())[:15] or "tuning"
+    name = f"{label}-{''.join(random.choices(string.ascii_lowercase + string.digits, k=10))}"
+    arguments = evaluate(record.step.arguments, execution.scope({"HyperParameterTuningJobName": name}))
+    cached = _cache_hit(execution, record, arguments)
+    if cached:
+        return cached
+    request = {**arguments, "HyperParameterTuningJobName": name}
+    request.get("TrainingJobDefinition", {}).setdefault("RoleArn", execution.role_arn)
+    arn = tuning.start_tuning_job(request, execution.ctx.calling("sagemaker", "CreateHyperParameterTuningJob"))
+    _set_running(execution, record, {"TuningJob": {"Arn": arn}})
+    job = tuning.find_tuning_job(name, execution.ctx)
+    while not job.finished.wait(STOP_CHECK_SECONDS):
+        if execution.stop_requested.is_set() and not job.stop_requested.is_set():
+            job.touch(status="Stopping")
+            job.stop_requested.set()
+    described = tuning.describe_tuning_job(job)
+    status = described["HyperParameterTuningJobStatus"]
+    if status == "Completed":
+        best_first = tuning.sorted_summaries(job, job.summaries(), "FinalObjectiveMetricValue", "Descending")
+        return Outcome("Succeeded", properties={**described, "TrainingJobSummaries": best_first[:50]})
+    if status == "Stopped":
+        return Outcome("Stopped")
+    return Outcome("Failed", described.get("FailureReason") or f"Hyperparameter tuning job {name} failed.")
+
+
 def _cache_hit(execution: Execution, record: StepRecord, arguments: Any) -> Outcome | None:
     """Reuse an earlier successful run with the same arguments (CacheConfig), as the service does."""
     step = record.step
@@ -175,6 +204,7 @@ def _run_model(execution: Execution, record: StepRecord) -> Outcome:
 RUNNERS: dict[str, Callable[[Execution, StepRecord], Outcome]] = {
     "Processing": _run_job,
     "Training": _run_job,
+    "Tuning": _run_tuning,
     "Condition": _run_condition,
     "Fail": _run_fail,
     "RegisterModel": _run_register_model,

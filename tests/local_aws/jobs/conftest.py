@@ -2,7 +2,6 @@
 session, which another test may have pointed elsewhere), with the jobs' buckets made."""
 from __future__ import annotations
 
-
 import boto3
 import pytest
 

@@ -2,7 +2,6 @@
 default session, which another test may have pointed elsewhere)."""
 from __future__ import annotations
 
-
 import boto3
 import pytest
 
