@@ -23,8 +23,11 @@ test: setup
 tutorial: setup
 	$(BIN)/python -m helpers.tutorial_runner $(PARAMS)
 
+# JupyterLab's port and any other option of `jupyter lab`: make lab LAB_PORT=8890 LAB_ARGS="--no-browser"
+LAB_PORT ?= 8888
+LAB_ARGS ?=
 lab: setup
-	$(BIN)/python -m helpers.lab
+	$(BIN)/python -m helpers.lab --port=$(LAB_PORT) $(LAB_ARGS)
 
 # Re-run the notebooks with their defaults on a fresh local_aws and commit what they show.
 notebook-outputs: setup

@@ -258,3 +258,20 @@ def test_warnings_name_files_as_a_reader_finds_them_not_by_this_machines_paths()
     sdk = short_path_warning("No Wait", UserWarning, "/x/.venv/lib/python3.11/site-packages/sagemaker/core/w.py", 341)
     assert sdk.startswith("sagemaker/core/w.py:341: UserWarning: No Wait")
     assert short_path_warning("m", UserWarning, f"{REPO}/helpers/views.py", 3).startswith("helpers/views.py:3:")
+
+
+def test_lab_works_on_a_copy_that_keeps_the_learners_edits(tmp_path):
+    from helpers import lab
+
+    source, copy = tmp_path / "notebooks", tmp_path / "runs" / "lab"
+    source.mkdir()
+    for name in ("00_setup.ipynb", "01_check.ipynb"):
+        (source / name).write_text(f"original {name}")
+    assert lab.working_copy(source, copy) == ["00_setup.ipynb", "01_check.ipynb"]
+    (copy / "00_setup.ipynb").write_text("the learner's edits")
+    (source / "02_new.ipynb").write_text("original 02")
+    assert lab.working_copy(source, copy) == ["02_new.ipynb"]  # added later: copied; edited: kept
+    assert (copy / "00_setup.ipynb").read_text() == "the learner's edits"
+    command = lab.jupyter_command(["--port=8890", "--no-browser"], copy)
+    assert command[1:] == ["-m", "jupyterlab", f"--notebook-dir={copy}", "--KernelManager.transport=ipc",
+                           "--port=8890", "--no-browser", *(["--allow-root"] if os.geteuid() == 0 else [])]
