@@ -1,16 +1,16 @@
-"""Figures for the notebooks: model quality, the pipeline's graph and an execution's timeline.
+"""Figures for the notebooks: model quality, the pipeline's graph, an execution's timeline, a tuning job.
 
 Every function returns a matplotlib Figure (shown by Jupyter when it is a cell's last value, once
 `%matplotlib inline` has loaded the inline backend) and
 takes data the notebook already has: predictions, importances, a pipeline definition, the steps
-of an execution. None of them calls AWS.
+of an execution, the training jobs of a tuning job. None of them calls AWS.
 """
 from __future__ import annotations
 
 import datetime as dt
 import json
 import re
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 import networkx as nx
 import pandas as pd
@@ -75,6 +75,28 @@ def metric_by_version(versions: pd.DataFrame, metric: str = "rmse") -> Figure:
     ax = fig.subplots()
     ax.bar([f"v{v}" for v in data.index], data.values)
     ax.set(xlabel="model package version", ylabel=metric, title=f"{metric} by registered version")
+    fig.tight_layout()
+    return fig
+
+
+def tuning_objective(trials: pd.DataFrame, objective: str, hyperparameters: Sequence[str],
+                     best: str | None = None, job: str = "training job") -> Figure:
+    """A tuning job's objective against each hyperparameter it tuned, one panel per hyperparameter.
+
+    trials: one row per training job of the tuning job (ListTrainingJobsForHyperParameterTuningJob), with
+    a column per tuned hyperparameter, the objective's column and the job's name in `job`; the row whose
+    job is `best` (DescribeHyperParameterTuningJob's BestTrainingJob) is drawn as a star.
+    """
+    fig = Figure(figsize=(4.2 * len(hyperparameters) + 0.6, 3.8))
+    axes = fig.subplots(1, len(hyperparameters), sharey=True, squeeze=False)[0]
+    is_best = trials[job] == best
+    for ax, name in zip(axes, hyperparameters):
+        ax.scatter(trials.loc[~is_best, name], trials.loc[~is_best, objective], s=40, alpha=0.7, label="training job")
+        ax.scatter(trials.loc[is_best, name], trials.loc[is_best, objective], s=260, marker="*", color="#d62728",
+                   label="best training job")
+        ax.set(xlabel=name, title=f"{objective} by {name}")
+    axes[0].set_ylabel(objective)
+    axes[0].legend(loc="best", fontsize=8)
     fig.tight_layout()
     return fig
 

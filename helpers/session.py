@@ -186,7 +186,8 @@ def default_bucket_name(region: str, account: str) -> str:
 
 def _forget_local_environment() -> None:
     """Drop what a local configure() exported, so AWS mode cannot talk to local_aws by mistake."""
-    if "LOCAL_AWS_PORT" not in os.environ:
+    studio_kernel = "/_local_aws/" in os.environ.get("AWS_CONTAINER_CREDENTIALS_FULL_URI", "")
+    if os.environ.get("AWS_ACCESS_KEY_ID") != "local" and not studio_kernel:
         return
     import local_aws
 

@@ -2,20 +2,33 @@
 
 Reads the latest record of every abalone from the feature group's offline store (fetch_data.py),
 holds out a test split, fits a scikit-learn Pipeline (one-hot encoding of `sex`, then a
-RandomForestRegressor), and writes:
+RandomForestRegressor), prints each test metric as a line `metric <name>=<value>` (e.g.
+`metric rmse=2.226373`, for a training job's metric definitions: regex `metric rmse=([-+0-9.eE]+)`)
+and writes:
 
-- <model-dir>/model.tar.gz holding model.joblib and code/inference.py: SageMaker's model artifact
-  format, the file the Model Registry points at; the SageMaker scikit-learn container serves it
-  with the handlers of inference.py (copied from this file's directory);
+- the model: model.joblib and code/inference.py, SageMaker's model artifact format; the SageMaker
+  scikit-learn container serves it with the handlers of inference.py (copied from this file's
+  directory);
 - <evaluation-dir>/evaluation.json: test-split metrics in the Model Registry's format
   (register_model.py attaches it to the model version as ModelMetrics), plus predictions.csv and
   feature_importance.json for the notebooks' plots.
 
     python train.py --feature-group-name abalone-features --expected-rows 4177
 
-The default directories are those of a SageMaker Processing job, whose outputs SageMaker uploads to
-S3 when the script ends. Only the standard library, boto3, pandas, numpy and scikit-learn (joblib
-comes with it): it runs in the SageMaker scikit-learn container.
+It runs as a SageMaker Processing job or as a SageMaker training job, and the environment tells which:
+
+- Processing job (the default): the directories default to /opt/ml/processing/model and
+  /opt/ml/processing/evaluation, and the model is packed into <model-dir>/model.tar.gz, the file the
+  Model Registry points at.
+- Training job: SageMaker sets SM_MODEL_DIR (/opt/ml/model) and SM_OUTPUT_DATA_DIR
+  (/opt/ml/output/data). The directories default to those, and the model is written unpacked into
+  the model directory: SageMaker packs it into <output path>/<job>/output/model.tar.gz itself (and
+  the evaluation directory into output.tar.gz). Hyperparameters arrive as `--name value` arguments
+  with the names as given (`--n_estimators 100`), so every flag also takes underscores.
+
+Either way SageMaker uploads the outputs to S3 when the script ends. Only the standard library,
+boto3, pandas, numpy and scikit-learn (joblib comes with it): it runs in the SageMaker scikit-learn
+container.
 """
 from __future__ import annotations
 
@@ -23,6 +36,7 @@ import argparse
 import json
 import logging
 import os
+import shutil
 import sys
 import tarfile
 import tempfile
@@ -54,40 +68,65 @@ BOOTSTRAP_ROUNDS = 200  # resamples of the test split behind each metric's stand
 # The serving code packed with the model: the container runs /opt/ml/model/code/inference.py.
 INFERENCE_SCRIPT = os.path.join(HERE, "inference.py")
 INFERENCE_ARCNAME = "code/inference.py"
+# A SageMaker training job sets these (a processing job does not): the directory SageMaker packs into
+# model.tar.gz, and the one it uploads as output.tar.gz.
+TRAINING_JOB_MODEL_DIR = "SM_MODEL_DIR"
+TRAINING_JOB_OUTPUT_DATA_DIR = "SM_OUTPUT_DATA_DIR"
+# One line per test metric, for a training job's metric definitions (SageMaker matches them in the log).
+METRIC_LINE = "metric %s=%.6f"
+
+
+def in_training_job() -> bool:
+    """Whether this runs as a SageMaker training job: SageMaker sets SM_MODEL_DIR there, and only there."""
+    return TRAINING_JOB_MODEL_DIR in os.environ
+
+
+def flag(name: str) -> tuple[str, str]:
+    """A flag and its underscore spelling (--n-estimators, --n_estimators): a training job passes its
+    hyperparameters as `--<name> <value>` with the names as given, and they are usually snake_case."""
+    return name, "--" + name[2:].replace("-", "_")
 
 
 def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog="Every flag may also be spelled with underscores (--n_estimators 100), as SageMaker passes a "
+               "training job's hyperparameters. In a training job (SM_MODEL_DIR set) the model is written "
+               "unpacked and SageMaker packs it into model.tar.gz.")
     data = parser.add_argument_group("data (read from the feature group's offline store)")
-    data.add_argument("--feature-group-name", required=True, help="feature group to train on")
+    data.add_argument(*flag("--feature-group-name"), required=True, metavar="NAME", help="feature group to train on")
     data.add_argument("--region", help="AWS region (default: AWS_REGION / AWS_DEFAULT_REGION)")
-    data.add_argument("--athena-output-s3-uri",
+    data.add_argument(*flag("--athena-output-s3-uri"), metavar="URI",
                       help="where Athena writes query results (default: s3://<offline store bucket>/athena-results/)")
-    data.add_argument("--expected-rows", type=int,
+    data.add_argument(*flag("--expected-rows"), type=int, metavar="N",
                       help="wait until at least this many records are in the offline store")
-    data.add_argument("--min-event-time",
+    data.add_argument(*flag("--min-event-time"), metavar="TIME",
                       help="count only records whose event time is at or after this ISO-8601 time, such as "
                            "the --event-time of an ingestion (default: every record)")
-    data.add_argument("--fetch-timeout-seconds", type=float, default=DEFAULT_TIMEOUT_SECONDS,
+    data.add_argument(*flag("--fetch-timeout-seconds"), type=float, default=DEFAULT_TIMEOUT_SECONDS, metavar="S",
                       help="give up waiting for --expected-rows after this long (default: %(default)s)")
-    data.add_argument("--fetch-poll-seconds", type=float, default=DEFAULT_POLL_SECONDS,
+    data.add_argument(*flag("--fetch-poll-seconds"), type=float, default=DEFAULT_POLL_SECONDS, metavar="S",
                       help="longest wait between two offline-store queries (default: %(default)s)")
     data.add_argument("--target", default="rings", help="column to predict (default: %(default)s)")
-    model = parser.add_argument_group("model")
-    model.add_argument("--n-estimators", type=int, default=100, help="trees in the forest (default: %(default)s)")
-    model.add_argument("--max-depth", type=int, default=None,
+    model = parser.add_argument_group("model (the hyperparameters)")
+    model.add_argument(*flag("--n-estimators"), type=int, default=100, metavar="N",
+                       help="trees in the forest (default: %(default)s)")
+    model.add_argument(*flag("--max-depth"), type=int, default=None, metavar="N",
                        help="deepest a tree may grow; 0 for no limit, e.g. from a pipeline parameter "
                             "(default: no limit)")
-    model.add_argument("--test-size", type=float, default=0.2,
+    model.add_argument(*flag("--test-size"), type=float, default=0.2, metavar="F",
                        help="fraction of rows held out for evaluation (default: %(default)s)")
-    model.add_argument("--random-state", type=int, default=42,
+    model.add_argument(*flag("--random-state"), type=int, default=42, metavar="N",
                        help="seed of the split, the forest and the bootstrap (default: %(default)s)")
-    out = parser.add_argument_group("outputs (SageMaker Processing output directories by default)")
-    out.add_argument("--model-dir", default="/opt/ml/processing/model",
-                     help="directory for model.tar.gz (default: %(default)s)")
-    out.add_argument("--evaluation-dir", default="/opt/ml/processing/evaluation",
+    out = parser.add_argument_group("outputs (the SageMaker job's own directories by default)")
+    out.add_argument(*flag("--model-dir"), metavar="DIR",
+                     default=os.environ.get(TRAINING_JOB_MODEL_DIR, "/opt/ml/processing/model"),
+                     help="directory for the model: model.tar.gz, or in a training job model.joblib and "
+                          "code/inference.py (default: $SM_MODEL_DIR in a training job, else /opt/ml/processing/model)")
+    out.add_argument(*flag("--evaluation-dir"), metavar="DIR",
+                     default=os.environ.get(TRAINING_JOB_OUTPUT_DATA_DIR, "/opt/ml/processing/evaluation"),
                      help="directory for evaluation.json, predictions.csv and feature_importance.json "
-                          "(default: %(default)s)")
+                          "(default: $SM_OUTPUT_DATA_DIR in a training job, else /opt/ml/processing/evaluation)")
     return parser.parse_args(argv)
 
 
@@ -102,7 +141,7 @@ def check_args(args: argparse.Namespace) -> None:
     if args.max_depth is not None and args.max_depth < 0:
         raise StepError(f"--max-depth {args.max_depth} must be 1 or more, or 0 (or left out) for no limit")
     if not os.path.isfile(INFERENCE_SCRIPT):
-        raise StepError(f"{INFERENCE_SCRIPT} is missing: stage inference.py with train.py (the Processing step's "
+        raise StepError(f"{INFERENCE_SCRIPT} is missing: stage inference.py with train.py (the job's "
                         "source_dir), it goes into model.tar.gz to serve the model")
 
 
@@ -167,13 +206,20 @@ def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray, random_state: int
     }}
 
 
-def write_model(model: Pipeline, model_dir: str) -> str:
-    """model.tar.gz holding model.joblib and code/inference.py: what SageMaker's scikit-learn container serves.
+def write_model(model: Pipeline, model_dir: str, packed: bool = True) -> str:
+    """model.joblib and code/inference.py: what SageMaker's scikit-learn container serves.
 
-    The container unpacks it into /opt/ml/model and imports code/inference.py for its handlers
-    (register_model.py sets SAGEMAKER_PROGRAM and SAGEMAKER_SUBMIT_DIRECTORY to point there).
+    The container unpacks model.tar.gz into /opt/ml/model and imports code/inference.py for its
+    handlers (register_model.py sets SAGEMAKER_PROGRAM and SAGEMAKER_SUBMIT_DIRECTORY to point there).
+    packed: write <model_dir>/model.tar.gz holding both (a processing job uploads it as it is); else
+    write both into model_dir itself (a training job's /opt/ml/model, which SageMaker packs).
     """
     os.makedirs(model_dir, exist_ok=True)
+    if not packed:
+        joblib.dump(model, os.path.join(model_dir, "model.joblib"))
+        os.makedirs(os.path.join(model_dir, os.path.dirname(INFERENCE_ARCNAME)), exist_ok=True)
+        shutil.copyfile(INFERENCE_SCRIPT, os.path.join(model_dir, INFERENCE_ARCNAME))
+        return os.path.join(model_dir, "model.joblib") + " and " + os.path.join(model_dir, INFERENCE_ARCNAME)
     path = os.path.join(model_dir, "model.tar.gz")
     with tempfile.TemporaryDirectory() as tmp:
         joblib_path = os.path.join(tmp, "model.joblib")
@@ -201,6 +247,10 @@ def write_evaluation(evaluation_dir: str, metrics: dict, y_true: np.ndarray, y_p
 def main(argv: Optional[list[str]] = None) -> None:
     args = parse_args(argv)
     check_args(args)
+    training_job = in_training_job()
+    if training_job:
+        log.info("in a SageMaker training job (SM_MODEL_DIR is set): the model goes unpacked to %s, SageMaker "
+                 "packs it into model.tar.gz", args.model_dir)
     region = resolve_region(args.region)
     frame = fetch_latest_records(args.feature_group_name, region, athena_output_s3_uri=args.athena_output_s3_uri,
                                  expected_rows=args.expected_rows, timeout_seconds=args.fetch_timeout_seconds,
@@ -222,7 +272,9 @@ def main(argv: Optional[list[str]] = None) -> None:
     metrics = regression_metrics(y_true, y_pred, args.random_state)
     log.info("test metrics: %s", ", ".join(f"{name} {m['value']:.3f} (sd {m['standard_deviation']:.3f})"
                                            for name, m in metrics["regression_metrics"].items()))
-    log.info("wrote %s", write_model(model, args.model_dir))
+    for name, metric in metrics["regression_metrics"].items():
+        log.info(METRIC_LINE, name, metric["value"])  # e.g. "metric rmse=2.226373", for metric definitions
+    log.info("wrote %s", write_model(model, args.model_dir, packed=not training_job))
     write_evaluation(args.evaluation_dir, metrics, y_true, y_pred, model)
     log.info("wrote evaluation.json, predictions.csv and feature_importance.json to %s", args.evaluation_dir)
 

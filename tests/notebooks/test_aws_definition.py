@@ -1,11 +1,15 @@
-"""Notebook 05 builds the pipeline for `backend="aws"` without reaching AWS.
+"""Notebook 05 builds the pipelines for `backend="aws"` without reaching AWS.
 
 papermill runs it with backend aws, an explicit role and bucket, fake credentials and
 run_pipeline=False, in a kernel whose network guard refuses (and logs) any connection outside
-loopback. The only calls the SDK makes while building a definition are the uploads of the step
-scripts, which the definition refers to by S3 URI: AWS_ENDPOINT_URL_S3 sends them to the test's
-local_aws. Everything else (STS, SageMaker, IAM) would go to AWS and be refused, so an empty guard
-log proves the notebook's AWS path needs nothing but S3 to build the definition.
+loopback. The SDK makes two kinds of call while building the definitions: the uploads of the step
+scripts, which the definitions refer to by S3 URI, and, for each ModelTrainer (the TrainingStep and
+the TuningStep), IAM checks of the role (iam:SimulatePrincipalPolicy: whether the role may write the
+default bucket, and the role's permissions unless SAGEMAKER_VALIDATE_ROLE=false, the SDK's switch,
+which this test sets as the role exists only in the notebook's parameters). AWS_ENDPOINT_URL_S3 and
+AWS_ENDPOINT_URL_IAM send them to the test's local_aws. Everything else (STS, SageMaker) would go to
+AWS and be refused, so an empty guard log proves the notebook's AWS path needs nothing but S3 and
+IAM to build the definitions.
 """
 from __future__ import annotations
 
@@ -47,6 +51,8 @@ def aws_like_kernel_environment(aws, tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "local-fake-secret-key-for-tests-only")
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", endpoint)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_IAM", endpoint)  # a ModelTrainer asks IAM about its role
+    monkeypatch.setenv("SAGEMAKER_VALIDATE_ROLE", "false")  # ... which local_aws does not know
     monkeypatch.setenv("SAGEMAKER_USER_CONFIG_OVERRIDE", str(SDK_CONFIG_FILE))  # telemetry off, as a user may set it
     monkeypatch.setenv("PYTHONPATH", str(GUARD_SITE))
     monkeypatch.setenv("LOCAL_AWS_NETGUARD_LOG", str(log))
@@ -82,8 +88,29 @@ def test_the_aws_pipeline_definition_is_built_offline(aws, aws_like_kernel_envir
             assert not isinstance(uri, str) or uri.startswith(f"s3://{BUCKET}/abalone/"), uri
     assert "Parameters.NEstimators" in json.dumps(steps[1]["Arguments"]["AppSpecification"]["ContainerArguments"])
 
-    # The SDK put the step scripts where the definition says, under the project's prefix.
+    # The training jobs of the TrainingStep and of the TuningStep: the same image and role, and every S3
+    # location under the project's prefix (the tuner's train.py archive included).
+    shown = {output["metadata"]["application/json"]["root"]: output["data"]["application/json"]
+             for cell in notebook.cells if cell.cell_type == "code" for output in cell.get("outputs", [])
+             if "application/json" in output.get("data", {})}
+    training = shown["Train (TrainingStep) arguments"]
+    tuning = shown["Tune (TuningStep) arguments"]
+    for job in (training, tuning["TrainingJobDefinition"]):
+        assert SKLEARN_IMAGE.match(job["AlgorithmSpecification"]["TrainingImage"]), job["AlgorithmSpecification"]
+        assert job["RoleArn"] == ROLE and job["OutputDataConfig"]["S3OutputPath"] == f"s3://{BUCKET}/abalone/jobs"
+        assert {d["Name"] for d in job["AlgorithmSpecification"]["MetricDefinitions"]} == {"mse", "rmse", "mae", "r2"}
+        for channel in job["InputDataConfig"]:
+            assert channel["DataSource"]["S3DataSource"]["S3Uri"].startswith(f"s3://{BUCKET}/abalone/"), channel
+    assert "Parameters.NEstimators" in json.dumps(training["HyperParameters"])
+    static = tuning["TrainingJobDefinition"]["StaticHyperParameters"]
+    assert static["sagemaker_program"] == "train.py"
+    assert static["sagemaker_submit_directory"].startswith(f"s3://{BUCKET}/abalone/"), static
+    assert tuning["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"] == {
+        "Type": "Minimize", "MetricName": "rmse"}
+
+    # The SDK put the step scripts where the definitions say, under the project's prefix.
     keys = [o["Key"] for o in aws.client("s3").list_objects_v2(Bucket=BUCKET)["Contents"]]
+    assert all(k.startswith("abalone/") for k in keys), [k for k in keys if not k.startswith("abalone/")]
     assert any(k.startswith("abalone/abalone-pipeline/code/") and k.endswith("/register_model.py") for k in keys), keys
     assert any(k.endswith("/sourcedir.tar.gz") for k in keys), keys
     # Nothing was created: run_pipeline=False stops before upsert.

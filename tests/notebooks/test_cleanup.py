@@ -72,7 +72,8 @@ def test_cleanup_lists_then_stops_waits_and_deletes_everything_experiments_inclu
     assert f"Stopping execution {running.rsplit('/', 1)[1]}." in printed
     assert f"Deleting experiment {NAMES.pipeline} and its 2 trials." in printed
     assert "Keeping" not in printed and "Kept" not in printed
-    assert f"Gone: pipeline {NAMES.pipeline}, experiment {NAMES.pipeline}" in printed
+    assert (f"Gone: pipeline {NAMES.pipeline}, pipeline {NAMES.pipeline}-tuning, experiment {NAMES.pipeline}, "
+            f"experiment {NAMES.pipeline}-tuning") in printed
     assert error_of(lambda: sm.describe_pipeline(PipelineName=NAMES.pipeline))[0] == "ResourceNotFound"
     assert error_of(lambda: sm.describe_experiment(ExperimentName=NAMES.pipeline))[0] == "ResourceNotFound"
     for arn in (finished, running):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tarfile
@@ -289,6 +290,7 @@ def test_ingest_fetch_train_register_end_to_end(aws, server, tmp_path):
                  "--evaluation-dir", str(tmp_path / "evaluation"))
     assert result.returncode == 0, result.stderr
     assert "split 300 records: 240 to train, 60 to test" in result.stdout
+    assert re.search(METRIC_REGEX.format("rmse"), result.stdout) and "training job" not in result.stdout
     with tarfile.open(tmp_path / "model" / "model.tar.gz") as tar:
         assert tar.getnames() == ["model.joblib", "code/inference.py"]  # the serving code: see test_serving.py
         tar.extractall(tmp_path / "unpacked")
@@ -330,6 +332,42 @@ def test_ingest_fetch_train_register_end_to_end(aws, server, tmp_path):
     assert package["InferenceSpecification"]["SupportedContentTypes"] == ["text/csv"]
     listed = sagemaker.list_model_packages(ModelPackageGroupName="abalone-models")["ModelPackageSummaryList"]
     assert sorted(p["ModelPackageVersion"] for p in listed) == [1, 2]
+
+
+# What a training job's MetricDefinitions match in its log (notebook 03 defines them so).
+METRIC_REGEX = r"metric {}=([-+0-9.eE]+)"
+
+
+def test_train_as_a_training_job_writes_the_model_unpacked_and_logs_each_metric(aws, server, tmp_path):
+    """In a training job SageMaker sets SM_MODEL_DIR and SM_OUTPUT_DATA_DIR and passes the hyperparameters as
+    `--name value`, with the names as given (snake_case). The model goes unpacked into the model directory,
+    which SageMaker packs into model.tar.gz; every metric is logged on a line a metric definition matches."""
+    aws.client("s3").create_bucket(Bucket=BUCKET)
+    assert ingest(abalone_slice(tmp_path / "input", 100), tmp_path / "ingest").returncode == 0
+    local_aws.flush(server.port)
+    model_dir, output_dir = tmp_path / "opt_ml" / "model", tmp_path / "opt_ml" / "output" / "data"
+    result = run("train.py", "--feature_group_name", "abalone-fg", "--expected_rows", "100",
+                 "--fetch_timeout_seconds", "20", "--n_estimators", "10", "--max_depth", "4",
+                 SM_MODEL_DIR=str(model_dir), SM_OUTPUT_DATA_DIR=str(output_dir))
+    assert result.returncode == 0, result.stderr
+    assert "in a SageMaker training job" in result.stdout and "a random forest of 10 trees" in result.stdout
+    written = sorted(path.relative_to(model_dir).as_posix() for path in model_dir.rglob("*") if path.is_file())
+    assert written == ["code/inference.py", "model.joblib"]  # no model.tar.gz: SageMaker packs the directory
+    assert (model_dir / "code" / "inference.py").read_bytes() == (SCRIPTS / "inference.py").read_bytes()
+    pd.read_csv(ABALONE).drop(columns=["rings"]).head(5).to_csv(tmp_path / "rows.csv", index=False)
+    assert len(predict_with(model_dir / "model.joblib", tmp_path / "rows.csv")) == 5
+    assert {path.name for path in output_dir.iterdir()} == {"evaluation.json", "predictions.csv",
+                                                            "feature_importance.json"}
+    metrics = json.loads((output_dir / "evaluation.json").read_text())["regression_metrics"]
+    logged = {name: [float(value) for value in re.findall(METRIC_REGEX.format(name), result.stdout)]
+              for name in metrics}
+    assert logged == {name: [pytest.approx(m["value"], abs=1e-6)] for name, m in metrics.items()}
+    # Flags given explicitly still win over the environment's directories.
+    result = run("train.py", "--feature-group-name", "abalone-fg", "--n-estimators", "5",
+                 "--model-dir", str(tmp_path / "model"), "--evaluation-dir", str(tmp_path / "evaluation"),
+                 SM_MODEL_DIR=str(model_dir), SM_OUTPUT_DATA_DIR=str(output_dir))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "model" / "model.joblib").is_file() and (tmp_path / "evaluation" / "evaluation.json").is_file()
 
 
 def test_fetch_with_a_min_event_time_waits_for_records_that_recent(aws, server, tmp_path):
