@@ -172,9 +172,10 @@ def test_an_existing_glue_table_makes_the_iceberg_group_fail(aws):
     aws.client("glue").create_table(DatabaseName="mine", TableInput={"Name": "taken"})
     config = {**iceberg_offline_store(), "DataCatalogConfig": {"TableName": "taken", "Catalog": "AwsDataCatalog",
                                                                "Database": "mine"}}
-    described = create_group(aws, GROUP, OfflineStoreConfig=config, wait=False)
+    described = create_group(aws, GROUP, OfflineStoreConfig=config, wait=False)  # accepted: it fails later
     failed = wait_for_status(aws.client("sagemaker"), GROUP, "CreateFailed")
-    assert described["FeatureGroupStatus"] == "Creating"
+    # Creating for half a second (a loaded machine may describe it after that), then CreateFailed.
+    assert described["FeatureGroupStatus"] in ("Creating", "CreateFailed")
     assert "the Glue table mine.taken already exists" in failed["FailureReason"]
     assert "Parameters" not in aws.client("glue").get_table(DatabaseName="mine", Name="taken")["Table"]
 
