@@ -17,8 +17,9 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
+# Three workers on two cores: most tests wait on jobs and servers, so a third keeps both cores busy.
 test: setup
-	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 3 $(PYTEST_ARGS)
 
 tutorial: setup
 	$(BIN)/python -m helpers.tutorial_runner $(PARAMS)

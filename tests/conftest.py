@@ -22,7 +22,7 @@ netguard.install()
 
 REPO = Path(__file__).resolve().parents[1]
 # The two longest tests (two minutes each: the notebook sequence as a Studio user, and under nbval) start
-# at once, one per worker, rather than meeting at the end of the run with the other worker idle.
+# at once, each on a worker of its own, rather than meeting at the end of the run with the others idle.
 LONGEST = ("tests/helpers/test_tutorial_runner.py::test_a_full_run", "tests/notebooks/test_notebooks.py::")
 
 

@@ -29,7 +29,6 @@ class KeyOwner:
 
     arn: str  # arn:aws:sts::<account>:assumed-role/<role>/<session> or arn:aws:iam::<account>:user/<name>
     identity_arn: str  # the role or user whose policies apply
-    session_token: str | None = None
 
 
 def _iam(account_id: str = ACCOUNT_ID) -> Any:
@@ -128,7 +127,7 @@ def key_owner(access_key_id: str, account_id: str = ACCOUNT_ID) -> KeyOwner | No
     """The session or user an access key moto issued belongs to; None for any other key."""
     assumed = _sts(account_id).get_assumed_role_from_access_key(access_key_id)
     if assumed is not None:
-        return KeyOwner(assumed.arn, assumed.role_arn, assumed.session_token)
+        return KeyOwner(assumed.arn, assumed.role_arn)
     user = _iam(account_id).get_user_from_access_key_id(access_key_id)
     if user is not None:
         return KeyOwner(user.arn, user.arn)
