@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import json
 from typing import Any, Callable, NamedTuple, Sequence
 
@@ -64,3 +65,27 @@ def _position(token: str | None, ctx: RequestContext, scope: str) -> tuple[int, 
         raise validation_error(ctx.service, f"Invalid NextToken {token!r}: pass the NextToken of the previous "
                                             f"{ctx.operation} response unchanged, or leave it out to start over.")
     return position, after
+
+
+# A List call's time bounds: request member -> (the item's attribute, whether items must come after it).
+_TIME_BOUNDS = {"CreationTimeAfter": ("created", True), "CreationTimeBefore": ("created", False),
+                "LastModifiedTimeAfter": ("last_modified", True), "LastModifiedTimeBefore": ("last_modified", False)}
+
+
+def within_time_bounds(items: list, request: dict) -> list:
+    """The items (with `created` and `last_modified`) inside the request's CreationTime*/LastModifiedTime* bounds."""
+    for member, (attr, after) in _TIME_BOUNDS.items():
+        if request.get(member) is not None:
+            bound = timestamp(request[member])
+            items = [i for i in items if (getattr(i, attr) > bound if after else getattr(i, attr) < bound)]
+    return items
+
+
+def timestamp(value: Any) -> dt.datetime:
+    """A timestamp member as the JSON protocol sends it (epoch seconds), or ISO 8601."""
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    if isinstance(value, (int, float)):
+        return dt.datetime.fromtimestamp(value, dt.timezone.utc)
+    parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)

@@ -8,7 +8,6 @@ functions to code inside local_aws (a pipeline's steps).
 """
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any, Callable
 
 from local_aws.core import paging
@@ -18,8 +17,6 @@ from local_aws.jobs.models import Job, JobKind
 
 PROCESSING, TRAINING = JobKind.PROCESSING, JobKind.TRAINING
 DEFAULT_PAGE_SIZE = 10
-_TIME_FILTERS = (("CreationTimeAfter", "created", True), ("CreationTimeBefore", "created", False),
-                 ("LastModifiedTimeAfter", "last_modified", True), ("LastModifiedTimeBefore", "last_modified", False))
 _SORT_KEYS: dict[str, Callable[[Job], Any]] = {"Name": lambda j: j.name, "Status": lambda j: j.status}
 
 
@@ -78,10 +75,7 @@ def _list(kind: JobKind, request: dict, ctx: RequestContext) -> dict:
     jobs = [j for j in models.jobs_of(kind, ctx) if contains in j.name.lower()]
     if request.get("StatusEquals"):
         jobs = [j for j in jobs if j.status == request["StatusEquals"]]
-    for member, attr, after in _TIME_FILTERS:
-        if request.get(member) is not None:
-            bound = _timestamp(request[member])
-            jobs = [j for j in jobs if (getattr(j, attr) > bound if after else getattr(j, attr) < bound)]
+    jobs = paging.within_time_bounds(jobs, request)
     jobs.sort(key=_SORT_KEYS.get(request.get("SortBy", "CreationTime"), lambda j: j.created),
               reverse=request.get("SortOrder", "Descending") == "Descending")
     found = paging.page(jobs, request, ctx, DEFAULT_PAGE_SIZE, key=lambda job: job.arn)
@@ -89,12 +83,6 @@ def _list(kind: JobKind, request: dict, ctx: RequestContext) -> dict:
     return found.answer({f"{kind.value}JobSummaries": [summary(j) for j in found.items]})
 
 
-def _timestamp(value: Any) -> dt.datetime:
-    """A timestamp member as the JSON protocol sends it (epoch seconds), or ISO 8601."""
-    if isinstance(value, (int, float)):
-        return dt.datetime.fromtimestamp(value, dt.timezone.utc)
-    parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
 
 
 # -- processing jobs ---------------------------------------------------------------------------

@@ -7,8 +7,7 @@ the name in lower case as SageMaker writes its ARNs.
 from __future__ import annotations
 
 from local_aws.core.authorization import Call, Need, rules
-
-SAGEMAKER_SERVICE = "sagemaker.amazonaws.com"
+from local_aws.core.credentials import SAGEMAKER_SERVICE
 
 # request member naming the resource -> its ARN's resource type
 _RESOURCE_MEMBERS = {

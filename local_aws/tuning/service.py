@@ -57,7 +57,7 @@ def _check(request: dict) -> None:
     if "HyperParameterTuningJobObjective" not in config or "ParameterRanges" not in config:
         raise ValidationException("HyperParameterTuningJobConfig needs a HyperParameterTuningJobObjective and "
                                   "ParameterRanges for a training job definition without its own.")
-    tuning_ranges.parse(config["ParameterRanges"], strategy)
+    tuned = {r.name for r in tuning_ranges.parse(config["ParameterRanges"], strategy)}
     limits = config["ResourceLimits"]
     if strategy != "Grid" and not limits.get("MaxNumberOfTrainingJobs"):
         raise ValidationException(f"ResourceLimits.MaxNumberOfTrainingJobs is required for the {strategy} strategy.")
@@ -68,7 +68,6 @@ def _check(request: dict) -> None:
         raise ValidationException(f"The objective metric {metric} is not one of the MetricDefinitions of the training "
                                   f"job definition ({', '.join(defined) or 'none'}): define a regex for it.")
     static = definition.get("StaticHyperParameters") or {}
-    tuned = {r.name for r in tuning_ranges.parse(config["ParameterRanges"], strategy)}
     if tuned & set(static):
         raise ValidationException(f"The hyperparameter(s) {', '.join(sorted(tuned & set(static)))} are both static "
                                   "and tuned: give each one either a static value or a range.")
@@ -102,12 +101,7 @@ def list_hyper_parameter_tuning_jobs(request: dict, ctx: RequestContext) -> dict
     jobs = [j for j in models.tuning_jobs_of(ctx) if contains in j.name.lower()]
     if request.get("StatusEquals"):
         jobs = [j for j in jobs if j.status == request["StatusEquals"]]
-    for member, attr, after in (("CreationTimeAfter", "created", True), ("CreationTimeBefore", "created", False),
-                                ("LastModifiedTimeAfter", "last_modified", True),
-                                ("LastModifiedTimeBefore", "last_modified", False)):
-        if request.get(member) is not None:
-            bound = _timestamp(request[member])
-            jobs = [j for j in jobs if (getattr(j, attr) > bound if after else getattr(j, attr) < bound)]
+    jobs = paging.within_time_bounds(jobs, request)
     jobs.sort(key=_SORT_JOBS[request.get("SortBy", "Name")], reverse=request.get("SortOrder") == "Descending")
     found = paging.page(jobs, request, ctx, DEFAULT_PAGE_SIZE, key=lambda job: job.arn)
     return found.answer({"HyperParameterTuningJobSummaries": [_summary(j) for j in found.items]})
@@ -162,8 +156,3 @@ def stop_hyper_parameter_tuning_job(request: dict, ctx: RequestContext) -> dict:
     job.stop_requested.set()
     return {}
 
-
-def _timestamp(value: Any) -> dt.datetime:
-    if isinstance(value, dt.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
-    return dt.datetime.fromtimestamp(float(value), dt.timezone.utc)

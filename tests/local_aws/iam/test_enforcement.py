@@ -110,3 +110,19 @@ def test_the_caller_needs_iam_pass_role_for_the_jobs_role(account):
     assert message == ("User: arn:aws:sts::123456789012:assumed-role/NoPassRole/alice is not authorized to perform: "
                        "iam:PassRole on resource: arn:aws:iam::123456789012:role/SageMakerRole because no "
                        "identity-based policy allows the iam:PassRole action")
+
+
+def test_the_credentials_endpoint_answers_only_a_token_it_granted(server):
+    """A job's or Studio kernel's credentials come with the token in AWS_CONTAINER_AUTHORIZATION_TOKEN; any
+    other caller (a web page cannot even send the header) gets a 403 in AWS's shape, and no credentials."""
+    import urllib.error
+    import urllib.request
+
+    for token in ("", "not-a-granted-token"):
+        request = urllib.request.Request(f"{server.endpoint}/_local_aws/credentials", headers={"Authorization": token})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=5)
+        assert refused.value.code == 403
+        assert json.loads(refused.value.read()) == {
+            "__type": "AccessDenied",
+            "message": "The credentials endpoint needs the token given in AWS_CONTAINER_AUTHORIZATION_TOKEN."}
