@@ -5,7 +5,8 @@
 Starts a fresh local_aws on a free port (not timed), then runs notebooks 00 to 06 in order with
 papermill, as `make tutorial` does. Side by side, as the baseline, it runs a one-cell notebook
 that only starts a kernel, imports the helpers and the SDK and configures the session: the fixed
-cost every notebook pays before its first AWS call. For each notebook it prints the total, the
+cost every notebook pays before its first AWS call (three times: twice before the runs, once after;
+the ratio divides by their median). For each notebook it prints the total, the
 kernel's start (papermill's time outside the cells), the cells (imports, jobs, pipeline
 executions, queries, plots) and the ratio to the baseline. `--runs 2` runs the tutorial a second
 time on the same server: `make tutorial` twice in a row.
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -70,11 +72,18 @@ def main() -> int:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="tutorial-bench-"))
     with local_aws.temporary_server():  # setup, not timed; the notebooks' kernels inherit its environment
-        floor = baseline(work)
+        # The machine's speed drifts (shared, noisy): the baseline is measured three times, before and after
+        # the runs, and its median is the floor every ratio divides by.
+        samples = [baseline(work), baseline(work)]
+        floor = statistics.median(samples)
         print(f"baseline: a kernel that imports and configures takes {floor:.1f} s "
               f"({os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f})")
-        for run in range(1, args.runs + 1):
-            run_tutorial(work, f"run {run}", floor)
+        totals = [run_tutorial(work, f"run {run}", floor) for run in range(1, args.runs + 1)]
+        samples.append(baseline(work))
+        floor = statistics.median(samples)
+        print(f"\nbaseline samples {', '.join(f'{s:.1f}' for s in samples)} s: median {floor:.1f} s; "
+              f"tutorial total {', '.join(f'{t:.1f}' for t in totals)} s = "
+              f"{', '.join(f'{t / floor:.1f}' for t in totals)} times the baseline")
     shutil.rmtree(work, ignore_errors=True)
     return 0
 

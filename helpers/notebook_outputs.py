@@ -41,7 +41,8 @@ def machine_paths(notebook: nbformat.NotebookNode) -> list[str]:
 def run(path: Path) -> nbformat.NotebookNode:
     notebook = nbformat.read(path, as_version=4)
     NotebookClient(notebook, timeout=CELL_TIMEOUT_SECONDS, kernel_name="python3", record_timing=False,
-                   resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+                   resources={"metadata": {"path": str(NOTEBOOKS)}}).execute(
+        extra_arguments=["--IPKernelApp.log_level=ERROR"])  # not the kernel's own start-up warnings
     return notebook
 
 

@@ -69,12 +69,23 @@ def feature_importance(importance: Mapping[str, float] | pd.Series, top: int = 1
 
 
 def metric_by_version(versions: pd.DataFrame, metric: str = "rmse") -> Figure:
-    """One metric across registered model versions (a `views.model_versions` table)."""
+    """One metric across registered model versions (a `views.model_versions` table).
+
+    Versions differ in the second or third digit (RMSE 2.226 against 2.261): a dot per version, each with
+    its value, on an axis around the values rather than from zero, where bars would all look equal.
+    """
     data = versions[metric].dropna().sort_index()
+    labels = [f"v{v}" for v in data.index]
     fig = Figure(figsize=(6, 3.5))
     ax = fig.subplots()
-    ax.bar([f"v{v}" for v in data.index], data.values)
-    ax.set(xlabel="model package version", ylabel=metric, title=f"{metric} by registered version")
+    ax.plot(labels, data.values, marker="o", markersize=8, linestyle=":", color="#1f77b4")
+    for label, value in zip(labels, data.values):
+        ax.annotate(f"{value:.3f}", (label, value), textcoords="offset points", xytext=(0, 8), ha="center", fontsize=9)
+    low, high = float(data.min()), float(data.max())
+    margin = (high - low) * 0.35 or abs(high) * 0.01 or 0.01
+    ax.set_ylim(low - margin, high + margin * 1.6)  # room above for the labels
+    ax.set(xlabel="model package version", ylabel=f"{metric} (axis not from 0)",
+           title=f"{metric} by registered version")
     fig.tight_layout()
     return fig
 

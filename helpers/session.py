@@ -13,7 +13,6 @@ domain's execution role and its credentials, as a Studio kernel does.
 """
 from __future__ import annotations
 
-import logging
 import os
 import re
 import warnings
@@ -23,6 +22,7 @@ from pathlib import Path
 
 import boto3
 
+from helpers import sdk
 from helpers.names import Names
 from helpers.paths import REPO
 
@@ -110,9 +110,8 @@ def configure(backend: str = "local", region: str | None = None, project: str = 
     if role_arn and not ROLE_ARN.match(role_arn):
         raise ValueError(f"role_arn={role_arn!r} is not an IAM role ARN: use the form "
                          "arn:aws:iam::<12-digit account>:role/<name>, or None for the default role")
-    # The SDK turns INFO logging on for everything; keep its own messages, not boto's or its config's.
-    for noisy in ("botocore", "sagemaker.config"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    sdk.quiet()
+    sdk.check_each_schema_once()
     warnings.formatwarning = short_path_warning
     if backend == "local":
         return _configure_local(region, names, role_arn, bucket)

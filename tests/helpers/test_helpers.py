@@ -163,6 +163,15 @@ def test_model_versions_view_newest_first_with_metrics(aws):
     assert [t.get_text() for t in figure.axes[0].get_xticklabels()] == ["v2"]
 
 
+def test_metric_by_version_shows_small_differences_on_an_axis_around_the_values():
+    table = pd.DataFrame({"rmse": [2.261, 2.226]}, index=[2, 1])
+    ax = plots.metric_by_version(table, "rmse").axes[0]
+    low, high = ax.get_ylim()
+    assert 2.2 < low < 2.226 and 2.261 < high < 2.3, (low, high)  # not from zero: the two look different
+    assert [t.get_text() for t in ax.texts] == ["2.226", "2.261"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["v1", "v2"]
+
+
 def test_metrics_view():
     table = views.metrics(EVALUATION)
     assert table.loc["rmse", "value"] == 2.12 and table.loc["r2", "standard deviation"] == 0.03

@@ -2,7 +2,7 @@
 
 The notebooks depend on each other's AWS state, so they must run in order in one process. One
 test item does it, wherever xdist puts it: a nested `pytest --nbval notebooks/` (nbval executes
-each notebook in a fresh kernel and compares every output not marked `# NBVAL_IGNORE_OUTPUT` with
+each notebook in a fresh kernel and compares every output not tagged `nbval-ignore-output` with
 the committed one, after notebooks/nbval_sanitize.cfg). Its environment points at a local_aws
 started for it alone, with its own home, port and network-guard log; the kernels inherit that
 environment, and the server's job processes inherit the guard log. (Per-cell xdist items grouped

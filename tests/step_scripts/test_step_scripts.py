@@ -55,7 +55,7 @@ def failed_with(result: subprocess.CompletedProcess, *words: str, code: int = 1)
 
 HELP = {
     "featurestore_df_ingestion.py": ["--input-dir", "--feature-group-name", "--event-time", "--no-create",
-                                     "--max-workers", "--max-retries", "/opt/ml/processing/input"],
+                                     "--max-workers", "--max-processes", "--max-retries", "/opt/ml/processing/input"],
     "fetch_data.py": ["--feature-group-name", "--expected-rows", "--min-event-time", "--timeout-seconds",
                       "--athena-output-s3-uri"],
     "train.py": ["--feature-group-name", "--min-event-time", "--target", "--n-estimators", "--max-depth", "--test-size",
@@ -73,6 +73,7 @@ BAD_INPUT = {
                              ["--event-time 'yesterday'", "2024-05-01T12:00:00Z"]),
     "malformed offline store uri": ((*INGEST, "{good}", "--offline-store-s3-uri", "my-bucket/prefix"), 1,
                                     ["'my-bucket/prefix'", "s3://bucket/prefix"]),
+    "no ingestion process": ((*INGEST, "{good}", "--max-processes", "0"), 1, ["--max-processes 0", "one per vCPU"]),
     "malformed athena output uri": (("fetch_data.py", "--feature-group-name", "g", "--athena-output-s3-uri",
                                      "athena-results/"), 1, ["'athena-results/'", "s3://"]),
     "malformed min event time": (("fetch_data.py", "--feature-group-name", "g", "--min-event-time", "yesterday"), 1,
@@ -163,11 +164,14 @@ def test_ingestion_creates_the_group_puts_every_row_and_reports_failed_rows(aws,
     frame = pd.read_csv(ABALONE).head(10)
     frame.assign(colour="red").to_csv(tmp_path / "in" / "abalone.csv", index=False)
     failed_with(ingest(tmp_path / "in", tmp_path / "out"), "colour", "'abalone-fg'")
-    # Rows the service refuses (half a ring for an Integral feature) fail alone; the rest land.
-    frame.assign(rings=frame["rings"].astype(float).where(frame.index >= 2, 7.5)).to_csv(
+    # Rows the service refuses (half a ring for an Integral feature) fail alone; the rest land. Two processes
+    # put five rows each: each refused row is named, whichever process put it.
+    frame.assign(rings=frame["rings"].astype(float).where(~frame.index.isin([0, 9]), 7.5)).to_csv(
         tmp_path / "in" / "abalone.csv", index=False)
-    failed_with(ingest(tmp_path / "in", tmp_path / "out", "--event-time", "2024-05-02T12:00:00Z"),
-                "2 of 10 rows failed")
+    result = ingest(tmp_path / "in", tmp_path / "out", "--event-time", "2024-05-02T12:00:00Z", "--max-processes", "2")
+    failed_with(result, "2 of 10 rows failed")
+    assert "record abalone-00001 failed: ValidationError" in result.stdout + result.stderr
+    assert "record abalone-00010 failed: ValidationError" in result.stdout + result.stderr
     report = json.loads((tmp_path / "out" / "ingest_report.json").read_text())
     assert (report["rows_read"], report["rows_ingested"], report["rows_failed"]) == (10, 8, 2)
     latest = {n: runtime.get_record(FeatureGroupName="abalone-fg", RecordIdentifierValueAsString=n,
