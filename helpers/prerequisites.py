@@ -55,9 +55,9 @@ def feature_group(setup: Setup) -> dict:
         if _code(error) == "ResourceNotFound":
             raise NotReady(f"the feature group {name} does not exist yet: run 00_setup first") from None
         raise
-    if group["FeatureGroupStatus"] == "Creating":
-        sagemaker_client.get_waiter("feature_group_created").wait(
-            FeatureGroupName=name, WaiterConfig={"Delay": setup.poll_seconds, "MaxAttempts": 600 // setup.poll_seconds})
+    deadline = time.monotonic() + 600
+    while group["FeatureGroupStatus"] == "Creating" and time.monotonic() < deadline:  # 00 was interrupted
+        time.sleep(setup.poll_seconds)
         group = sagemaker_client.describe_feature_group(FeatureGroupName=name)
     if group["FeatureGroupStatus"] != "Created":
         raise NotReady(f"the feature group {name} is {group['FeatureGroupStatus']} "
