@@ -22,6 +22,7 @@ import duckdb.sqltypes as sqltypes
 import pyarrow as pa
 
 from local_aws.athena import failures, sql, tables
+from local_aws.athena.access import CallerAccess
 from local_aws.athena.failures import QueryCancelled, QueryError
 from local_aws.athena.results import QueryResult
 from local_aws.athena.sql import Statement, TableRef
@@ -60,8 +61,10 @@ class Engine:
         self._db.execute("SET GLOBAL enable_external_access = false")  # queries read Glue tables only
 
     def run(self, statement: Statement, database: str, on_cursor: Callable[[duckdb.DuckDBPyConnection], None],
-            is_cancelled: Callable[[], bool], parameters: list[str] | None = None) -> QueryResult:
-        """Run one SELECT; `on_cursor` receives the cursor so another thread can interrupt it."""
+            is_cancelled: Callable[[], bool], parameters: list[str] | None = None,
+            access: CallerAccess | None = None) -> QueryResult:
+        """Run one SELECT; `on_cursor` receives the cursor so another thread can interrupt it; `access` checks
+        the caller may read each table (None: the account's administrator)."""
         database = (database or "default").lower()
         if statement.statement_type != "DML" or not statement.is_query:
             raise QueryError("NOT_SUPPORTED", "local_aws Athena runs SELECT queries only (with WITH, joins, window "
@@ -76,7 +79,7 @@ class Engine:
             for ref in sql.table_refs(statement):
                 if is_cancelled():
                     raise QueryCancelled()
-                scanned += self._ensure_loaded(ref, database, statement.text)
+                scanned += self._ensure_loaded(ref, database, statement.text, access)
             with self._lock:  # catalog changes one at a time: concurrent ones conflict in DuckDB
                 self._db.execute(f"CREATE SCHEMA IF NOT EXISTS {CATALOG}.{_quote(database)}")
             cursor.execute(f"SET search_path = '{CATALOG}.{database.replace(chr(39), chr(39) * 2)},memory.main'")
@@ -100,14 +103,18 @@ class Engine:
 
     # -- loading ---------------------------------------------------------------------------------
 
-    def _ensure_loaded(self, ref: TableRef, database: str, query: str) -> int:
+    def _ensure_loaded(self, ref: TableRef, database: str, query: str, access: CallerAccess | None) -> int:
         """Make `ref` a fresh DuckDB table; returns the bytes of its objects (what the query scans)."""
         where = sql.line_col(query, ref.offset)
         if ref.catalog and ref.catalog.lower() != CATALOG:
             raise QueryError("CATALOG_NOT_FOUND", f"{where}: Catalog '{ref.catalog.lower()}' does not exist")
         schema = (ref.schema or database).lower()
+        if access is not None:  # IAM decides before Glue answers, as on AWS
+            access.database(schema)
         if not moto_state.glue_database_exists(self.region, schema):
             raise QueryError("SCHEMA_NOT_FOUND", f"{where}: Schema '{schema}' does not exist")
+        if access is not None:
+            access.table(schema, ref.table.lower())
         table = tables.glue_table(self.region, schema, ref.table)
         if table is None:
             raise QueryError("TABLE_NOT_FOUND",
@@ -121,6 +128,9 @@ class Engine:
                 loaded.table.metadata_location == table.metadata_location:
             return loaded.size  # the snapshot it holds is still the current one
         listing, read = self._objects(table)
+        if access is not None and not table.is_iceberg:
+            bucket, prefix = moto_state.parse_s3_uri(table.location)
+            access.objects(bucket, prefix.rstrip("/") + "/" if prefix else "", sorted(listing))
         with self._lock:
             loaded = self._loaded.get((schema, table.name))
             current = {key: etag for key, (etag, _) in listing.items()}

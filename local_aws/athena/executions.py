@@ -22,6 +22,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from local_aws.athena import engine
+from local_aws.athena.access import CallerAccess
 from local_aws.athena.failures import QueryCancelled, QueryError
 from local_aws.athena.results import QueryResult
 from local_aws.athena.sql import Statement
@@ -64,6 +65,7 @@ class QueryExecution:
     cancel_requested: bool = False
     thread_done: bool = False
     finished: threading.Event = field(default_factory=threading.Event)
+    access: CallerAccess | None = None  # the caller's permission checks; None: the account's administrator
 
     @property
     def output_location(self) -> str:
@@ -133,7 +135,7 @@ def _stop_running() -> None:
 
 
 def start(statement: Statement, region: str, workgroup: str, context: dict, result_configuration: dict,
-          parameters: list[str], token: str | None, fingerprint: str) -> str:
+          parameters: list[str], token: str | None, fingerprint: str, access: CallerAccess | None = None) -> str:
     """Queue the query and start its thread; returns its id (the first one's, for a repeated token)."""
     with lock:
         if token and token in _tokens:
@@ -147,6 +149,7 @@ def start(statement: Statement, region: str, workgroup: str, context: dict, resu
             id=execution_id, statement=statement, region=region, workgroup=workgroup,
             database=context.get("Database") or "default", catalog=context.get("Catalog") or "AwsDataCatalog",
             parameters=parameters, result_configuration={**result_configuration, "OutputLocation": output},
+            access=access,
         )
         _executions[execution.id] = execution
         if token:
@@ -188,6 +191,8 @@ def _run(execution: QueryExecution) -> None:
         STATE.changed()
         try:
             bucket, key = moto_state.parse_s3_uri(execution.output_location)
+            if execution.access is not None:
+                execution.access.output(bucket, key)
             if not moto_state.bucket_exists(bucket):
                 raise QueryError("GENERIC_USER_ERROR", f"Unable to verify/create output bucket {bucket}",
                                  error_type=1000)
@@ -195,7 +200,7 @@ def _run(execution: QueryExecution) -> None:
                 execution.statement, execution.database,
                 on_cursor=lambda cursor: setattr(execution, "cursor", cursor),
                 is_cancelled=lambda: execution.cancel_requested,
-                parameters=execution.parameters,
+                parameters=execution.parameters, access=execution.access,
             )
             engine_done = time.monotonic()
             moto_state.put_object(bucket, key, result.to_csv())
@@ -268,7 +273,7 @@ def _dump() -> dict:
     without the engine's cursor or the Event, with the statement as its text (its AST is not kept)."""
     with lock:
         saved = [dataclasses.replace(
-            execution, cursor=None, finished=None,
+            execution, cursor=None, finished=None, access=None,
             statement=Statement(execution.statement.text, [], execution.statement.first_word, []))
             for execution in _executions.values()]
         tokens = dict(_tokens)

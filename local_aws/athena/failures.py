@@ -12,11 +12,13 @@ import duckdb
 
 
 class QueryError(Exception):
-    """A query that fails as Athena fails it: `<ERROR_NAME>: <message>`, category 2 (user) by default."""
+    """A query that fails as Athena fails it: `<ERROR_NAME>: <message>`, category 2 (user) by default; without a
+    name, the message alone (as Athena words the failures of its own S3 and Glue calls)."""
 
     def __init__(self, name: str, message: str, category: int = 2, error_type: int = 1006):
-        super().__init__(f"{name}: {message}")
-        self.reason = f"{name}: {message}"
+        reason = f"{name}: {message}" if name else message
+        super().__init__(reason)
+        self.reason = reason
         self.category = category
         self.error_type = error_type
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 from local_aws.athena import executions, sql
+from local_aws.athena.access import CallerAccess
 from local_aws.athena.executions import FINISHED
 from local_aws.athena.results import ResultRows
 from local_aws.core import moto_state
@@ -66,8 +67,9 @@ def start_query_execution(request: dict, ctx: RequestContext) -> dict:
     parameters = list(request.get("ExecutionParameters") or [])
     fingerprint = json.dumps([query, workgroup, context, request.get("ResultConfiguration"), parameters],
                              sort_keys=True)
+    access = CallerAccess(ctx.principal, ctx.region, ctx.account_id) if ctx.principal is not None else None
     execution_id = executions.start(statement, ctx.region, workgroup, context, result_configuration, parameters,
-                                    request.get("ClientRequestToken"), fingerprint)
+                                    request.get("ClientRequestToken"), fingerprint, access)
     return {"QueryExecutionId": execution_id}
 
 
