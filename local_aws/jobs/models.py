@@ -2,10 +2,9 @@
 
 A job moves InProgress -> Completed | Failed | Stopping -> Stopped; a training job also keeps AWS's
 SecondaryStatusTransitions. A job's `finished` event is set when its run ends, so code in local_aws
-waits for it without polling. A reset forgets every job and stops the ones still running; a shutdown
-stops them and waits for their threads. The records are durable (local_aws.core.persistence): after
-a restart the job history is there, and a job that was running when the server stopped has ended
-Failed, with a reason that says so (its processes ended with the server).
+waits for it without polling. The registry (local_aws.core.run_registry) keeps the records durable
+and stops the runs at a reset or shutdown; a training job that the server's stop ended also closes
+its SecondaryStatusTransitions with a Failed one.
 """
 from __future__ import annotations
 
@@ -15,16 +14,14 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from local_aws.core import persistence
 from local_aws.core.errors import ResourceInUse, ValidationException
-from local_aws.core.protocol import RequestContext, now, on_reset, on_shutdown
+from local_aws.core.protocol import RequestContext, now
+from local_aws.core.run_registry import RunRegistry
 
 if TYPE_CHECKING:
     from local_aws.jobs.container import Container
 
-TERMINAL = frozenset({"Completed", "Failed", "Stopped"})
 _SECONDARY_ENDS = frozenset({"Completed", "Failed", "Stopped", "MaxRuntimeExceeded"})
-SHUTDOWN_JOIN_SECONDS = 15
 INTERRUPTED = ("InternalServerError: local_aws stopped while this job ran, and its processes ended with it. "
                "Run the job again.")
 # What a job's record keeps across a restart: all but the run's live parts (threads, events, processes).
@@ -62,10 +59,6 @@ class JobKind(str, Enum):
         return "Requested resource not found."
 
 
-_lock = threading.Lock()
-_jobs: dict[tuple[str, str, JobKind, str], Job] = {}  # (account, region, kind, name) -> job
-
-
 @dataclass
 class Job:
     kind: JobKind
@@ -91,15 +84,11 @@ class Job:
 
     def touch(self, **changes: Any) -> None:
         """Change fields and LastModifiedTime together."""
-        with _lock:
-            for key, value in changes.items():
-                setattr(self, key, value)
-            self.last_modified = now()
-        STATE.changed()
+        REGISTRY.touch(self, **changes)
 
     def secondary(self, status: str, message: str) -> None:
         """Close the current SecondaryStatus transition and open the next one."""
-        with _lock:
+        with REGISTRY.lock:
             stamp = now()
             if self.transitions:
                 self.transitions[-1].setdefault("EndTime", stamp)
@@ -107,7 +96,7 @@ class Job:
             if status in _SECONDARY_ENDS:
                 self.transitions[-1]["EndTime"] = stamp
             self.last_modified = stamp
-        STATE.changed()
+        REGISTRY.changed()
 
     @property
     def secondary_status(self) -> str | None:
@@ -115,7 +104,7 @@ class Job:
 
     def snapshot(self) -> tuple[list[dict], list[dict]]:
         """Copies of the transitions and metrics, consistent with each other."""
-        with _lock:
+        with REGISTRY.lock:
             return [dict(t) for t in self.transitions], list(self.metrics)
 
     def request_stop(self) -> None:
@@ -129,19 +118,14 @@ def register(kind: JobKind, request: dict, ctx: RequestContext, tuning_job_arn: 
     """A new job record; ResourceInUse if the account and region have one of that name."""
     name = request[kind.name_member]
     arn = f"arn:aws:sagemaker:{ctx.region}:{ctx.account_id}:{kind.noun}-job/{name.lower()}"
-    key = (ctx.account_id, ctx.region, kind, name)
-    with _lock:
-        if key in _jobs:
-            raise ResourceInUse(f"{kind.value} job names must be unique within an AWS account and region, and a "
-                                f"{kind.noun} job with this name already exists ({arn})")
-        job = Job(kind=kind, name=name, arn=arn, region=ctx.region, request=request, tuning_job_arn=tuning_job_arn)
-        _jobs[key] = job
-    STATE.changed()
-    return job
+    job = Job(kind=kind, name=name, arn=arn, region=ctx.region, request=request, tuning_job_arn=tuning_job_arn)
+    return REGISTRY.add((ctx.account_id, ctx.region, kind, name), job, lambda: ResourceInUse(
+        f"{kind.value} job names must be unique within an AWS account and region, and a {kind.noun} job with "
+        f"this name already exists ({arn})"))
 
 
 def find(kind: JobKind, name: str, ctx: RequestContext) -> Job:
-    job = _jobs.get((ctx.account_id, ctx.region, kind, name))
+    job = REGISTRY.get((ctx.account_id, ctx.region, kind, name))
     if job is None:
         raise ValidationException(kind.not_found(name))
     return job
@@ -149,56 +133,23 @@ def find(kind: JobKind, name: str, ctx: RequestContext) -> Job:
 
 def jobs_of(kind: JobKind, ctx: RequestContext) -> list[Job]:
     """Every job of this kind in the caller's account and region."""
-    with _lock:
-        return [job for (account, region, k, _), job in _jobs.items()
-                if (account, region, k) == (ctx.account_id, ctx.region, kind)]
+    return REGISTRY.select(lambda key: key[:3] == (ctx.account_id, ctx.region, kind))
 
 
-@on_reset
-def _forget() -> None:
-    with _lock:
-        jobs = list(_jobs.values())
-        _jobs.clear()
-    for job in jobs:
-        job.discarded = True
-        job.request_stop()
+def _discard(job: Job) -> None:
+    """A reset forgot the job: its run stops and its thread must not write to S3 any more."""
+    job.discarded = True
+    job.request_stop()
 
 
-@on_shutdown
-def _stop_running() -> None:
-    with _lock:
-        running = [job for job in _jobs.values() if job.status not in TERMINAL]
-    for job in running:
-        job.request_stop()
-    for job in running:
-        if job.thread:
-            job.thread.join(timeout=SHUTDOWN_JOIN_SECONDS)
+def _close_transitions(job: Job, stamp: dt.datetime) -> None:
+    """A training job the server's stop ended: its last SecondaryStatus ends, a Failed one follows."""
+    if job.kind is JobKind.TRAINING:
+        if job.transitions:
+            job.transitions[-1].setdefault("EndTime", stamp)
+        job.transitions.append({"Status": "Failed", "StartTime": stamp, "EndTime": stamp,
+                                "StatusMessage": f"Training job failed. Reason: {INTERRUPTED}"})
 
 
-def _dump() -> dict:
-    with _lock:
-        return {key: {name: _copied(getattr(job, name)) for name in _SAVED_FIELDS} for key, job in _jobs.items()}
-
-
-def _copied(value: Any) -> Any:
-    """Lists of records (transitions, metrics) copied, so a job moving on does not change a snapshot."""
-    return [dict(item) for item in value] if isinstance(value, list) else value
-
-
-def _load(snapshot: dict) -> None:
-    with _lock:
-        for key, fields in snapshot.items():
-            job = Job(**fields)
-            if job.status not in TERMINAL:  # it ran when the server stopped: its processes are gone
-                stamp = now()
-                job.status, job.failure_reason, job.ended, job.last_modified = "Failed", INTERRUPTED, stamp, stamp
-                if job.kind is JobKind.TRAINING:
-                    if job.transitions:
-                        job.transitions[-1].setdefault("EndTime", stamp)
-                    job.transitions.append({"Status": "Failed", "StartTime": stamp, "EndTime": stamp,
-                                            "StatusMessage": f"Training job failed. Reason: {INTERRUPTED}"})
-            job.finished.set()
-            _jobs[key] = job
-
-
-STATE = persistence.durable("jobs", _dump, _load)
+REGISTRY: RunRegistry[Job] = RunRegistry("jobs", Job, _SAVED_FIELDS, INTERRUPTED, stop=Job.request_stop,
+                                         forget=_discard, after_interruption=_close_transitions)

@@ -2,8 +2,9 @@
 
 A tuning job moves InProgress -> Completed | Failed | Stopping -> Stopped. Each training job it launched
 is kept as AWS summarises it (HyperParameterTrainingJobSummary): its tuned hyperparameters, status and
-final objective value. The records are durable: after a restart the history is there, and a tuning job
-that was running has ended Failed, saying why (its training jobs ended with the server).
+final objective value. The registry (local_aws.core.run_registry) keeps the records durable: after a
+restart the history is there, and a tuning job that was running has ended Failed, saying why, with its
+running training jobs (they ended with the server).
 """
 from __future__ import annotations
 
@@ -12,18 +13,13 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from local_aws.core import persistence
 from local_aws.core.errors import ResourceInUse, ResourceNotFound
-from local_aws.core.protocol import RequestContext, drop_none, now, on_reset, on_shutdown
+from local_aws.core.protocol import RequestContext, drop_none, now
+from local_aws.core.run_registry import RunRegistry
 
-TERMINAL = frozenset({"Completed", "Failed", "Stopped"})
 INTERRUPTED = "local_aws stopped while this tuning job ran, and its training jobs ended with it. Run it again."
-SHUTDOWN_JOIN_SECONDS = 15
 _SAVED_FIELDS = ("name", "arn", "region", "account_id", "request", "created", "status", "last_modified", "ended",
                  "failure_reason", "trainings")
-
-_lock = threading.Lock()
-_tuning_jobs: dict[tuple[str, str, str], TuningJob] = {}  # (account, region, name) -> job
 
 
 @dataclass
@@ -52,15 +48,11 @@ class TuningJob:
         return self.config["HyperParameterTuningJobObjective"]
 
     def touch(self, **changes: Any) -> None:
-        with _lock:
-            for key, value in changes.items():
-                setattr(self, key, value)
-            self.last_modified = now()
-        STATE.changed()
+        REGISTRY.touch(self, **changes)
 
     def record(self, summary: dict) -> None:
         """Add or update one training job's summary (matched by name)."""
-        with _lock:
+        with REGISTRY.lock:
             for index, known in enumerate(self.trainings):
                 if known["TrainingJobName"] == summary["TrainingJobName"]:
                     self.trainings[index] = {**known, **summary}
@@ -68,10 +60,10 @@ class TuningJob:
             else:
                 self.trainings.append(summary)
             self.last_modified = now()
-        STATE.changed()
+        REGISTRY.changed()
 
     def summaries(self) -> list[dict]:
-        with _lock:
+        with REGISTRY.lock:
             return [drop_none(dict(summary)) for summary in self.trainings]
 
     def best(self) -> dict | None:
@@ -97,72 +89,33 @@ class TuningJob:
 def register(request: dict, ctx: RequestContext) -> TuningJob:
     name = request["HyperParameterTuningJobName"]
     arn = f"arn:aws:sagemaker:{ctx.region}:{ctx.account_id}:hyper-parameter-tuning-job/{name.lower()}"
-    with _lock:
-        if (ctx.account_id, ctx.region, name) in _tuning_jobs:
-            raise ResourceInUse(f"Hyperparameter tuning job names must be unique within an AWS account and region, "
-                                f"and a hyperparameter tuning job with this name already exists ({arn})")
-        job = _tuning_jobs[(ctx.account_id, ctx.region, name)] = TuningJob(name, arn, ctx.region, ctx.account_id,
-                                                                            request)
-    STATE.changed()
-    return job
+    return REGISTRY.add((ctx.account_id, ctx.region, name), TuningJob(name, arn, ctx.region, ctx.account_id, request),
+                        lambda: ResourceInUse(
+                            f"Hyperparameter tuning job names must be unique within an AWS account and region, "
+                            f"and a hyperparameter tuning job with this name already exists ({arn})"))
 
 
 def find(name: str, ctx: RequestContext) -> TuningJob:
-    job = _tuning_jobs.get((ctx.account_id, ctx.region, name))
+    job = REGISTRY.get((ctx.account_id, ctx.region, name))
     if job is None:
         raise ResourceNotFound(f"Amazon SageMaker can't find a tuning job with name {name}")
     return job
 
 
 def tuning_jobs_of(ctx: RequestContext) -> list[TuningJob]:
-    with _lock:
-        return [job for (account, region, _), job in _tuning_jobs.items() if (account, region) == (ctx.account_id,
-                                                                                                   ctx.region)]
+    return REGISTRY.select(lambda key: key[:2] == (ctx.account_id, ctx.region))
 
 
-@on_reset
-def _forget() -> None:
-    with _lock:
-        jobs = list(_tuning_jobs.values())
-        _tuning_jobs.clear()
-    for job in jobs:
-        job.stop_requested.set()
+def _stop(job: TuningJob) -> None:
+    job.stop_requested.set()
 
 
-@on_shutdown
-def _stop_running() -> None:
-    with _lock:
-        running = [job for job in _tuning_jobs.values() if job.status not in TERMINAL]
-    for job in running:
-        job.stop_requested.set()
-    for job in running:
-        if job.thread:
-            job.thread.join(timeout=SHUTDOWN_JOIN_SECONDS)
+def _fail_running_trainings(job: TuningJob, stamp: dt.datetime) -> None:
+    """The server's stop ended the tuning job's running training jobs too."""
+    for summary in job.trainings:
+        if summary["TrainingJobStatus"] == "InProgress":
+            summary.update(TrainingJobStatus="Failed", ObjectiveStatus="Failed", FailureReason=INTERRUPTED)
 
 
-def _dump() -> dict:
-    with _lock:
-        return {key: {name: _copied(getattr(job, name)) for name in _SAVED_FIELDS}
-                for key, job in _tuning_jobs.items()}
-
-
-def _copied(value: Any) -> Any:
-    return [dict(item) for item in value] if isinstance(value, list) else value
-
-
-def _load(snapshot: dict) -> None:
-    with _lock:
-        for key, fields in snapshot.items():
-            job = TuningJob(**fields)
-            if job.status not in TERMINAL:
-                stamp = now()
-                job.status, job.failure_reason, job.ended, job.last_modified = "Failed", INTERRUPTED, stamp, stamp
-                for summary in job.trainings:
-                    if summary["TrainingJobStatus"] == "InProgress":
-                        summary.update(TrainingJobStatus="Failed", ObjectiveStatus="Failed",
-                                       FailureReason=INTERRUPTED)
-            job.finished.set()
-            _tuning_jobs[key] = job
-
-
-STATE = persistence.durable("tuning", _dump, _load)
+REGISTRY: RunRegistry[TuningJob] = RunRegistry("tuning", TuningJob, _SAVED_FIELDS, INTERRUPTED, stop=_stop,
+                                               after_interruption=_fail_running_trainings)

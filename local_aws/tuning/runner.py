@@ -16,6 +16,7 @@ import threading
 
 from local_aws.core.errors import AwsError
 from local_aws.core.protocol import RequestContext, drop_none, now
+from local_aws.core.run_registry import TERMINAL
 from local_aws.jobs import JobKind, describe_job, start_job, stop_job, wait_for_job
 from local_aws.tuning import ranges as tuning_ranges
 from local_aws.tuning.models import TuningJob
@@ -23,7 +24,6 @@ from local_aws.tuning.strategies import GridSearch, strategy_for
 
 log = logging.getLogger("local_aws.tuning")
 WATCH_SECONDS = 0.2  # how long each look at a running training job waits for it to end
-_TRAINING_TERMINAL = ("Completed", "Failed", "Stopped")
 
 
 def start(job: TuningJob, ctx: RequestContext) -> None:
@@ -67,7 +67,7 @@ def _run(job: TuningJob, ctx: RequestContext) -> None:
         if not running:
             break
         for name in [n for n in running if wait_for_job(JobKind.TRAINING, n, ctx, WATCH_SECONDS) in
-                     _TRAINING_TERMINAL]:
+                     TERMINAL]:
             objective = _finished(job, ctx, name)
             strategy.observe(running.pop(name), objective)
             reached = reached or (objective is not None and target is not None and _beats(job, objective, target))
@@ -159,7 +159,7 @@ def _stop_all(job: TuningJob, ctx: RequestContext, running: dict[str, int]) -> N
         except AwsError:
             pass  # it ended meanwhile
     for name in running:
-        while wait_for_job(JobKind.TRAINING, name, ctx, 1.0) not in _TRAINING_TERMINAL:
+        while wait_for_job(JobKind.TRAINING, name, ctx, 1.0) not in TERMINAL:
             pass
         _finished(job, ctx, name)
 
