@@ -21,12 +21,7 @@ from botocore.exceptions import ClientError
 
 from helpers.session import Setup
 
-JOBS = {  # kind: (log group, Describe call, its name parameter, status member, Stop call)
-    "processing": ("/aws/sagemaker/ProcessingJobs", "describe_processing_job", "ProcessingJobName",
-                   "ProcessingJobStatus", "stop_processing_job"),
-    "training": ("/aws/sagemaker/TrainingJobs", "describe_training_job", "TrainingJobName",
-                 "TrainingJobStatus", "stop_training_job"),
-}
+KINDS = ("processing", "training")  # the API names each kind's calls, members and log group alike
 ENDED = ("Completed", "Failed", "Stopped")
 # The SDK's runproc.sh (FrameworkProcessor): "Files in ... before extraction:", then `ls -la` twice.
 _LISTING = re.compile(r"^(Files (in|after) .*:|total \d+|[-dlcbps][-rwxsStT]{9}[.+@]?\s.*)$")
@@ -58,7 +53,7 @@ class _LogTail:
 
     def __init__(self, setup: Setup, kind: str, job_name: str):
         self.logs = setup.boto_session.client("logs")
-        self.kind, self.group, self.prefix = kind, JOBS[kind][0], f"{job_name}/"
+        self.kind, self.group, self.prefix = kind, f"/aws/sagemaker/{kind.title()}Jobs", f"{job_name}/"
         self.streams: dict[str, _Stream] = {}
 
     def read(self) -> list[str]:
@@ -120,7 +115,10 @@ def follow_job(setup: Setup, kind: str, job_name: str, poll_seconds: int | None 
                timeout_seconds: int = 3600) -> dict:
     """Wait for a processing or training job (`kind`) to end, printing its log lines as they arrive and its
     status changes with the seconds elapsed; its Describe answer at the end. Ctrl-C stops the job."""
-    group, describe, name_member, status_member, stop = JOBS[kind]
+    if kind not in KINDS:
+        raise ValueError(f"kind={kind!r} is not one of {KINDS}")
+    describe, stop = f"describe_{kind}_job", f"stop_{kind}_job"
+    name_member, status_member = f"{kind.title()}JobName", f"{kind.title()}JobStatus"
     sagemaker_client = setup.boto_session.client("sagemaker")
     poll_seconds = poll_seconds or setup.poll_seconds
     tail, started, shown = _LogTail(setup, kind, job_name), time.monotonic(), None

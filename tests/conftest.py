@@ -81,12 +81,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Server:
 def aws(server: Server) -> boto3.Session:
     """A boto3 session against a freshly reset local_aws, as the account's administrator, with the roles the
     suite's builders pass to SageMaker (support.iam.TEST_ROLES)."""
-    from support.iam import create_test_roles
+    from support.iam import reset_with_test_roles
 
-    local_aws.reset(server.port)
-    session = boto3.Session(region_name="us-east-1")
-    create_test_roles(session)
-    return session
+    return reset_with_test_roles(server.port)
 
 
 @pytest.fixture()

@@ -10,18 +10,13 @@ tutorial's notebooks outside Studio.
 from __future__ import annotations
 
 from local_aws.athena.failures import QueryError
-from local_aws.core.authorization import Call, Need, Principal, allowed, needs
+from local_aws.core.authorization import Call, Need, Principal, allowed, denied, needs
 
 CALLED_VIA = (("aws:calledvia", ("athena.amazonaws.com",)),)
 
 
 def _via_athena(need: Need) -> Need:
     return Need(need.action, need.resource, tuple(sorted(need.context + CALLED_VIA)))
-
-
-def _why(decision: str, action: str) -> str:
-    return ("with an explicit deny in an identity-based policy" if decision == "explicitDeny"
-            else f"because no identity-based policy allows the {action} action")
 
 
 class CallerAccess:
@@ -36,11 +31,10 @@ class CallerAccess:
     def _glue(self, operation: str, request: dict) -> None:
         for need in needs(Call("glue", operation, request, self.region, self.account_id)):
             decision = self._decision(need)
-            if decision != "allowed":
-                raise QueryError(
-                    "", f"Insufficient permissions to execute the query. User: {self.principal.arn} is not authorized "
-                    f"to perform: {need.action} on resource: {need.resource} {_why(decision, need.action)} "
-                    "(Service: AWSGlue; Status Code: 400; Error Code: AccessDeniedException)", error_type=1000)
+            if decision != "allowed":  # Glue's own AccessDeniedException, as Athena quotes it
+                refused = denied(self.principal.arn, need, decision, "glue")
+                raise QueryError("", f"Insufficient permissions to execute the query. {refused.message} (Service: "
+                                 f"AWSGlue; Status Code: 400; Error Code: {refused.code})", error_type=1000)
 
     def database(self, name: str) -> None:
         """glue:GetDatabase on the catalog and the database, as Athena looks the schema up."""

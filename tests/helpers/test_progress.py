@@ -84,6 +84,20 @@ def test_a_training_job_shows_the_command_the_toolkit_runs_and_the_scripts_lines
     assert "progress-training: Completed / Completed" in out, out
 
 
+def test_a_wait_that_times_out_says_so_and_leaves_the_job_running(aws, capsys):
+    sm, s3 = aws.client("sagemaker"), aws.client("s3")
+    s3.create_bucket(Bucket=PROCESSING_BUCKET)
+    put_script(s3, "slow.py", 'import time\ntime.sleep(60)\n')
+    start_processing(sm, "progress-slow-job", "slow.py")
+
+    job = progress.follow_job(local_setup(aws), "processing", "progress-slow-job", timeout_seconds=2)
+
+    assert job["ProcessingJobStatus"] == "InProgress"
+    assert ("progress-slow-job is still InProgress after 2 s: stop waiting (the job goes on; run this cell again "
+            "to wait on)") in capsys.readouterr().out
+    sm.stop_processing_job(ProcessingJobName="progress-slow-job")
+
+
 @pytest.mark.timeout(120)
 def test_interrupting_the_wait_stops_the_job(aws, capsys):
     sm, s3 = aws.client("sagemaker"), aws.client("s3")

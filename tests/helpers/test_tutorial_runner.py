@@ -107,7 +107,8 @@ def test_the_run_stops_at_the_first_failing_cell_and_shows_it(aws, tmp_path):
     out = result.stdout
     assert "[1/3] 04_register" in out and "FAILED" in out and "05_build_pipeline" not in out
     assert "--- failing cell of 04_register ---\njobs = sagemaker_client.list_processing_jobs(" in out, out
-    assert "NotReady: no completed abalone-train-* processing job yet: run 00_setup, 02_ingest and 03_train first" in out, out
+    assert ("NotReady: no completed abalone-train-* processing job yet: run 00_setup, 02_ingest and 03_train first"
+            in out), out
     assert f"The executed notebook, up to the failure, is {tmp_path}/04_register.ipynb" in out
 
 

@@ -5,7 +5,7 @@ One local_aws of its own, with LOCAL_AWS_ROLE_PROPAGATION_SECONDS: on AWS a role
 sometimes not yet assumable, so local_aws refuses such a role as SageMaker does ("Could not assume role
 ..."), and 00_setup, which creates the project's role, waits until the role is usable. In order:
 03 before 00 (names 00_setup), 04 before anything (names the whole path), 00 (waits for its role), then
-03 after 00 without 02 (names 02_ingest) - each stop well within a minute, instead of a long SDK
+05 and 03 after 00 without 02 (both name 02_ingest) - each stop well within a minute, instead of a long SDK
 traceback or a training job that waits half an hour on an empty offline store.
 """
 from __future__ import annotations
@@ -61,6 +61,11 @@ def test_each_wrong_turn_stops_in_one_line_naming_the_notebook_to_run_first(tmp_
         result, setup_outputs, _ = papermill("00_setup.ipynb", tmp_path)
         assert result.returncode == 0, result.stderr[-4000:]
         role = boto3.client("iam").get_role(RoleName="abalone-sagemaker-execution")["Role"]
+
+        result, outputs, _ = papermill("05_build_pipeline.ipynb", tmp_path)
+        assert result.returncode != 0  # the pipeline's input, the data set 02 uploads, is not there
+        assert stop_line(outputs) == ("s3://sagemaker-us-east-1-123456789012/abalone/data/abalone.csv is not there "
+                                      "yet: run 02_ingest first")
 
         result, outputs, seconds = papermill("03_train.ipynb", tmp_path)
         assert result.returncode != 0

@@ -17,13 +17,12 @@ import tarfile
 from pathlib import Path
 from typing import Any, Optional
 
-import boto3
 import pandas as pd
 import pytest
 
 import local_aws
 from support import GUARD_SITE, REPO
-from support.iam import create_test_roles
+from support.iam import reset_with_test_roles
 from support.serving import ServingError, serve, serve_model_package
 
 SCRIPTS = REPO / "step_scripts"
@@ -71,9 +70,7 @@ def assert_near_rings(response, rings: list[int]) -> list[float]:
 @pytest.fixture(scope="module")
 def trained(server, tmp_path_factory) -> Path:
     """A directory holding train.py's model/model.tar.gz and evaluation/evaluation.json, trained once."""
-    local_aws.reset(server.port)
-    session = boto3.Session(region_name="us-east-1")
-    create_test_roles(session)  # the feature group's role, as the `aws` fixture creates it
+    session = reset_with_test_roles(server.port)  # the feature group's role, as the `aws` fixture creates it
     session.client("s3").create_bucket(Bucket=BUCKET)
     work = tmp_path_factory.mktemp("trained")
     (work / "input").mkdir()

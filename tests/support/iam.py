@@ -29,3 +29,14 @@ def create_test_roles(session: boto3.Session) -> None:
     for name in TEST_ROLES:
         if name not in existing:
             create_role(session, name, [ADMINISTRATOR])
+
+
+def reset_with_test_roles(port: int) -> boto3.Session:
+    """Reset the suite's local_aws and make the test roles again: every reset a test makes goes through here, so
+    no test finds the server without the roles another module's reset removed. A session as the administrator."""
+    import local_aws
+
+    local_aws.reset(port)
+    session = boto3.Session(region_name="us-east-1")
+    create_test_roles(session)
+    return session

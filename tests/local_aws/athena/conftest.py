@@ -3,19 +3,17 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
 import pytest
 
-import local_aws
 from support.athena import Lake
+from support.iam import reset_with_test_roles
 
 
 @pytest.fixture(scope="module")
 def lake(server: Any) -> Lake:
     """One lake for the module (tests that add data make their own table): setting up is the slow part.
     Its main table holds five rows: c1 twice (age 30 then 31), c2 (age 40, then deleted) and c3."""
-    local_aws.reset(server.port)
-    lake = Lake(boto3.Session(region_name="us-east-1"))
+    lake = Lake(reset_with_test_roles(server.port))
     lake.put("20240501T000000Z_a", [
         {"customer_id": "c1", "age": 30, "score": 0.5, "event_time": "2024-05-01T00:00:00Z"},
         {"customer_id": "c2", "age": 40, "score": 1.25, "event_time": "2024-05-01T00:00:00Z"},

@@ -10,8 +10,7 @@ import boto3
 import pyarrow as pa
 import pytest
 
-import local_aws
-from support.iam import create_test_roles
+from support.iam import reset_with_test_roles
 from support import wait_until
 from support.athena import FINISHED
 
@@ -37,8 +36,7 @@ def lake(server) -> Any:
     """An empty Glue database and bucket, and pyiceberg's Glue catalog on local_aws."""
     from pyiceberg.catalog import load_catalog
 
-    local_aws.reset(server.port)
-    create_test_roles(boto3.Session(region_name="us-east-1"))
+    reset_with_test_roles(server.port)
     session = boto3.Session(region_name="us-east-1")
     session.client("s3").create_bucket(Bucket=BUCKET)
     session.client("glue").create_database(DatabaseInput={"Name": DB})

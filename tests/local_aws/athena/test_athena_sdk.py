@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import local_aws
-from support.iam import create_test_roles
+from support.iam import reset_with_test_roles
 from support.featurestore import create_customer_group_with_the_sdk
 
 # The SDK makes boto3 clients when imported, so it is imported once the server's environment is set.
@@ -29,8 +29,7 @@ def session(server) -> Session:
     from sagemaker.core.helper.session_helper import Session
     from sagemaker.mlops.feature_store import ingest_dataframe
 
-    local_aws.reset(server.port)
-    create_test_roles(boto3.Session(region_name="us-east-1"))
+    reset_with_test_roles(server.port)
     boto_session = boto3.Session(region_name=REGION)
     create_customer_group_with_the_sdk(boto_session, GROUP, BUCKET, region=REGION)
     frame = pd.DataFrame({"customer_id": [f"c{i}" for i in range(1, 11)],

@@ -8,6 +8,7 @@ import stat
 import pytest
 
 import local_aws
+from support.iam import reset_with_test_roles
 
 EVIL = "https://evil.example"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}  # what a cross-origin <form> sends, unpreflighted
@@ -25,7 +26,7 @@ def test_boto3_and_the_admin_calls_keep_working(aws, server):
     assert aws.client("sagemaker").list_feature_groups()["FeatureGroupSummaries"] == []
     aws.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")
     assert isinstance(local_aws.flush(server.port), dict)
-    local_aws.reset(server.port)
+    reset_with_test_roles(server.port)  # as every reset in the suite: the roles come back, the rest is gone
     assert s3.list_buckets()["Buckets"] == []
 
 

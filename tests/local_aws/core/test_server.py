@@ -13,6 +13,7 @@ import local_aws
 from local_aws.core import netguard
 
 from local_aws import free_port
+from support.iam import reset_with_test_roles
 
 
 def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -33,7 +34,7 @@ def test_moto_services_answer_through_the_router(aws):
 
 def test_reset_forgets_state(aws, server):
     aws.client("s3").create_bucket(Bucket="to-forget")
-    local_aws.reset(server.port)
+    reset_with_test_roles(server.port)  # as every reset in the suite: the roles come back, the rest is gone
     assert aws.client("s3").list_buckets()["Buckets"] == []
 
 

@@ -3,12 +3,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
 from support.featurestore import PROBE, Clients, create_group
-from support.iam import create_test_roles
 
 
 @pytest.fixture(scope="session")
@@ -30,10 +28,8 @@ def sm(clients: Clients) -> Any:
 
 @pytest.fixture()
 def probe(clients: Clients) -> dict:
-    """A group for tests that only provoke errors: made once and kept until a reset, as they write nothing.
-    Another module's reset may have left the server without the suite's roles: the group's role is made again."""
+    """A group for tests that only provoke errors: made once and kept until a reset, as they write nothing."""
     try:
         return clients.client("sagemaker").describe_feature_group(FeatureGroupName=PROBE)
     except ClientError:
-        create_test_roles(boto3.Session(region_name="us-east-1"))
         return create_group(clients, PROBE)

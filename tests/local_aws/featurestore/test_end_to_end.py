@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import local_aws
-from support.iam import create_test_roles
+from support.iam import reset_with_test_roles
 from local_aws import ACCOUNT_ID
 
 REPO = Path(__file__).resolve().parents[3]
@@ -37,8 +37,7 @@ def test_offline_store_through_athena_sees_every_write_and_the_live_records(serv
                                               OfflineStoreConfig, OnlineStoreConfig, S3StorageConfig,
                                               StringFeatureDefinition, create_athena_query, ingest_dataframe)
 
-    local_aws.reset(server.port)
-    create_test_roles(boto3.Session(region_name="us-east-1"))
+    reset_with_test_roles(server.port)
     boto_session = boto3.Session(region_name=REGION)
     boto_session.client("s3").create_bucket(Bucket=BUCKET)
     frame = abalone_frame()
@@ -108,5 +107,4 @@ def test_offline_store_through_athena_sees_every_write_and_the_live_records(serv
 def _no_leftovers(server):
     """The group is large: leave a clean server for the next module."""
     yield
-    local_aws.reset(server.port)
-    create_test_roles(boto3.Session(region_name="us-east-1"))
+    reset_with_test_roles(server.port)

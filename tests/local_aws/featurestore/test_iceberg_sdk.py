@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import local_aws
-from support.iam import create_test_roles
+from support.iam import reset_with_test_roles
 from support.featurestore import create_customer_group_with_the_sdk
 
 # The SDK makes boto3 clients when imported, so it is imported once the server's environment is set.
@@ -37,8 +37,7 @@ def session(server) -> Session:
     from sagemaker.core.helper.session_helper import Session
     from sagemaker.mlops.feature_store import ingest_dataframe
 
-    local_aws.reset(server.port)
-    create_test_roles(boto3.Session(region_name="us-east-1"))
+    reset_with_test_roles(server.port)
     boto_session = boto3.Session(region_name=REGION)
     create_customer_group_with_the_sdk(boto_session, GROUP, BUCKET, table_format="Iceberg", region=REGION)
     assert not ingest_dataframe(GROUP, customers(1, 10, "2024-05-01T00:00:00Z", 20), max_workers=2,
