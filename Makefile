@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PARAMS ?=
 PYTEST_ARGS ?=
 
-.PHONY: setup test tutorial lab bench notebook-outputs studio-kernel container-check lock clean
+.PHONY: setup lint test tutorial lab bench notebook-outputs studio-kernel container-check lock clean
 
 setup: $(STAMP)
 
@@ -17,9 +17,17 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
-# Three workers on two cores: most tests wait on jobs and servers, so a third keeps both cores busy.
+# The linter and formatter first (seconds), then the suite. Three workers on two cores: most tests wait on
+# jobs and servers, so a third keeps both cores busy.
 test: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -n 3 $(PYTEST_ARGS)
+
+# Fix what the linter can and reformat the tree.
+lint: setup
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 tutorial: setup
 	$(BIN)/python -m helpers.tutorial_runner $(PARAMS)

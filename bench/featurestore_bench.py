@@ -8,6 +8,7 @@ Side by side in one run against a local_aws this script starts on a free port:
     both see the same conditions. Goal: PutRecord at most 1.5x PutObject.
 Prints the figures; asserts nothing.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -55,12 +56,19 @@ def offline_rows(s3, resolved_uri: str) -> int:
 def create_group(sm, data: pd.DataFrame) -> dict:
     from sagemaker.mlops.feature_store import load_feature_definitions_from_dataframe
 
-    definitions = [{"FeatureName": d.feature_name, "FeatureType": d.feature_type}
-                   for d in load_feature_definitions_from_dataframe(data)]
-    sm.create_feature_group(FeatureGroupName=GROUP, RecordIdentifierFeatureName="abalone_id",
-                            EventTimeFeatureName="event_time", FeatureDefinitions=definitions,
-                            OnlineStoreConfig={"EnableOnlineStore": True},
-                            OfflineStoreConfig={"S3StorageConfig": {"S3Uri": f"s3://{BUCKET}/fs"}}, RoleArn=ROLE)
+    definitions = [
+        {"FeatureName": d.feature_name, "FeatureType": d.feature_type}
+        for d in load_feature_definitions_from_dataframe(data)
+    ]
+    sm.create_feature_group(
+        FeatureGroupName=GROUP,
+        RecordIdentifierFeatureName="abalone_id",
+        EventTimeFeatureName="event_time",
+        FeatureDefinitions=definitions,
+        OnlineStoreConfig={"EnableOnlineStore": True},
+        OfflineStoreConfig={"S3StorageConfig": {"S3Uri": f"s3://{BUCKET}/fs"}},
+        RoleArn=ROLE,
+    )
     while (described := sm.describe_feature_group(FeatureGroupName=GROUP))["FeatureGroupStatus"] == "Creating":
         time.sleep(0.05)
     return described
@@ -87,22 +95,39 @@ def ingest(port: int, server: psutil.Process, s3, described: dict, rows: int) ->
     flushed = local_aws.flush(port)["offline_store"]
     flush_seconds = time.perf_counter() - started
     written = offline_rows(s3, described["OfflineStoreConfig"]["S3StorageConfig"]["ResolvedOutputS3Uri"])
-    print(f"ingest_dataframe, 4 workers, {rows:,} rows x {data.shape[1]} features: {elapsed:.1f} s, "
-          f"{rows / elapsed:,.0f} PutRecord/s")
-    print(f"CPU per PutRecord: client (SDK + boto3) {client_ms:.2f} ms, server (HTTP + router + Feature Store + "
-          f"offline flushes) {server_ms:.2f} ms")
-    print(f"offline store: {written:,} rows in Parquet (expected {rows:,}); last flush {flushed['rows']:,} rows, "
-          f"{flushed['files']} files in {flush_seconds * 1000:.0f} ms")
+    print(
+        f"ingest_dataframe, 4 workers, {rows:,} rows x {data.shape[1]} features: {elapsed:.1f} s, "
+        f"{rows / elapsed:,.0f} PutRecord/s"
+    )
+    print(
+        f"CPU per PutRecord: client (SDK + boto3) {client_ms:.2f} ms, server (HTTP + router + Feature Store + "
+        f"offline flushes) {server_ms:.2f} ms"
+    )
+    print(
+        f"offline store: {written:,} rows in Parquet (expected {rows:,}); last flush {flushed['rows']:,} rows, "
+        f"{flushed['files']} files in {flush_seconds * 1000:.0f} ms"
+    )
 
 
 def latency(runtime, s3, calls: int) -> None:
-    record = [{"FeatureName": name, "ValueAsString": value} for name, value in {
-        "abalone_id": "abalone-0000001", "sex": "M", "length": "0.455", "diameter": "0.365", "height": "0.095",
-        "whole_weight": "0.514", "shucked_weight": "0.2245", "viscera_weight": "0.101", "rings": "15",
-        "event_time": "2024-05-02T00:00:00Z"}.items()]
+    record = [
+        {"FeatureName": name, "ValueAsString": value}
+        for name, value in {
+            "abalone_id": "abalone-0000001",
+            "sex": "M",
+            "length": "0.455",
+            "diameter": "0.365",
+            "height": "0.095",
+            "whole_weight": "0.514",
+            "shucked_weight": "0.2245",
+            "viscera_weight": "0.101",
+            "rings": "15",
+            "event_time": "2024-05-02T00:00:00Z",
+        }.items()
+    ]
     payload = os.urandom(len(json.dumps({"Record": record}, separators=(",", ":"))))
     put_record, put_object = [], []
-    for i in range(50):  # warm both paths (connections, caches) before measuring
+    for _ in range(50):  # warm both paths (connections, caches) before measuring
         runtime.put_record(FeatureGroupName=GROUP, Record=record)
         s3.put_object(Bucket=BUCKET, Key="latency/warm", Body=payload)
     for i in range(calls):
@@ -113,8 +138,10 @@ def latency(runtime, s3, calls: int) -> None:
         put_record.append(middle - started)
         put_object.append(time.perf_counter() - middle)
     record_ms, object_ms = statistics.median(put_record) * 1000, statistics.median(put_object) * 1000
-    print(f"median latency over {calls:,} interleaved calls, {len(payload)} B bodies: PutRecord {record_ms:.2f} ms, "
-          f"S3 PutObject {object_ms:.2f} ms (ratio {record_ms / object_ms:.2f}x, goal <= 1.5x)")
+    print(
+        f"median latency over {calls:,} interleaved calls, {len(payload)} B bodies: PutRecord {record_ms:.2f} ms, "
+        f"S3 PutObject {object_ms:.2f} ms (ratio {record_ms / object_ms:.2f}x, goal <= 1.5x)"
+    )
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ Starts its own local_aws on a free port (own LOCAL_AWS_HOME), then measures side
 
     .venv/bin/python bench/pipeline_bench.py [--runs 3]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,23 +27,33 @@ import local_aws  # noqa: E402
 
 ROLE = "arn:aws:iam::123456789012:role/BenchRole"
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
-TRIVIAL = ["print('step {}')".format(i) for i in (1, 2, 3)]
+TRIVIAL = [f"print('step {i}')" for i in (1, 2, 3)]
 SLEEP_SECONDS = 3.0
 
 
 def processing_step(name: str, code: str, depends_on: list[str]) -> dict:
-    step = {"Name": name, "Type": "Processing", "Arguments": {
-        "ProcessingResources": {"ClusterConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 1}},
-        "AppSpecification": {"ImageUri": IMAGE, "ContainerEntrypoint": ["python3", "-c", code]},
-        "RoleArn": ROLE}}
+    step = {
+        "Name": name,
+        "Type": "Processing",
+        "Arguments": {
+            "ProcessingResources": {
+                "ClusterConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 1}
+            },
+            "AppSpecification": {"ImageUri": IMAGE, "ContainerEntrypoint": ["python3", "-c", code]},
+            "RoleArn": ROLE,
+        },
+    }
     if depends_on:
         step["DependsOn"] = depends_on
     return step
 
 
 def create(sm, name: str, steps: list[dict]) -> None:
-    sm.create_pipeline(PipelineName=name, RoleArn=ROLE, PipelineDefinition=json.dumps(
-        {"Version": "2020-12-01", "Parameters": [], "Steps": steps}))
+    sm.create_pipeline(
+        PipelineName=name,
+        RoleArn=ROLE,
+        PipelineDefinition=json.dumps({"Version": "2020-12-01", "Parameters": [], "Steps": steps}),
+    )
 
 
 def run_execution(sm, name: str) -> float:
@@ -54,7 +65,9 @@ def run_execution(sm, name: str) -> float:
         if status != "Executing":
             elapsed = time.perf_counter() - started
             if status != "Succeeded":
-                raise RuntimeError(f"{name} ended {status}: {sm.list_pipeline_execution_steps(PipelineExecutionArn=arn)}")
+                raise RuntimeError(
+                    f"{name} ended {status}: {sm.list_pipeline_execution_steps(PipelineExecutionArn=arn)}"
+                )
             return elapsed
         time.sleep(0.01)
 
@@ -72,8 +85,14 @@ def main() -> int:
     args = parser.parse_args()
     with local_aws.temporary_server():
         sm = boto3.Session(region_name="us-east-1").client("sagemaker")
-        create(sm, "chain", [processing_step(f"Step{i}", code, [f"Step{i - 1}"] if i > 1 else [])
-                             for i, code in enumerate(TRIVIAL, start=1)])
+        create(
+            sm,
+            "chain",
+            [
+                processing_step(f"Step{i}", code, [f"Step{i - 1}"] if i > 1 else [])
+                for i, code in enumerate(TRIVIAL, start=1)
+            ],
+        )
         sleeper = f"import time; time.sleep({SLEEP_SECONDS})"
         create(sm, "parallel", [processing_step("SleepA", sleeper, []), processing_step("SleepB", sleeper, [])])
         run_execution(sm, "chain")  # warm up: imports, moto backends
@@ -90,7 +109,10 @@ def main() -> int:
     print(f"{'pipeline of the same 3 scripts as chained Processing steps':58} {chain:8.2f}")
     print(f"{'  overhead per step (goal < 0.5)':58} {per_step:8.2f}   ratio {chain / direct:.1f}x")
     print(f"{'2 x 3-second scripts run directly, in sequence':58} {sequential:8.2f}")
-    print(f"{'pipeline of 2 independent 3-second steps (goal < 4.5)':58} {parallel:8.2f}   ratio {parallel / sequential:.2f}x")
+    print(
+        f"{'pipeline of 2 independent 3-second steps (goal < 4.5)':58} {parallel:8.2f}   "
+        f"ratio {parallel / sequential:.2f}x"
+    )
     return 0 if per_step < 0.5 and parallel < 4.5 else 1
 
 

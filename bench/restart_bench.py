@@ -10,6 +10,7 @@ answers its health check, the median of `--starts`. It also reports the clean st
 included) and the state's size on disk.
 Goal: a restart with the tutorial's state under 3 s.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,8 +34,12 @@ def start(home: Path, port: int) -> tuple[subprocess.Popen, float]:
     """Launch `python -m local_aws serve`; (process, seconds until it answered)."""
     env = {**os.environ, "LOCAL_AWS_HOME": str(home)}
     began = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-m", "local_aws", "serve", "--port", str(port)], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local_aws", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     while not local_aws.status(port):
         if process.poll() is not None:
             raise RuntimeError(f"local_aws exited with {process.returncode}; see {home}/{port}/server.log")
@@ -81,11 +86,15 @@ def main() -> int:
         os.environ.update(saved)
     state = tutorial_home / str(port) / "state"
     fresh, again = statistics.median(empty), statistics.median(restored)
-    print(f"tutorial state: {size_mib(state):.1f} MiB in {state.name}/ ({os.cpu_count()} CPUs, "
-          f"load {os.getloadavg()[0]:.1f}); clean stop with the final save {stopping:.2f} s")
-    print(f"start on an empty home {fresh:.2f} s, start restoring the tutorial's state {again:.2f} s "
-          f"(ratio {again / fresh:.2f}x, median of {args.starts}); goal under {GOAL_SECONDS:.0f} s: "
-          f"{'met' if again < GOAL_SECONDS else 'missed'}")
+    print(
+        f"tutorial state: {size_mib(state):.1f} MiB in {state.name}/ ({os.cpu_count()} CPUs, "
+        f"load {os.getloadavg()[0]:.1f}); clean stop with the final save {stopping:.2f} s"
+    )
+    print(
+        f"start on an empty home {fresh:.2f} s, start restoring the tutorial's state {again:.2f} s "
+        f"(ratio {again / fresh:.2f}x, median of {args.starts}); goal under {GOAL_SECONDS:.0f} s: "
+        f"{'met' if again < GOAL_SECONDS else 'missed'}"
+    )
     shutil.rmtree(work, ignore_errors=True)
     return 0
 

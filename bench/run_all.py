@@ -1,4 +1,5 @@
 """Run every bench/*_bench.py in turn with this Python and print what each reports (`make bench`)."""
+
 from __future__ import annotations
 
 import subprocess

@@ -12,6 +12,7 @@ executions, queries, plots) and the ratio to the baseline. `--runs 2` runs the t
 time on the same server: `make tutorial` twice in a row.
 Goal: under 90 s in total for one run on a 2-core machine; SageMaker needs about 15 minutes.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,9 +44,12 @@ def baseline(work: Path) -> float:
     """A kernel that only imports and configures: the floor of any notebook."""
     notebook = nbformat.v4.new_notebook()
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    notebook.cells = [nbformat.v4.new_code_cell(
-        "import helpers\nsetup = helpers.configure(backend='local')\n"
-        "from sagemaker.core.processing import ScriptProcessor\nfrom sagemaker.mlops.workflow import Pipeline")]
+    notebook.cells = [
+        nbformat.v4.new_code_cell(
+            "import helpers\nsetup = helpers.configure(backend='local')\n"
+            "from sagemaker.core.processing import ScriptProcessor\nfrom sagemaker.mlops.workflow import Pipeline"
+        )
+    ]
     path = work / "baseline.ipynb"
     nbformat.write(notebook, path)
     return run_notebook(path, work / "baseline-out.ipynb", {})
@@ -61,8 +65,10 @@ def run_tutorial(work: Path, label: str, floor: float) -> float:
         cells = cells_seconds(executed)
         total += seconds
         print(f"{name:<24} {seconds:8.1f} {seconds - cells:15.1f} {cells:8.1f} {seconds / floor:11.1f}", flush=True)
-    print(f"{'total':<24} {total:8.1f}   goal {GOAL_SECONDS} s: {'met' if total <= GOAL_SECONDS else 'missed'}; "
-          f"about {SAGEMAKER_MINUTES * 60 / total:.0f}x faster than the ~{SAGEMAKER_MINUTES} min on SageMaker")
+    print(
+        f"{'total':<24} {total:8.1f}   goal {GOAL_SECONDS} s: {'met' if total <= GOAL_SECONDS else 'missed'}; "
+        f"about {SAGEMAKER_MINUTES * 60 / total:.0f}x faster than the ~{SAGEMAKER_MINUTES} min on SageMaker"
+    )
     return total
 
 
@@ -76,14 +82,18 @@ def main() -> int:
         # the runs, and its median is the floor every ratio divides by.
         samples = [baseline(work), baseline(work)]
         floor = statistics.median(samples)
-        print(f"baseline: a kernel that imports and configures takes {floor:.1f} s "
-              f"({os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f})")
+        print(
+            f"baseline: a kernel that imports and configures takes {floor:.1f} s "
+            f"({os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f})"
+        )
         totals = [run_tutorial(work, f"run {run}", floor) for run in range(1, args.runs + 1)]
         samples.append(baseline(work))
         floor = statistics.median(samples)
-        print(f"\nbaseline samples {', '.join(f'{s:.1f}' for s in samples)} s: median {floor:.1f} s; "
-              f"tutorial total {', '.join(f'{t:.1f}' for t in totals)} s = "
-              f"{', '.join(f'{t / floor:.1f}' for t in totals)} times the baseline")
+        print(
+            f"\nbaseline samples {', '.join(f'{s:.1f}' for s in samples)} s: median {floor:.1f} s; "
+            f"tutorial total {', '.join(f'{t:.1f}' for t in totals)} s = "
+            f"{', '.join(f'{t / floor:.1f}' for t in totals)} times the baseline"
+        )
     shutil.rmtree(work, ignore_errors=True)
     return 0
 

@@ -6,6 +6,7 @@ They never wrap the AWS calls the notebooks teach; those stay in the notebooks, 
     setup = helpers.configure(backend="local", region="us-east-1", project="abalone")
     from helpers import views, plots, paths
 """
+
 from helpers.names import Names
 from helpers.session import Setup, configure
 

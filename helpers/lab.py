@@ -13,6 +13,7 @@ notebook's parameters cell for AWS). Kernels talk to JupyterLab over local socke
 the end (Ctrl-C), a local_aws this command started is stopped; one that was already running is left
 running, and the last line says which.
 """
+
 from __future__ import annotations
 
 import os
@@ -39,8 +40,14 @@ def working_copy(source: Path = NOTEBOOKS, target: Path = WORKING_COPY) -> list[
 
 def jupyter_command(options: list[str], notebook_dir: Path = WORKING_COPY) -> list[str]:
     """JupyterLab on the working copy, kernels on IPC (the secure transport for kernels on this machine)."""
-    command = [sys.executable, "-m", "jupyterlab", f"--notebook-dir={notebook_dir}",
-               "--KernelManager.transport=ipc", *options]
+    command = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        f"--notebook-dir={notebook_dir}",
+        "--KernelManager.transport=ipc",
+        *options,
+    ]
     if hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in command:
         command.append("--allow-root")  # containers often run as root; JupyterLab refuses it otherwise
     return command
@@ -54,9 +61,12 @@ def main(argv: list[str] | None = None) -> int:
     setup = configure(backend="local")
     copied = working_copy()
     print(f"local_aws is running at {setup.endpoint_url}.")
-    print(f"JupyterLab opens {WORKING_COPY.relative_to(RUNS.parent)}/, your copy of notebooks/"
-          + (f" (copied now: {len(copied)} notebooks)" if copied else "") + ": start with 00_setup.ipynb.",
-          flush=True)
+    print(
+        f"JupyterLab opens {WORKING_COPY.relative_to(RUNS.parent)}/, your copy of notebooks/"
+        + (f" (copied now: {len(copied)} notebooks)" if copied else "")
+        + ": start with 00_setup.ipynb.",
+        flush=True,
+    )
     jupyter = subprocess.Popen(jupyter_command(sys.argv[1:] if argv is None else argv))
     while True:
         try:

@@ -4,6 +4,7 @@ Two people (or two runs, `abalone` and `demo`) can share an account and a bucket
 stepping on each other: each project gets its own feature group, model package group, pipeline,
 job names and S3 prefix.
 """
+
 from __future__ import annotations
 
 import re
@@ -22,10 +23,13 @@ def check_project(project: str) -> str:
     if not isinstance(project, str) or not _PROJECT.match(project):
         raise ValueError(
             f"project={project!r} cannot name AWS resources: use lower-case letters, digits and single "
-            "hyphens, starting and ending with a letter or digit (for example 'abalone' or 'demo-2')")
+            "hyphens, starting and ending with a letter or digit (for example 'abalone' or 'demo-2')"
+        )
     if len(project) > MAX_PROJECT_LENGTH:
-        raise ValueError(f"project={project!r} is {len(project)} characters long; use at most "
-                         f"{MAX_PROJECT_LENGTH} so job names stay under AWS's 63-character limit")
+        raise ValueError(
+            f"project={project!r} is {len(project)} characters long; use at most "
+            f"{MAX_PROJECT_LENGTH} so job names stay under AWS's 63-character limit"
+        )
     return project
 
 

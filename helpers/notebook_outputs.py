@@ -6,6 +6,7 @@ notebook back with its new outputs (no timing metadata). Then it checks that no 
 ran: no path of this machine (the project, the home directory, /tmp), only container paths (/opt/ml)
 and paths relative to the project. A reader sees what they will see.
 """
+
 from __future__ import annotations
 
 import os
@@ -28,8 +29,12 @@ NOTEBOOKS_IN_ORDER = [*TUTORIAL, "99_cleanup"]
 def machine_paths(notebook: nbformat.NotebookNode) -> list[str]:
     """The outputs' mentions of this machine: its paths and a local_aws port other than the default."""
     machine = {str(REPO), str(Path.home()), tempfile.gettempdir()}
-    pattern = re.compile("|".join(re.escape(path) + r"\b" for path in sorted(machine, key=len, reverse=True))
-                         + r"|127\.0\.0\.1:(?!" + str(local_aws.DEFAULT_PORT) + r"\b)\d+")
+    pattern = re.compile(
+        "|".join(re.escape(path) + r"\b" for path in sorted(machine, key=len, reverse=True))
+        + r"|127\.0\.0\.1:(?!"
+        + str(local_aws.DEFAULT_PORT)
+        + r"\b)\d+"
+    )
     found = []
     for index, cell in enumerate(notebook.cells):
         for output in cell.get("outputs", []):
@@ -40,17 +45,24 @@ def machine_paths(notebook: nbformat.NotebookNode) -> list[str]:
 
 def run(path: Path) -> nbformat.NotebookNode:
     notebook = nbformat.read(path, as_version=4)
-    NotebookClient(notebook, timeout=CELL_TIMEOUT_SECONDS, kernel_name="python3", record_timing=False,
-                   resources={"metadata": {"path": str(NOTEBOOKS)}}).execute(
-        extra_arguments=["--IPKernelApp.log_level=ERROR"])  # not the kernel's own start-up warnings
+    NotebookClient(
+        notebook,
+        timeout=CELL_TIMEOUT_SECONDS,
+        kernel_name="python3",
+        record_timing=False,
+        resources={"metadata": {"path": str(NOTEBOOKS)}},
+    ).execute(extra_arguments=["--IPKernelApp.log_level=ERROR"])  # not the kernel's own start-up warnings
     return notebook
 
 
 def main() -> int:
     port = local_aws.DEFAULT_PORT
     if local_aws.status(port):
-        print(f"local_aws already runs on port {port}: stop it (`.venv/bin/python -m local_aws stop`) so the "
-              "notebooks run on a fresh one, then run this again", file=sys.stderr)
+        print(
+            f"local_aws already runs on port {port}: stop it (`.venv/bin/python -m local_aws stop`) so the "
+            "notebooks run on a fresh one, then run this again",
+            file=sys.stderr,
+        )
         return 1
     os.environ.update({"LOCAL_AWS_HOME": tempfile.mkdtemp(prefix="notebook-outputs-"), "LOCAL_AWS_PORT": str(port)})
     local_aws.ensure_running(port)

@@ -1,4 +1,5 @@
 """Where the tutorial's files are on this machine, whatever the notebook's working directory."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -5,12 +5,14 @@ Every function returns a matplotlib Figure (shown by Jupyter when it is a cell's
 takes data the notebook already has: predictions, importances, a pipeline definition, the steps
 of an execution, the training jobs of a tuning job. None of them calls AWS.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import json
 import re
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import networkx as nx
 import pandas as pd
@@ -84,14 +86,20 @@ def metric_by_version(versions: pd.DataFrame, metric: str = "rmse") -> Figure:
     low, high = float(data.min()), float(data.max())
     margin = (high - low) * 0.35 or abs(high) * 0.01 or 0.01
     ax.set_ylim(low - margin, high + margin * 1.6)  # room above for the labels
-    ax.set(xlabel="model package version", ylabel=f"{metric} (axis not from 0)",
-           title=f"{metric} by registered version")
+    ax.set(
+        xlabel="model package version", ylabel=f"{metric} (axis not from 0)", title=f"{metric} by registered version"
+    )
     fig.tight_layout()
     return fig
 
 
-def tuning_objective(trials: pd.DataFrame, objective: str, hyperparameters: Sequence[str],
-                     best: str | None = None, job: str = "training job") -> Figure:
+def tuning_objective(
+    trials: pd.DataFrame,
+    objective: str,
+    hyperparameters: Sequence[str],
+    best: str | None = None,
+    job: str = "training job",
+) -> Figure:
     """A tuning job's objective against each hyperparameter it tuned, one panel per hyperparameter.
 
     trials: one row per training job of the tuning job (ListTrainingJobsForHyperParameterTuningJob), with
@@ -103,8 +111,14 @@ def tuning_objective(trials: pd.DataFrame, objective: str, hyperparameters: Sequ
     is_best = trials[job] == best
     for ax, name in zip(axes, hyperparameters):
         ax.scatter(trials.loc[~is_best, name], trials.loc[~is_best, objective], s=40, alpha=0.7, label="training job")
-        ax.scatter(trials.loc[is_best, name], trials.loc[is_best, objective], s=260, marker="*", color="#d62728",
-                   label="best training job")
+        ax.scatter(
+            trials.loc[is_best, name],
+            trials.loc[is_best, objective],
+            s=260,
+            marker="*",
+            color="#d62728",
+            label="best training job",
+        )
         ax.set(xlabel=name, title=f"{objective} by {name}")
     axes[0].set_ylabel(objective)
     axes[0].legend(loc="best", fontsize=8)
@@ -157,8 +171,9 @@ def _referenced_steps(value: Any) -> set[str]:
     return found
 
 
-def pipeline_dag(definition: str | Mapping[str, Any], statuses: Mapping[str, str] | None = None,
-                 title: str = "Pipeline") -> Figure:
+def pipeline_dag(
+    definition: str | Mapping[str, Any], statuses: Mapping[str, str] | None = None, title: str = "Pipeline"
+) -> Figure:
     """The pipeline's steps as a left-to-right graph, each coloured by its status in `statuses`.
 
     statuses: step name -> StepStatus (from ListPipelineExecutionSteps); steps without one
@@ -180,13 +195,27 @@ def pipeline_dag(definition: str | Mapping[str, Any], statuses: Mapping[str, str
     solid = [(a, b) for a, b, d in graph.edges(data=True) if d["kind"] != "depends on"]
     dashed = [(a, b) for a, b, d in graph.edges(data=True) if d["kind"] == "depends on"]
     for edges, style in ((solid, "solid"), (dashed, "dashed")):
-        nx.draw_networkx_edges(graph, positions, edgelist=edges, ax=ax, style=style, arrows=True,
-                               arrowsize=18, node_size=2600, node_shape="s")
+        nx.draw_networkx_edges(
+            graph,
+            positions,
+            edgelist=edges,
+            ax=ax,
+            style=style,
+            arrows=True,
+            arrowsize=18,
+            node_size=2600,
+            node_shape="s",
+        )
     branch_labels = {(a, b): d["kind"] for a, b, d in graph.edges(data=True) if d["kind"] in ("if", "else")}
     nx.draw_networkx_edge_labels(graph, positions, edge_labels=branch_labels, ax=ax, font_size=8)
     shown = sorted({statuses.get(n, "not run") for n in graph.nodes})
-    ax.legend(handles=[Patch(color=STATUS_COLOURS.get(s, _NOT_RUN), label=s) for s in shown],
-              loc="lower center", bbox_to_anchor=(0.5, -0.18), ncol=len(shown), frameon=False)
+    ax.legend(
+        handles=[Patch(color=STATUS_COLOURS.get(s, _NOT_RUN), label=s) for s in shown],
+        loc="lower center",
+        bbox_to_anchor=(0.5, -0.18),
+        ncol=len(shown),
+        frameon=False,
+    )
     ax.set_title(f"{title} (dashed: depends_on, solid: data or branch)")
     ax.margins(0.15, 0.3)
     ax.axis("off")
@@ -194,8 +223,9 @@ def pipeline_dag(definition: str | Mapping[str, Any], statuses: Mapping[str, str
     return fig
 
 
-def execution_timeline(steps: Iterable[Mapping[str, Any]], now: dt.datetime | None = None,
-                       title: str = "Execution timeline") -> Figure:
+def execution_timeline(
+    steps: Iterable[Mapping[str, Any]], now: dt.datetime | None = None, title: str = "Execution timeline"
+) -> Figure:
     """A Gantt chart of one execution's steps (ListPipelineExecutionSteps), seconds from its start."""
     rows = [s for s in steps if s.get("StartTime")]
     rows.sort(key=lambda s: s["StartTime"])
@@ -216,8 +246,9 @@ def execution_timeline(steps: Iterable[Mapping[str, Any]], now: dt.datetime | No
     ax.invert_yaxis()
     ax.set(xlabel="seconds since the first step started", title=title)
     shown = sorted({s.get("StepStatus", "") for s in rows})
-    ax.legend(handles=[Patch(color=STATUS_COLOURS.get(s, _NOT_RUN), label=s) for s in shown],
-              loc="upper right", fontsize=8)
+    ax.legend(
+        handles=[Patch(color=STATUS_COLOURS.get(s, _NOT_RUN), label=s) for s in shown], loc="upper right", fontsize=8
+    )
     ax.margins(x=0.15)
     fig.tight_layout()
     return fig

@@ -9,6 +9,7 @@ offline store). Each check costs one or two quick API calls, on local_aws and on
     prerequisites.feature_group(setup)      # 00_setup made it
     prerequisites.ingested_records(setup)   # 02_ingest filled it
 """
+
 from __future__ import annotations
 
 import time
@@ -40,8 +41,10 @@ def bucket(setup: Setup) -> None:
         if _code(error) in ("404", "NoSuchBucket"):
             raise NotReady(f"the bucket {setup.bucket} does not exist yet: run 00_setup first") from None
         if _code(error) in ("403", "AccessDenied"):
-            raise NotReady(f"the bucket {setup.bucket} belongs to another account or your role may not use "
-                           "it: pass bucket='<a bucket of yours>' or run 00_setup first") from None
+            raise NotReady(
+                f"the bucket {setup.bucket} belongs to another account or your role may not use "
+                "it: pass bucket='<a bucket of yours>' or run 00_setup first"
+            ) from None
         raise
 
 
@@ -60,8 +63,10 @@ def feature_group(setup: Setup) -> dict:
         time.sleep(setup.poll_seconds)
         group = sagemaker_client.describe_feature_group(FeatureGroupName=name)
     if group["FeatureGroupStatus"] != "Created":
-        raise NotReady(f"the feature group {name} is {group['FeatureGroupStatus']} "
-                       f"({group.get('FailureReason', 'no reason given')}): run 99_cleanup, then 00_setup")
+        raise NotReady(
+            f"the feature group {name} is {group['FeatureGroupStatus']} "
+            f"({group.get('FailureReason', 'no reason given')}): run 99_cleanup, then 00_setup"
+        )
     return group
 
 
@@ -74,7 +79,8 @@ def ingested_records(setup: Setup) -> None:
     announced = False
     while not runtime.get_record(FeatureGroupName=name, RecordIdentifierValueAsString=FIRST_RECORD).get("Record"):
         running = sagemaker_client.list_processing_jobs(
-            NameContains=setup.names.job("ingest"), StatusEquals="InProgress")["ProcessingJobSummaries"]
+            NameContains=setup.names.job("ingest"), StatusEquals="InProgress"
+        )["ProcessingJobSummaries"]
         if not running:
             raise NotReady(f"the feature group {name} holds no records yet: run 02_ingest first")
         if not announced:

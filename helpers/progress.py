@@ -10,6 +10,7 @@ A job's log opens with its container's set-up (the SDK's runproc.sh lists the co
 ModelTrainer's driver prints its environment and command): the script's own lines come first here, and
 one line counts the set-up lines left out and names the log stream that holds them all.
 """
+
 from __future__ import annotations
 
 import os
@@ -58,8 +59,9 @@ class _LogTail:
 
     def read(self) -> list[str]:
         try:
-            for found in self.logs.describe_log_streams(logGroupName=self.group,
-                                                        logStreamNamePrefix=self.prefix)["logStreams"]:
+            for found in self.logs.describe_log_streams(logGroupName=self.group, logStreamNamePrefix=self.prefix)[
+                "logStreams"
+            ]:
                 self.streams.setdefault(found["logStreamName"], _Stream(found["logStreamName"]))
         except ClientError as error:
             if error.response["Error"]["Code"] != "ResourceNotFoundException":  # no log yet
@@ -106,13 +108,16 @@ class _LogTail:
             if not stream.script_started:
                 lines += stream.set_up
             elif stream.set_up:
-                lines.append(f"({len(stream.set_up)} lines of container set-up not shown: all of them are in "
-                             f"CloudWatch Logs, log group {self.group}, stream {stream.name})")
+                lines.append(
+                    f"({len(stream.set_up)} lines of container set-up not shown: all of them are in "
+                    f"CloudWatch Logs, log group {self.group}, stream {stream.name})"
+                )
         return lines
 
 
-def follow_job(setup: Setup, kind: str, job_name: str, poll_seconds: int | None = None,
-               timeout_seconds: int = 3600) -> dict:
+def follow_job(
+    setup: Setup, kind: str, job_name: str, poll_seconds: int | None = None, timeout_seconds: int = 3600
+) -> dict:
     """Wait for a processing or training job (`kind`) to end, printing its log lines as they arrive and its
     status changes with the seconds elapsed; its Describe answer at the end. Ctrl-C stops the job."""
     if kind not in KINDS:
@@ -134,8 +139,10 @@ def follow_job(setup: Setup, kind: str, job_name: str, poll_seconds: int | None 
             if job[status_member] in ENDED:
                 break
             if time.monotonic() - started > timeout_seconds:
-                print(f"{job_name} is still {job[status_member]} after {timeout_seconds} s: stop waiting "
-                      "(the job goes on; run this cell again to wait on)")
+                print(
+                    f"{job_name} is still {job[status_member]} after {timeout_seconds} s: stop waiting "
+                    "(the job goes on; run this cell again to wait on)"
+                )
                 break
             time.sleep(poll_seconds)
     except KeyboardInterrupt:
@@ -149,8 +156,9 @@ def follow_job(setup: Setup, kind: str, job_name: str, poll_seconds: int | None 
     return job
 
 
-def follow_executions(setup: Setup, executions: dict[str, str], poll_seconds: int | None = None,
-                      timeout_seconds: int = 7200) -> tuple[dict[str, str], dict[str, list[dict]]]:
+def follow_executions(
+    setup: Setup, executions: dict[str, str], poll_seconds: int | None = None, timeout_seconds: int = 7200
+) -> tuple[dict[str, str], dict[str, list[dict]]]:
     """Wait for pipeline executions ({pipeline name: execution ARN}) to end, printing each step's status
     changes with the seconds elapsed. Returns each pipeline's execution status and its steps (newest first,
     as ListPipelineExecutionSteps lists them). Ctrl-C stops the executions."""
@@ -160,15 +168,19 @@ def follow_executions(setup: Setup, executions: dict[str, str], poll_seconds: in
     try:
         while executions:
             for name, arn in executions.items():
-                statuses[name] = sagemaker_client.describe_pipeline_execution(
-                    PipelineExecutionArn=arn)["PipelineExecutionStatus"]
-                steps_of[name] = sagemaker_client.list_pipeline_execution_steps(
-                    PipelineExecutionArn=arn)["PipelineExecutionSteps"]
+                statuses[name] = sagemaker_client.describe_pipeline_execution(PipelineExecutionArn=arn)[
+                    "PipelineExecutionStatus"
+                ]
+                steps_of[name] = sagemaker_client.list_pipeline_execution_steps(PipelineExecutionArn=arn)[
+                    "PipelineExecutionSteps"
+                ]
                 for step in reversed(steps_of[name]):  # oldest first
                     if seen.get((name, step["StepName"])) != step["StepStatus"]:
                         seen[(name, step["StepName"])] = step["StepStatus"]
-                        print(f"{time.monotonic() - started:6.0f} s  {name:<24} {step['StepName']:<12} "
-                              f"{step['StepStatus']}")
+                        print(
+                            f"{time.monotonic() - started:6.0f} s  {name:<24} {step['StepName']:<12} "
+                            f"{step['StepStatus']}"
+                        )
             if all(status not in ("Executing", "Stopping") for status in statuses.values()):
                 break
             if time.monotonic() - started > timeout_seconds:

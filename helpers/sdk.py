@@ -12,6 +12,7 @@ config validated without re-checking the config schema at every lookup.
   definition (10 s of notebook 05). jsonschema's own advice is to check a schema once; here each schema is
   checked once per kernel and each config still validated every time.
 """
+
 from __future__ import annotations
 
 import importlib.abc
@@ -19,8 +20,8 @@ import importlib.util
 import logging
 import sys
 import warnings
+from collections.abc import Callable
 from types import ModuleType
-from typing import Callable
 
 # Loggers whose INFO and DEBUG lines say nothing a learner acts on.
 QUIET_LOGGERS = ("botocore", "sagemaker.config", "sagemaker.core.resources", "sagemaker.core.utils.utils")

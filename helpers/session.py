@@ -11,6 +11,7 @@ Studio execution role inside SageMaker Studio, else the project's role that note
 When local_aws plays a Studio domain (started with LOCAL_AWS_IDENTITY=studio), the kernel gets that
 domain's execution role and its credentials, as a Studio kernel does.
 """
+
 from __future__ import annotations
 
 import os
@@ -58,8 +59,9 @@ class Setup:
         """
         from sagemaker.core.helper.session_helper import Session
 
-        return Session(boto_session=self.boto_session, default_bucket=self.bucket,
-                       default_bucket_prefix=self.names.prefix)
+        return Session(
+            boto_session=self.boto_session, default_bucket=self.bucket, default_bucket_prefix=self.names.prefix
+        )
 
     def s3_uri(self, *parts: str) -> str:
         """s3://<bucket>/<project>/<parts...>"""
@@ -67,36 +69,44 @@ class Setup:
 
     def describe(self) -> str:
         where = f"local_aws at {self.endpoint_url}" if self.backend == "local" else "AWS"
-        return "\n".join([
-            f"backend      {self.backend} ({where})",
-            f"region       {self.region}",
-            f"account      {self.account}",
-            f"role         {self.role_arn}",
-            f"bucket       s3://{self.bucket}/{self.names.prefix}/",
-            f"project      {self.names.project}",
-        ])
+        return "\n".join(
+            [
+                f"backend      {self.backend} ({where})",
+                f"region       {self.region}",
+                f"account      {self.account}",
+                f"role         {self.role_arn}",
+                f"bucket       s3://{self.bucket}/{self.names.prefix}/",
+                f"project      {self.names.project}",
+            ]
+        )
 
     def _repr_pretty_(self, printer, cycle) -> None:  # IPython display
         printer.text(self.describe())
 
 
-def short_path_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
-                       line: str | None = None) -> str:
+def short_path_warning(
+    message: Warning | str, category: type[Warning], filename: str, lineno: int, line: str | None = None
+) -> str:
     """A warning as Python shows it, with the file named as a reader can find it anywhere: relative to
     the installed packages (sagemaker/core/...) or to the project, not as a path of this machine."""
     path = filename.replace(os.sep, "/")
     if "/site-packages/" in path:
         filename = path.split("/site-packages/", 1)[1]
     elif path.startswith(str(REPO) + "/"):
-        filename = path[len(str(REPO)) + 1:]
+        filename = path[len(str(REPO)) + 1 :]
     return _FORMAT_WARNING(message, category, filename, lineno, line)
 
 
 _FORMAT_WARNING = warnings.formatwarning
 
 
-def configure(backend: str = "local", region: str | None = None, project: str = "abalone",
-              role_arn: str | None = None, bucket: str | None = None) -> Setup:
+def configure(
+    backend: str = "local",
+    region: str | None = None,
+    project: str = "abalone",
+    role_arn: str | None = None,
+    bucket: str | None = None,
+) -> Setup:
     """Configure this process for `backend` ("local" or "aws") and return the sessions to use.
 
     region: default on AWS: the session's (AWS_REGION, AWS_DEFAULT_REGION or your AWS config; Studio sets
@@ -108,8 +118,10 @@ def configure(backend: str = "local", region: str | None = None, project: str = 
     """
     names = Names(project)
     if role_arn and not ROLE_ARN.match(role_arn):
-        raise ValueError(f"role_arn={role_arn!r} is not an IAM role ARN: use the form "
-                         "arn:aws:iam::<12-digit account>:role/<name>, or None for the default role")
+        raise ValueError(
+            f"role_arn={role_arn!r} is not an IAM role ARN: use the form "
+            "arn:aws:iam::<12-digit account>:role/<name>, or None for the default role"
+        )
     sdk.quiet()
     sdk.check_each_schema_once()
     warnings.formatwarning = short_path_warning
@@ -117,8 +129,9 @@ def configure(backend: str = "local", region: str | None = None, project: str = 
         return _configure_local(region, names, role_arn, bucket)
     if backend == "aws":
         return _configure_aws(region, names, role_arn, bucket)
-    raise ValueError(f"backend={backend!r} is not one of {BACKENDS}: use 'local' (offline, the default) "
-                     "or 'aws' (your AWS account)")
+    raise ValueError(
+        f"backend={backend!r} is not one of {BACKENDS}: use 'local' (offline, the default) or 'aws' (your AWS account)"
+    )
 
 
 def _configure_local(region: str | None, names: Names, role_arn: str | None, bucket: str | None) -> Setup:

@@ -10,13 +10,31 @@ share: the server and its router, the handler registries, errors, the botocore-m
 validation, paging, the one module that touches moto's internals, durable state, configuration,
 the server's lifecycle and the guards.
 """
+
 from local_aws.core.config import ACCOUNT_ID, DEFAULT_PORT, DEFAULT_REGION, client_environment, endpoint_url
 from local_aws.core.lifecycle import (
-    LocalAwsError, ensure_running, flush, free_port, reset, status, stop, temporary_server,
+    LocalAwsError,
+    ensure_running,
+    flush,
+    free_port,
+    reset,
+    status,
+    stop,
+    temporary_server,
 )
 
 __all__ = [
-    "ACCOUNT_ID", "DEFAULT_PORT", "DEFAULT_REGION", "LocalAwsError",
-    "client_environment", "endpoint_url", "ensure_running", "flush", "free_port", "reset", "status", "stop",
+    "ACCOUNT_ID",
+    "DEFAULT_PORT",
+    "DEFAULT_REGION",
+    "LocalAwsError",
+    "client_environment",
+    "endpoint_url",
+    "ensure_running",
+    "flush",
+    "free_port",
+    "reset",
+    "status",
+    "stop",
     "temporary_server",
 ]

@@ -4,6 +4,7 @@ moto registers a location with any RoleArn, one that names no role included; Lak
 the role to reach the data, so AWS refuses a role missing from IAM (InvalidInputException). The
 registration itself is moto's (DescribeResource, ListResources and DeregisterResource stay moto's).
 """
+
 from __future__ import annotations
 
 from local_aws.core import moto_iam, moto_state

@@ -9,6 +9,7 @@ The packages and groups are saved with moto's state; what this module adds (the 
 group ever had, the group policies) is saved as a store of its own (local_aws.core.persistence), so
 numbering goes on from the highest version ever after a restart too.
 """
+
 from __future__ import annotations
 
 import json
@@ -78,8 +79,9 @@ def create_model_package(request: dict, ctx: RequestContext) -> dict:
         existing = moto_state.model_package_versions(ctx.region, ctx.account_id, group)
         version = max([_highest_version.get(key, 0), *existing]) + 1
         _highest_version[key] = version
-        arn = moto_state.add_model_package_version(ctx.region, ctx.account_id, group, version,
-                                                   _moto_args(request, model_approval_status=status))
+        arn = moto_state.add_model_package_version(
+            ctx.region, ctx.account_id, group, version, _moto_args(request, model_approval_status=status)
+        )
     STATE.changed()
     return {"ModelPackageArn": arn}
 
@@ -124,7 +126,8 @@ def delete_model_package_group(request: dict, ctx: RequestContext) -> dict:
         if remaining:
             raise ConflictException(
                 f"Model Package Group {name} cannot be deleted because it contains {len(remaining)} model "
-                "package(s). Delete every version with DeleteModelPackage first.")
+                "package(s). Delete every version with DeleteModelPackage first."
+            )
         moto_state.delete_model_package_group(ctx.region, ctx.account_id, name)
         _highest_version.pop((ctx.account_id, ctx.region, name), None)
         _group_policies.pop((ctx.account_id, ctx.region, name), None)
@@ -132,8 +135,16 @@ def delete_model_package_group(request: dict, ctx: RequestContext) -> dict:
     return {}
 
 
-_SUMMARY_MEMBERS = ("ModelPackageGroupName", "ModelPackageVersion", "ModelPackageArn", "ModelPackageDescription",
-                    "CreationTime", "InferenceSpecification", "ModelPackageStatus", "ModelApprovalStatus")
+_SUMMARY_MEMBERS = (
+    "ModelPackageGroupName",
+    "ModelPackageVersion",
+    "ModelPackageArn",
+    "ModelPackageDescription",
+    "CreationTime",
+    "InferenceSpecification",
+    "ModelPackageStatus",
+    "ModelApprovalStatus",
+)
 
 
 @action("sagemaker", "BatchDescribeModelPackage")
@@ -142,8 +153,10 @@ def batch_describe_model_package(request: dict, ctx: RequestContext) -> dict:
     for arn in request["ModelPackageArnList"]:
         package = moto_state.describe_model_package(ctx.region, ctx.account_id, arn)
         if package is None or not package.get("ModelPackageVersion") or package.get("ModelPackageArn") != arn:
-            errors[arn] = {"ErrorCode": "ValidationException",
-                           "ErrorResponse": f"Model package {arn} does not exist or is not versioned."}
+            errors[arn] = {
+                "ErrorCode": "ValidationException",
+                "ErrorResponse": f"Model package {arn} does not exist or is not versioned.",
+            }
             continue
         summaries[arn] = {k: package[k] for k in _SUMMARY_MEMBERS if k in package}
     return {"ModelPackageSummaries": summaries, "BatchDescribeModelPackageErrorMap": errors}

@@ -6,6 +6,7 @@ answer into pydantic shapes (`Model.get`, and so `ModelBuilder.build()`), which 
 without its required SecurityGroupIds and Subnets. So DescribeModel answers moto's record as AWS
 would: shaped by the botocore output shape (`aws_answer`), unset members left out.
 """
+
 from __future__ import annotations
 
 from typing import Any

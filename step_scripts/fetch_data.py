@@ -16,6 +16,7 @@ Runs as a SageMaker Processing job (writes /opt/ml/processing/output/features.cs
 with AWS credentials; `train.py` imports `fetch_latest_records` from here.
 Only the standard library, boto3 and pandas: it runs in the SageMaker scikit-learn container.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,7 +28,6 @@ import os
 import re
 import sys
 import time
-from typing import Optional, Union
 
 import boto3
 import pandas as pd
@@ -47,7 +47,7 @@ class StepError(Exception):
     """Bad input or a state the script cannot continue from; main() prints it as one line."""
 
 
-def resolve_region(region: Optional[str]) -> str:
+def resolve_region(region: str | None) -> str:
     """--region, else AWS_REGION / AWS_DEFAULT_REGION (set inside SageMaker jobs), else the AWS config."""
     region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     region = region or boto3.session.Session().region_name
@@ -63,7 +63,7 @@ def check_s3_uri(flag: str, uri: str) -> str:
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:
-    bucket, _, key = uri[len("s3://"):].partition("/")
+    bucket, _, key = uri[len("s3://") :].partition("/")
     return bucket, key
 
 
@@ -73,16 +73,22 @@ def describe_offline_store(sagemaker, feature_group_name: str) -> dict:
         group = sagemaker.describe_feature_group(FeatureGroupName=feature_group_name)
     except ClientError as err:
         if err.response["Error"]["Code"] == "ResourceNotFound":
-            raise StepError(f"feature group {feature_group_name!r} does not exist; check --feature-group-name "
-                            "or ingest first with featurestore_df_ingestion.py") from None
+            raise StepError(
+                f"feature group {feature_group_name!r} does not exist; check --feature-group-name "
+                "or ingest first with featurestore_df_ingestion.py"
+            ) from None
         raise
     if group["FeatureGroupStatus"] != "Created":
-        raise StepError(f"feature group {feature_group_name!r} is {group['FeatureGroupStatus']}, not Created; "
-                        "wait for it to finish creating (or recreate it if it failed)")
+        raise StepError(
+            f"feature group {feature_group_name!r} is {group['FeatureGroupStatus']}, not Created; "
+            "wait for it to finish creating (or recreate it if it failed)"
+        )
     offline = group.get("OfflineStoreConfig")
     if not offline or "DataCatalogConfig" not in offline:
-        raise StepError(f"feature group {feature_group_name!r} has no offline store with a Glue table; "
-                        "create it with an OfflineStoreConfig (Glue table creation enabled)")
+        raise StepError(
+            f"feature group {feature_group_name!r} has no offline store with a Glue table; "
+            "create it with an OfflineStoreConfig (Glue table creation enabled)"
+        )
     check_not_blocked(group)
     return {
         "catalog": offline["DataCatalogConfig"]["Catalog"],
@@ -104,21 +110,22 @@ def check_not_blocked(group: dict) -> None:
             f"the offline store of feature group {group['FeatureGroupName']!r} is Blocked: {reason}. Fix: the "
             f"group's role {group.get('RoleArn')} needs s3:PutObject, s3:PutObjectAcl and s3:GetBucketAcl on the "
             f"bucket {bucket} (the AWS-managed AmazonSageMakerFeatureStoreAccess allows them only on buckets named "
-            "*sagemaker*)")
+            "*sagemaker*)"
+        )
 
 
-def parse_event_time(value: Union[str, float]) -> dt.datetime:
+def parse_event_time(value: str | float) -> dt.datetime:
     """An event time as Feature Store keeps it (ISO-8601 such as 2024-05-01T12:00:00Z, or for a Fractional
     event time seconds since the epoch) as a UTC datetime; raises ValueError otherwise."""
     if isinstance(value, (int, float)):
-        return dt.datetime.fromtimestamp(value, dt.timezone.utc)
+        return dt.datetime.fromtimestamp(value, dt.UTC)
     text = str(value).strip()
     # fromisoformat learned the trailing Z only in Python 3.11; the container may be older
     moment = dt.datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
-def check_min_event_time(value: Optional[str]) -> Optional[dt.datetime]:
+def check_min_event_time(value: str | None) -> dt.datetime | None:
     """--min-event-time as a UTC datetime, checked before any AWS call."""
     if value is None:
         return None
@@ -128,7 +135,7 @@ def check_min_event_time(value: Optional[str]) -> Optional[dt.datetime]:
         raise StepError(f"--min-event-time {value!r} is not an ISO-8601 time; use e.g. 2024-05-01T12:00:00Z") from None
 
 
-def count_since(frame: pd.DataFrame, event_time_name: str, since: Optional[dt.datetime]) -> int:
+def count_since(frame: pd.DataFrame, event_time_name: str, since: dt.datetime | None) -> int:
     """How many records have an event time at or after `since` (all of them without it)."""
     if since is None:
         return len(frame)
@@ -149,7 +156,7 @@ SELECT * FROM (
         PARTITION BY "{identifier}"
         ORDER BY "{event_time}" DESC, write_time DESC, api_invocation_time DESC
     ) AS row_num
-    FROM "{store['database']}"."{store['table']}"
+    FROM "{store["database"]}"."{store["table"]}"
 )
 WHERE row_num = 1 AND NOT is_deleted
 ORDER BY "{identifier}"
@@ -174,8 +181,10 @@ def run_athena_query(athena, s3, query: str, store: dict, output_s3_uri: str, de
             reason = execution["Status"].get("StateChangeReason", "no reason given")
             raise StepError(f"Athena query {query_id} {state}: {reason}")
         if time.monotonic() > deadline:
-            raise StepError(f"Athena query {query_id} still {state} at the timeout; raise the timeout "
-                            "(--timeout-seconds; train.py: --fetch-timeout-seconds)")
+            raise StepError(
+                f"Athena query {query_id} still {state} at the timeout; raise the timeout "
+                "(--timeout-seconds; train.py: --fetch-timeout-seconds)"
+            )
         time.sleep(wait)
         wait = min(wait * 2, 5.0)
     bucket, key = split_s3_uri(execution["ResultConfiguration"]["OutputLocation"])
@@ -184,10 +193,15 @@ def run_athena_query(athena, s3, query: str, store: dict, output_s3_uri: str, de
     return frame.drop(columns=["row_num"], errors="ignore")
 
 
-def fetch_latest_records(feature_group_name: str, region: str, athena_output_s3_uri: Optional[str] = None,
-                         expected_rows: Optional[int] = None, timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
-                         poll_seconds: float = DEFAULT_POLL_SECONDS,
-                         min_event_time: Optional[str] = None) -> pd.DataFrame:
+def fetch_latest_records(
+    feature_group_name: str,
+    region: str,
+    athena_output_s3_uri: str | None = None,
+    expected_rows: int | None = None,
+    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+    poll_seconds: float = DEFAULT_POLL_SECONDS,
+    min_event_time: str | None = None,
+) -> pd.DataFrame:
     """The latest live record per identifier in the group's offline store, as a DataFrame.
 
     With `expected_rows`, re-queries (waiting 2 s, 4 s, ... up to `poll_seconds` in between) until
@@ -208,20 +222,37 @@ def fetch_latest_records(feature_group_name: str, region: str, athena_output_s3_
         athena_output_s3_uri = f"s3://{bucket}/athena-results/"
     check_s3_uri("--athena-output-s3-uri", athena_output_s3_uri)
     query = latest_records_query(store)
-    log.info("offline store of %s: table %s.%s at %s; Athena results to %s", feature_group_name,
-             store["database"], store["table"], store["s3_uri"], athena_output_s3_uri)
+    log.info(
+        "offline store of %s: table %s.%s at %s; Athena results to %s",
+        feature_group_name,
+        store["database"],
+        store["table"],
+        store["s3_uri"],
+        athena_output_s3_uri,
+    )
 
     start = time.monotonic()
     deadline = start + timeout_seconds
     wait = 2.0
     for attempt in itertools.count(1):
         query_started = time.monotonic()
-        frame = run_athena_query(athena, s3, query, store, athena_output_s3_uri,
-                                 deadline=max(deadline, query_started + MIN_QUERY_WAIT_SECONDS))
+        frame = run_athena_query(
+            athena,
+            s3,
+            query,
+            store,
+            athena_output_s3_uri,
+            deadline=max(deadline, query_started + MIN_QUERY_WAIT_SECONDS),
+        )
         found = count_since(frame, store["event_time_name"], since)
         recent = f" with an event time at or after {min_event_time}" if since else ""
-        log.info("query %d: %d records%s in %.1f s", attempt, len(frame), f", {found}{recent}" if since else "",
-                 time.monotonic() - query_started)
+        log.info(
+            "query %d: %d records%s in %.1f s",
+            attempt,
+            len(frame),
+            f", {found}{recent}" if since else "",
+            time.monotonic() - query_started,
+        )
         if expected_rows is None or found >= expected_rows:
             break
         if time.monotonic() + wait > deadline:
@@ -229,10 +260,12 @@ def fetch_latest_records(feature_group_name: str, region: str, athena_output_s3_
                 f"only {found} of the expected {expected_rows} records{recent} reached the offline store of "
                 f"{feature_group_name!r} within {timeout_seconds:g} s; raise the timeout (--timeout-seconds; "
                 "train.py: --fetch-timeout-seconds; the offline store lags ingestion by minutes) or check that "
-                "ingestion succeeded")
+                "ingestion succeeded"
+            )
         check_not_blocked(sagemaker.describe_feature_group(FeatureGroupName=feature_group_name))
-        log.info("waiting %.0f s for the offline store to catch up (%d of %d records%s)", wait, found,
-                 expected_rows, recent)
+        log.info(
+            "waiting %.0f s for the offline store to catch up (%d of %d records%s)", wait, found, expected_rows, recent
+        )
         time.sleep(wait)
         wait = min(wait * 2, poll_seconds)
     frame.attrs["record_identifier_name"] = store["record_identifier_name"]
@@ -241,28 +274,43 @@ def fetch_latest_records(feature_group_name: str, region: str, athena_output_s3_
     return frame
 
 
-def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--feature-group-name", required=True, help="feature group to read")
     parser.add_argument("--region", help="AWS region (default: AWS_REGION / AWS_DEFAULT_REGION)")
-    parser.add_argument("--athena-output-s3-uri",
-                        help="where Athena writes query results (default: s3://<offline store bucket>/athena-results/)")
-    parser.add_argument("--expected-rows", type=int,
-                        help="wait until at least this many records are in the offline store")
-    parser.add_argument("--min-event-time",
-                        help="count only records whose event time is at or after this ISO-8601 time, such as "
-                             "the --event-time of an ingestion (default: every record)")
-    parser.add_argument("--timeout-seconds", type=float, default=DEFAULT_TIMEOUT_SECONDS,
-                        help="give up waiting for --expected-rows after this long (default: %(default)s)")
-    parser.add_argument("--poll-seconds", type=float, default=DEFAULT_POLL_SECONDS,
-                        help="longest wait between two queries (default: %(default)s)")
-    parser.add_argument("--output-dir", default="/opt/ml/processing/output",
-                        help="directory for features.csv (a SageMaker Processing output; default: %(default)s)")
+    parser.add_argument(
+        "--athena-output-s3-uri",
+        help="where Athena writes query results (default: s3://<offline store bucket>/athena-results/)",
+    )
+    parser.add_argument(
+        "--expected-rows", type=int, help="wait until at least this many records are in the offline store"
+    )
+    parser.add_argument(
+        "--min-event-time",
+        help="count only records whose event time is at or after this ISO-8601 time, such as "
+        "the --event-time of an ingestion (default: every record)",
+    )
+    parser.add_argument(
+        "--timeout-seconds",
+        type=float,
+        default=DEFAULT_TIMEOUT_SECONDS,
+        help="give up waiting for --expected-rows after this long (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--poll-seconds",
+        type=float,
+        default=DEFAULT_POLL_SECONDS,
+        help="longest wait between two queries (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--output-dir",
+        default="/opt/ml/processing/output",
+        help="directory for features.csv (a SageMaker Processing output; default: %(default)s)",
+    )
     return parser.parse_args(argv)
 
 
-def check_wait_flags(expected_rows: Optional[int], timeout_seconds: float, poll_seconds: float,
-                     prefix: str = "") -> None:
+def check_wait_flags(expected_rows: int | None, timeout_seconds: float, poll_seconds: float, prefix: str = "") -> None:
     """Shared by fetch_data.py and train.py (whose flags carry a --fetch- prefix)."""
     if expected_rows is not None and expected_rows < 1:
         raise StepError(f"--expected-rows {expected_rows} must be 1 or more (or left out to take what is there)")
@@ -272,7 +320,7 @@ def check_wait_flags(expected_rows: Optional[int], timeout_seconds: float, poll_
         raise StepError(f"--{prefix}poll-seconds {poll_seconds:g} must be more than 0")
 
 
-def run_main(main, argv: Optional[list[str]] = None) -> int:
+def run_main(main, argv: list[str] | None = None) -> int:
     """Run a script's main: bad input and failed AWS calls end as one clear line and exit code 1."""
     logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("botocore").setLevel(logging.WARNING)  # not its INFO lines on credentials and endpoints
@@ -284,8 +332,10 @@ def run_main(main, argv: Optional[list[str]] = None) -> int:
         return 1
     except ClientError as err:
         error = err.response.get("Error", {})
-        print(f"{prog}: error: AWS call {err.operation_name} failed with {error.get('Code')}: "
-              f"{error.get('Message')}", file=sys.stderr)
+        print(
+            f"{prog}: error: AWS call {err.operation_name} failed with {error.get('Code')}: {error.get('Message')}",
+            file=sys.stderr,
+        )
         return 1
     except BotoCoreError as err:
         print(f"{prog}: error: cannot reach AWS: {err}", file=sys.stderr)
@@ -293,15 +343,20 @@ def run_main(main, argv: Optional[list[str]] = None) -> int:
     return 0
 
 
-def main(argv: Optional[list[str]] = None) -> None:
+def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     check_wait_flags(args.expected_rows, args.timeout_seconds, args.poll_seconds)
     if args.athena_output_s3_uri:
         check_s3_uri("--athena-output-s3-uri", args.athena_output_s3_uri)
-    frame = fetch_latest_records(args.feature_group_name, resolve_region(args.region),
-                                 athena_output_s3_uri=args.athena_output_s3_uri, expected_rows=args.expected_rows,
-                                 timeout_seconds=args.timeout_seconds, poll_seconds=args.poll_seconds,
-                                 min_event_time=args.min_event_time)
+    frame = fetch_latest_records(
+        args.feature_group_name,
+        resolve_region(args.region),
+        athena_output_s3_uri=args.athena_output_s3_uri,
+        expected_rows=args.expected_rows,
+        timeout_seconds=args.timeout_seconds,
+        poll_seconds=args.poll_seconds,
+        min_event_time=args.min_event_time,
+    )
     os.makedirs(args.output_dir, exist_ok=True)
     path = os.path.join(args.output_dir, "features.csv")
     frame.to_csv(path, index=False)

@@ -23,6 +23,7 @@ To try it on an unpacked model.tar.gz: python inference.py --model-dir /tmp/mode
 
 Only the standard library, pandas and joblib (scikit-learn's): it runs in the container as is.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,14 +32,13 @@ import io
 import json
 import os
 import sys
-from typing import Any, Optional, Union
+from typing import Any
 
 import joblib
 import pandas as pd
 
 # The features train.py trains on, in the data set's (and the feature group's) order.
-FEATURES = ("sex", "length", "diameter", "height", "whole_weight", "shucked_weight", "viscera_weight",
-            "shell_weight")
+FEATURES = ("sex", "length", "diameter", "height", "whole_weight", "shucked_weight", "viscera_weight", "shell_weight")
 TEXT_FEATURES = ("sex",)
 CSV = "text/csv"
 JSON = "application/json"
@@ -59,7 +59,7 @@ def media_type(header: str) -> str:
     return header.split(";")[0].strip().lower()
 
 
-def input_fn(input_data: Union[str, bytes], content_type: str) -> pd.DataFrame:
+def input_fn(input_data: str | bytes, content_type: str) -> pd.DataFrame:
     """CSV rows -> a DataFrame of the feature columns, `sex` as text and the measurements as float64.
 
     The container hands over text for exactly 'text/csv', bytes for 'text/csv; charset=...'.
@@ -68,11 +68,12 @@ def input_fn(input_data: Union[str, bytes], content_type: str) -> pd.DataFrame:
         raise ValueError(f"content type {content_type!r} is not supported: send {ROW_FORMAT}")
     rows = parse_rows(input_data)
     columns = {name: [row[i] for row in rows] for i, name in enumerate(FEATURES)}
-    return pd.DataFrame({name: values if name in TEXT_FEATURES else numbers(name, values)
-                         for name, values in columns.items()})
+    return pd.DataFrame(
+        {name: values if name in TEXT_FEATURES else numbers(name, values) for name, values in columns.items()}
+    )
 
 
-def parse_rows(input_data: Union[str, bytes]) -> list[list[str]]:
+def parse_rows(input_data: str | bytes) -> list[list[str]]:
     """The body's non-blank CSV rows, each checked to hold one value per feature."""
     try:
         text = input_data.decode("utf-8") if isinstance(input_data, (bytes, bytearray)) else input_data
@@ -83,8 +84,10 @@ def parse_rows(input_data: Union[str, bytes]) -> list[list[str]]:
         raise ValueError(f"the request holds no CSV row: send {ROW_FORMAT}")
     for number, row in enumerate(rows, start=1):
         if len(row) != len(FEATURES):
-            raise ValueError(f"row {number} {','.join(row)!r} has {len(row)} columns, expected {len(FEATURES)}: "
-                             f"{', '.join(FEATURES)} (no header, no rings)")
+            raise ValueError(
+                f"row {number} {','.join(row)!r} has {len(row)} columns, expected {len(FEATURES)}: "
+                f"{', '.join(FEATURES)} (no header, no rings)"
+            )
     return rows
 
 
@@ -125,13 +128,17 @@ def choose_response_type(accept: str) -> str:
     raise ValueError(f"accept {accept!r} is not supported: ask for {CSV} or {JSON}")
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     """Serve the CSV rows on stdin through the handlers, as the container would: a local check of a model."""
     parser = argparse.ArgumentParser(description="Predict rings for CSV rows on stdin with the container's handlers.")
-    parser.add_argument("--model-dir", default="/opt/ml/model",
-                        help="directory holding model.joblib, e.g. an unpacked model.tar.gz (default: %(default)s)")
-    parser.add_argument("--accept", default=CSV, help="response type, text/csv or application/json "
-                                                       "(default: %(default)s)")
+    parser.add_argument(
+        "--model-dir",
+        default="/opt/ml/model",
+        help="directory holding model.joblib, e.g. an unpacked model.tar.gz (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--accept", default=CSV, help="response type, text/csv or application/json (default: %(default)s)"
+    )
     args = parser.parse_args(argv)
     try:
         body, _ = output_fn(predict_fn(input_fn(sys.stdin.read(), CSV), model_fn(args.model_dir)), args.accept)

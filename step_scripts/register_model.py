@@ -16,6 +16,7 @@ prints the version's ARN and writes <output-dir>/registration.json.
 The default directories are those of a SageMaker Processing job. Only the standard library and
 boto3: it runs in the SageMaker scikit-learn container.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,7 +25,6 @@ import logging
 import os
 import re
 import sys
-from typing import Optional
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
@@ -41,17 +41,39 @@ SKLEARN_IMAGE_TAG = "1.9-0-cpu-py3"
 # AWS accounts that publish it, per region (the SDK's table; the same accounts as for 1.2-1 and 1.4-2-py312).
 # Another region or image: pass --image-uri.
 SKLEARN_IMAGE_ACCOUNTS = {
-    "af-south-1": "510948584623", "ap-east-1": "651117190479", "ap-northeast-1": "354813040037",
-    "ap-northeast-2": "366743142698", "ap-northeast-3": "867004704886", "ap-south-1": "720646828776",
-    "ap-south-2": "628508329040", "ap-southeast-1": "121021644041", "ap-southeast-2": "783357654285",
-    "ap-southeast-3": "951798379941", "ap-southeast-4": "106583098589", "ca-central-1": "341280168497",
-    "ca-west-1": "190319476487", "cn-north-1": "450853457545", "cn-northwest-1": "451049120500",
-    "eu-central-1": "492215442770", "eu-central-2": "680994064768", "eu-north-1": "662702820516",
-    "eu-south-1": "978288397137", "eu-south-2": "104374241257", "eu-west-1": "141502667606",
-    "eu-west-2": "764974769150", "eu-west-3": "659782779980", "il-central-1": "898809789911",
-    "me-central-1": "272398656194", "me-south-1": "801668240914", "sa-east-1": "737474898029",
-    "us-east-1": "683313688378", "us-east-2": "257758044811", "us-gov-east-1": "237065988967",
-    "us-gov-west-1": "414596584902", "us-west-1": "746614075791", "us-west-2": "246618743249",
+    "af-south-1": "510948584623",
+    "ap-east-1": "651117190479",
+    "ap-northeast-1": "354813040037",
+    "ap-northeast-2": "366743142698",
+    "ap-northeast-3": "867004704886",
+    "ap-south-1": "720646828776",
+    "ap-south-2": "628508329040",
+    "ap-southeast-1": "121021644041",
+    "ap-southeast-2": "783357654285",
+    "ap-southeast-3": "951798379941",
+    "ap-southeast-4": "106583098589",
+    "ca-central-1": "341280168497",
+    "ca-west-1": "190319476487",
+    "cn-north-1": "450853457545",
+    "cn-northwest-1": "451049120500",
+    "eu-central-1": "492215442770",
+    "eu-central-2": "680994064768",
+    "eu-north-1": "662702820516",
+    "eu-south-1": "978288397137",
+    "eu-south-2": "104374241257",
+    "eu-west-1": "141502667606",
+    "eu-west-2": "764974769150",
+    "eu-west-3": "659782779980",
+    "il-central-1": "898809789911",
+    "me-central-1": "272398656194",
+    "me-south-1": "801668240914",
+    "sa-east-1": "737474898029",
+    "us-east-1": "683313688378",
+    "us-east-2": "257758044811",
+    "us-gov-east-1": "237065988967",
+    "us-gov-west-1": "414596584902",
+    "us-west-1": "746614075791",
+    "us-west-2": "246618743249",
 }
 # How the container serves model.tar.gz: it unpacks it into /opt/ml/model and imports the module
 # SAGEMAKER_PROGRAM from SAGEMAKER_SUBMIT_DIRECTORY, here train.py's code/inference.py (without it the
@@ -69,28 +91,41 @@ class StepError(Exception):
     """Bad input or a state the script cannot continue from; main() prints it as one line."""
 
 
-def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model-package-group-name", required=True,
-                        help="model package group to register into (created if missing)")
+    parser.add_argument(
+        "--model-package-group-name", required=True, help="model package group to register into (created if missing)"
+    )
     parser.add_argument("--model-data-url", required=True, help="S3 URI of model.tar.gz (train.py's output)")
-    parser.add_argument("--evaluation-s3-uri",
-                        help="S3 URI of evaluation.json, attached to the version as its ModelMetrics")
-    parser.add_argument("--evaluation-dir", default="/opt/ml/processing/evaluation",
-                        help="directory holding evaluation.json, read to log and describe the metrics "
-                             "(if absent, --evaluation-s3-uri is read instead; default: %(default)s)")
-    parser.add_argument("--image-uri", help=f"inference image (default: SageMaker scikit-learn {SKLEARN_IMAGE_TAG} "
-                                            "image of the region)")
-    parser.add_argument("--approval-status", default="PendingManualApproval", choices=APPROVAL_STATUSES,
-                        help="approval status of the new version (default: %(default)s)")
+    parser.add_argument(
+        "--evaluation-s3-uri", help="S3 URI of evaluation.json, attached to the version as its ModelMetrics"
+    )
+    parser.add_argument(
+        "--evaluation-dir",
+        default="/opt/ml/processing/evaluation",
+        help="directory holding evaluation.json, read to log and describe the metrics "
+        "(if absent, --evaluation-s3-uri is read instead; default: %(default)s)",
+    )
+    parser.add_argument(
+        "--image-uri", help=f"inference image (default: SageMaker scikit-learn {SKLEARN_IMAGE_TAG} image of the region)"
+    )
+    parser.add_argument(
+        "--approval-status",
+        default="PendingManualApproval",
+        choices=APPROVAL_STATUSES,
+        help="approval status of the new version (default: %(default)s)",
+    )
     parser.add_argument("--description", help="description of the new version (default: one naming its metrics)")
     parser.add_argument("--region", help="AWS region (default: AWS_REGION / AWS_DEFAULT_REGION)")
-    parser.add_argument("--output-dir", default="/opt/ml/processing/output",
-                        help="directory for registration.json (a SageMaker Processing output; default: %(default)s)")
+    parser.add_argument(
+        "--output-dir",
+        default="/opt/ml/processing/output",
+        help="directory for registration.json (a SageMaker Processing output; default: %(default)s)",
+    )
     return parser.parse_args(argv)
 
 
-def resolve_region(region: Optional[str]) -> str:
+def resolve_region(region: str | None) -> str:
     """--region, else AWS_REGION / AWS_DEFAULT_REGION (set inside SageMaker jobs), else the AWS config."""
     region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     region = region or boto3.session.Session().region_name
@@ -101,8 +136,10 @@ def resolve_region(region: Optional[str]) -> str:
 
 def check_args(args: argparse.Namespace) -> None:
     if not GROUP_NAME.match(args.model_package_group_name):
-        raise StepError(f"--model-package-group-name {args.model_package_group_name!r} is not a valid name: "
-                        "use letters, digits and hyphens (at most 63), e.g. abalone-models")
+        raise StepError(
+            f"--model-package-group-name {args.model_package_group_name!r} is not a valid name: "
+            "use letters, digits and hyphens (at most 63), e.g. abalone-models"
+        )
     for flag, uri in (("--model-data-url", args.model_data_url), ("--evaluation-s3-uri", args.evaluation_s3_uri)):
         if uri is not None and not S3_URI.match(uri):
             raise StepError(f"{flag} {uri!r} is not an S3 object URI; use the form s3://bucket/path/to/file")
@@ -117,7 +154,7 @@ def default_image_uri(region: str) -> str:
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:
-    bucket, _, key = uri[len("s3://"):].partition("/")
+    bucket, _, key = uri[len("s3://") :].partition("/")
     return bucket, key
 
 
@@ -132,7 +169,7 @@ def s3_object_exists(s3, uri: str) -> bool:
     return True
 
 
-def load_metrics(s3, evaluation_dir: str, evaluation_s3_uri: Optional[str]) -> dict:
+def load_metrics(s3, evaluation_dir: str, evaluation_s3_uri: str | None) -> dict:
     """The regression metrics train.py wrote, from the local directory or else from S3, as {name: value}."""
     path = os.path.join(evaluation_dir, "evaluation.json")
     if os.path.isfile(path):
@@ -144,15 +181,19 @@ def load_metrics(s3, evaluation_dir: str, evaluation_s3_uri: Optional[str]) -> d
         bucket, key = split_s3_uri(evaluation_s3_uri)
         raw = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
     else:
-        raise StepError(f"no evaluation report: {path} does not exist; pass --evaluation-dir holding train.py's "
-                        "evaluation.json, or --evaluation-s3-uri")
+        raise StepError(
+            f"no evaluation report: {path} does not exist; pass --evaluation-dir holding train.py's "
+            "evaluation.json, or --evaluation-s3-uri"
+        )
     try:
         report = json.loads(raw)
         return {name: float(metric["value"]) for name, metric in report["regression_metrics"].items()}
     except (ValueError, KeyError, TypeError, AttributeError):
-        raise StepError(f"{source} is not an evaluation report: expected "
-                        '{"regression_metrics": {"<name>": {"value": <number>, ...}, ...}} '
-                        "as train.py writes it") from None
+        raise StepError(
+            f"{source} is not an evaluation report: expected "
+            '{"regression_metrics": {"<name>": {"value": <number>, ...}, ...}} '
+            "as train.py writes it"
+        ) from None
 
 
 def ensure_group(sagemaker, name: str) -> None:
@@ -163,8 +204,9 @@ def ensure_group(sagemaker, name: str) -> None:
     except ClientError as err:
         if "does not exist" not in err.response["Error"].get("Message", ""):
             raise
-    sagemaker.create_model_package_group(ModelPackageGroupName=name,
-                                         ModelPackageGroupDescription="Random forests predicting abalone rings")
+    sagemaker.create_model_package_group(
+        ModelPackageGroupName=name, ModelPackageGroupDescription="Random forests predicting abalone rings"
+    )
     log.info("created model package group %s", name)
 
 
@@ -177,8 +219,9 @@ def register(sagemaker, args: argparse.Namespace, image_uri: str, metrics: dict)
         "ModelApprovalStatus": args.approval_status,
         # How to serve the model: the container image, the artifact it loads and the serving code's place.
         "InferenceSpecification": {
-            "Containers": [{"Image": image_uri, "ModelDataUrl": args.model_data_url,
-                            "Environment": SERVING_ENVIRONMENT}],
+            "Containers": [
+                {"Image": image_uri, "ModelDataUrl": args.model_data_url, "Environment": SERVING_ENVIRONMENT}
+            ],
             "SupportedContentTypes": CONTENT_TYPES,
             "SupportedResponseMIMETypes": RESPONSE_TYPES,
             "SupportedRealtimeInferenceInstanceTypes": REALTIME_INSTANCE_TYPES,
@@ -189,13 +232,14 @@ def register(sagemaker, args: argparse.Namespace, image_uri: str, metrics: dict)
     }
     if args.evaluation_s3_uri:
         # The Model Registry stores a pointer to the metrics report, not the numbers themselves.
-        request["ModelMetrics"] = {"ModelQuality": {"Statistics": {
-            "ContentType": "application/json", "S3Uri": args.evaluation_s3_uri}}}
+        request["ModelMetrics"] = {
+            "ModelQuality": {"Statistics": {"ContentType": "application/json", "S3Uri": args.evaluation_s3_uri}}
+        }
     arn = sagemaker.create_model_package(**request)["ModelPackageArn"]
     return sagemaker.describe_model_package(ModelPackageName=arn)
 
 
-def main(argv: Optional[list[str]] = None) -> None:
+def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     check_args(args)
     region = resolve_region(args.region)
@@ -213,19 +257,33 @@ def main(argv: Optional[list[str]] = None) -> None:
 
     ensure_group(sagemaker, args.model_package_group_name)
     package = register(sagemaker, args, image_uri, metrics)
-    log.info("registered %s version %d (%s), image %s, model %s", args.model_package_group_name,
-             package["ModelPackageVersion"], package["ModelApprovalStatus"], image_uri, args.model_data_url)
+    log.info(
+        "registered %s version %d (%s), image %s, model %s",
+        args.model_package_group_name,
+        package["ModelPackageVersion"],
+        package["ModelApprovalStatus"],
+        image_uri,
+        args.model_data_url,
+    )
     print(package["ModelPackageArn"])
 
     os.makedirs(args.output_dir, exist_ok=True)
     path = os.path.join(args.output_dir, "registration.json")
     with open(path, "w") as fh:
-        json.dump({"model_package_arn": package["ModelPackageArn"], "version": package["ModelPackageVersion"],
-                   "approval_status": package["ModelApprovalStatus"], "metrics": metrics}, fh, indent=2)
+        json.dump(
+            {
+                "model_package_arn": package["ModelPackageArn"],
+                "version": package["ModelPackageVersion"],
+                "approval_status": package["ModelApprovalStatus"],
+                "metrics": metrics,
+            },
+            fh,
+            indent=2,
+        )
     log.info("wrote %s", path)
 
 
-def run_main(argv: Optional[list[str]] = None) -> int:
+def run_main(argv: list[str] | None = None) -> int:
     """Bad input and failed AWS calls end as one clear line on stderr and exit code 1."""
     logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("botocore").setLevel(logging.WARNING)  # not its INFO lines on credentials and endpoints
@@ -237,8 +295,10 @@ def run_main(argv: Optional[list[str]] = None) -> int:
         return 1
     except ClientError as err:
         error = err.response.get("Error", {})
-        print(f"{prog}: error: AWS call {err.operation_name} failed with {error.get('Code')}: {error.get('Message')}",
-              file=sys.stderr)
+        print(
+            f"{prog}: error: AWS call {err.operation_name} failed with {error.get('Code')}: {error.get('Message')}",
+            file=sys.stderr,
+        )
         return 1
     except BotoCoreError as err:
         print(f"{prog}: error: cannot reach AWS: {err}", file=sys.stderr)

@@ -30,6 +30,7 @@ Either way SageMaker uploads the outputs to S3 when the script ends. Only the st
 boto3, pandas, numpy and scikit-learn (joblib comes with it): it runs in the SageMaker scikit-learn
 container.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,7 +42,6 @@ import sys
 import tarfile
 import tempfile
 import time
-from typing import Optional
 
 import joblib
 import numpy as np
@@ -57,8 +57,15 @@ from sklearn.preprocessing import OneHotEncoder
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)  # fetch_data.py and inference.py sit next to this file
 from fetch_data import (  # noqa: E402
-    DEFAULT_POLL_SECONDS, DEFAULT_TIMEOUT_SECONDS, OFFLINE_STORE_COLUMNS, StepError, check_s3_uri,
-    check_wait_flags, fetch_latest_records, resolve_region, run_main,
+    DEFAULT_POLL_SECONDS,
+    DEFAULT_TIMEOUT_SECONDS,
+    OFFLINE_STORE_COLUMNS,
+    StepError,
+    check_s3_uri,
+    check_wait_flags,
+    fetch_latest_records,
+    resolve_region,
+    run_main,
 )
 
 log = logging.getLogger("train")
@@ -87,46 +94,88 @@ def flag(name: str) -> tuple[str, str]:
     return name, "--" + name[2:].replace("-", "_")
 
 
-def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
         epilog="Every flag may also be spelled with underscores (--n_estimators 100), as SageMaker passes a "
-               "training job's hyperparameters. In a training job (SM_MODEL_DIR set) the model is written "
-               "unpacked and SageMaker packs it into model.tar.gz.")
+        "training job's hyperparameters. In a training job (SM_MODEL_DIR set) the model is written "
+        "unpacked and SageMaker packs it into model.tar.gz.",
+    )
     data = parser.add_argument_group("data (read from the feature group's offline store)")
     data.add_argument(*flag("--feature-group-name"), required=True, metavar="NAME", help="feature group to train on")
     data.add_argument("--region", help="AWS region (default: AWS_REGION / AWS_DEFAULT_REGION)")
-    data.add_argument(*flag("--athena-output-s3-uri"), metavar="URI",
-                      help="where Athena writes query results (default: s3://<offline store bucket>/athena-results/)")
-    data.add_argument(*flag("--expected-rows"), type=int, metavar="N",
-                      help="wait until at least this many records are in the offline store")
-    data.add_argument(*flag("--min-event-time"), metavar="TIME",
-                      help="count only records whose event time is at or after this ISO-8601 time, such as "
-                           "the --event-time of an ingestion (default: every record)")
-    data.add_argument(*flag("--fetch-timeout-seconds"), type=float, default=DEFAULT_TIMEOUT_SECONDS, metavar="S",
-                      help="give up waiting for --expected-rows after this long (default: %(default)s)")
-    data.add_argument(*flag("--fetch-poll-seconds"), type=float, default=DEFAULT_POLL_SECONDS, metavar="S",
-                      help="longest wait between two offline-store queries (default: %(default)s)")
+    data.add_argument(
+        *flag("--athena-output-s3-uri"),
+        metavar="URI",
+        help="where Athena writes query results (default: s3://<offline store bucket>/athena-results/)",
+    )
+    data.add_argument(
+        *flag("--expected-rows"),
+        type=int,
+        metavar="N",
+        help="wait until at least this many records are in the offline store",
+    )
+    data.add_argument(
+        *flag("--min-event-time"),
+        metavar="TIME",
+        help="count only records whose event time is at or after this ISO-8601 time, such as "
+        "the --event-time of an ingestion (default: every record)",
+    )
+    data.add_argument(
+        *flag("--fetch-timeout-seconds"),
+        type=float,
+        default=DEFAULT_TIMEOUT_SECONDS,
+        metavar="S",
+        help="give up waiting for --expected-rows after this long (default: %(default)s)",
+    )
+    data.add_argument(
+        *flag("--fetch-poll-seconds"),
+        type=float,
+        default=DEFAULT_POLL_SECONDS,
+        metavar="S",
+        help="longest wait between two offline-store queries (default: %(default)s)",
+    )
     data.add_argument("--target", default="rings", help="column to predict (default: %(default)s)")
     model = parser.add_argument_group("model (the hyperparameters)")
-    model.add_argument(*flag("--n-estimators"), type=int, default=100, metavar="N",
-                       help="trees in the forest (default: %(default)s)")
-    model.add_argument(*flag("--max-depth"), type=int, default=None, metavar="N",
-                       help="deepest a tree may grow; 0 for no limit, e.g. from a pipeline parameter "
-                            "(default: no limit)")
-    model.add_argument(*flag("--test-size"), type=float, default=0.2, metavar="F",
-                       help="fraction of rows held out for evaluation (default: %(default)s)")
-    model.add_argument(*flag("--random-state"), type=int, default=42, metavar="N",
-                       help="seed of the split, the forest and the bootstrap (default: %(default)s)")
+    model.add_argument(
+        *flag("--n-estimators"), type=int, default=100, metavar="N", help="trees in the forest (default: %(default)s)"
+    )
+    model.add_argument(
+        *flag("--max-depth"),
+        type=int,
+        default=None,
+        metavar="N",
+        help="deepest a tree may grow; 0 for no limit, e.g. from a pipeline parameter (default: no limit)",
+    )
+    model.add_argument(
+        *flag("--test-size"),
+        type=float,
+        default=0.2,
+        metavar="F",
+        help="fraction of rows held out for evaluation (default: %(default)s)",
+    )
+    model.add_argument(
+        *flag("--random-state"),
+        type=int,
+        default=42,
+        metavar="N",
+        help="seed of the split, the forest and the bootstrap (default: %(default)s)",
+    )
     out = parser.add_argument_group("outputs (the SageMaker job's own directories by default)")
-    out.add_argument(*flag("--model-dir"), metavar="DIR",
-                     default=os.environ.get(TRAINING_JOB_MODEL_DIR, "/opt/ml/processing/model"),
-                     help="directory for the model: model.tar.gz, or in a training job model.joblib and "
-                          "code/inference.py (default: $SM_MODEL_DIR in a training job, else /opt/ml/processing/model)")
-    out.add_argument(*flag("--evaluation-dir"), metavar="DIR",
-                     default=os.environ.get(TRAINING_JOB_OUTPUT_DATA_DIR, "/opt/ml/processing/evaluation"),
-                     help="directory for evaluation.json, predictions.csv and feature_importance.json "
-                          "(default: $SM_OUTPUT_DATA_DIR in a training job, else /opt/ml/processing/evaluation)")
+    out.add_argument(
+        *flag("--model-dir"),
+        metavar="DIR",
+        default=os.environ.get(TRAINING_JOB_MODEL_DIR, "/opt/ml/processing/model"),
+        help="directory for the model: model.tar.gz, or in a training job model.joblib and "
+        "code/inference.py (default: $SM_MODEL_DIR in a training job, else /opt/ml/processing/model)",
+    )
+    out.add_argument(
+        *flag("--evaluation-dir"),
+        metavar="DIR",
+        default=os.environ.get(TRAINING_JOB_OUTPUT_DATA_DIR, "/opt/ml/processing/evaluation"),
+        help="directory for evaluation.json, predictions.csv and feature_importance.json "
+        "(default: $SM_OUTPUT_DATA_DIR in a training job, else /opt/ml/processing/evaluation)",
+    )
     return parser.parse_args(argv)
 
 
@@ -141,8 +190,10 @@ def check_args(args: argparse.Namespace) -> None:
     if args.max_depth is not None and args.max_depth < 0:
         raise StepError(f"--max-depth {args.max_depth} must be 1 or more, or 0 (or left out) for no limit")
     if not os.path.isfile(INFERENCE_SCRIPT):
-        raise StepError(f"{INFERENCE_SCRIPT} is missing: stage inference.py with train.py (the job's "
-                        "source_dir), it goes into model.tar.gz to serve the model")
+        raise StepError(
+            f"{INFERENCE_SCRIPT} is missing: stage inference.py with train.py (the job's "
+            "source_dir), it goes into model.tar.gz to serve the model"
+        )
 
 
 def features_and_target(frame: pd.DataFrame, target: str, feature_group_name: str) -> tuple[pd.DataFrame, pd.Series]:
@@ -152,10 +203,15 @@ def features_and_target(frame: pd.DataFrame, target: str, feature_group_name: st
     the columns Feature Store adds to the offline store (write_time, api_invocation_time, is_deleted).
     """
     if target not in frame.columns:
-        raise StepError(f"--target {target!r} is not a column of feature group {feature_group_name!r}; "
-                        f"its columns are {', '.join(map(str, frame.columns))}")
-    bookkeeping = [frame.attrs.get("record_identifier_name"), frame.attrs.get("event_time_name"),
-                   *OFFLINE_STORE_COLUMNS]
+        raise StepError(
+            f"--target {target!r} is not a column of feature group {feature_group_name!r}; "
+            f"its columns are {', '.join(map(str, frame.columns))}"
+        )
+    bookkeeping = [
+        frame.attrs.get("record_identifier_name"),
+        frame.attrs.get("event_time_name"),
+        *OFFLINE_STORE_COLUMNS,
+    ]
     features = frame.drop(columns=[target, *[c for c in bookkeeping if c in frame.columns]])
     if features.shape[1] == 0:
         raise StepError(f"feature group {feature_group_name!r} has no feature columns besides {target!r}")
@@ -164,8 +220,10 @@ def features_and_target(frame: pd.DataFrame, target: str, feature_group_name: st
     if not complete.all():
         log.info("dropped %d records with missing values", (~complete).sum())
     if complete.sum() < MIN_ROWS:
-        raise StepError(f"only {complete.sum()} complete records in {feature_group_name!r}; training needs at "
-                        f"least {MIN_ROWS}: ingest the data first, or pass --expected-rows to wait for it")
+        raise StepError(
+            f"only {complete.sum()} complete records in {feature_group_name!r}; training needs at "
+            f"least {MIN_ROWS}: ingest the data first, or pass --expected-rows to wait for it"
+        )
     return features[complete], frame.loc[complete, target]
 
 
@@ -174,12 +232,12 @@ def build_pipeline(features: pd.DataFrame, args: argparse.Namespace) -> Pipeline
     categorical = [c for c in features.columns if not is_numeric_dtype(features[c])]
     numeric = [c for c in features.columns if c not in categorical]
     preprocess = ColumnTransformer(
-        [("categorical", OneHotEncoder(handle_unknown="ignore"), categorical),
-         ("numeric", "passthrough", numeric)],
+        [("categorical", OneHotEncoder(handle_unknown="ignore"), categorical), ("numeric", "passthrough", numeric)],
         verbose_feature_names_out=False,  # feature names like sex_F, length
     )
-    forest = RandomForestRegressor(n_estimators=args.n_estimators, max_depth=args.max_depth or None,
-                                   random_state=args.random_state, n_jobs=-1)
+    forest = RandomForestRegressor(
+        n_estimators=args.n_estimators, max_depth=args.max_depth or None, random_state=args.random_state, n_jobs=-1
+    )
     return Pipeline([("preprocess", preprocess), ("forest", forest)])
 
 
@@ -189,6 +247,7 @@ def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray, random_state: int
     The shape is the Model Registry's regression-metrics report:
     {"regression_metrics": {"mse": {"value": .., "standard_deviation": ..}, ...}}.
     """
+
     def scores(t: np.ndarray, p: np.ndarray) -> dict:
         mse = mean_squared_error(t, p)
         return {"mse": mse, "rmse": float(np.sqrt(mse)), "mae": mean_absolute_error(t, p), "r2": r2_score(t, p)}
@@ -199,11 +258,15 @@ def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray, random_state: int
         rows = rng.integers(0, len(y_true), len(y_true))
         if np.ptp(y_true[rows]) > 0:  # R² is undefined when every sampled target is equal
             samples.append(scores(y_true[rows], y_pred[rows]))
-    return {"regression_metrics": {
-        name: {"value": float(value),
-               "standard_deviation": float(np.std([s[name] for s in samples])) if samples else 0.0}
-        for name, value in scores(y_true, y_pred).items()
-    }}
+    return {
+        "regression_metrics": {
+            name: {
+                "value": float(value),
+                "standard_deviation": float(np.std([s[name] for s in samples])) if samples else 0.0,
+            }
+            for name, value in scores(y_true, y_pred).items()
+        }
+    }
 
 
 def write_model(model: Pipeline, model_dir: str, packed: bool = True) -> str:
@@ -231,38 +294,57 @@ def write_model(model: Pipeline, model_dir: str, packed: bool = True) -> str:
     return path
 
 
-def write_evaluation(evaluation_dir: str, metrics: dict, y_true: np.ndarray, y_pred: np.ndarray,
-                     model: Pipeline) -> None:
+def write_evaluation(
+    evaluation_dir: str, metrics: dict, y_true: np.ndarray, y_pred: np.ndarray, model: Pipeline
+) -> None:
     os.makedirs(evaluation_dir, exist_ok=True)
     with open(os.path.join(evaluation_dir, "evaluation.json"), "w") as fh:
         json.dump(metrics, fh, indent=2)
     pd.DataFrame({"y_true": y_true, "y_pred": y_pred}).to_csv(
-        os.path.join(evaluation_dir, "predictions.csv"), index=False)
+        os.path.join(evaluation_dir, "predictions.csv"), index=False
+    )
     names = model.named_steps["preprocess"].get_feature_names_out()
     importance = sorted(zip(names, model.named_steps["forest"].feature_importances_), key=lambda p: -p[1])
     with open(os.path.join(evaluation_dir, "feature_importance.json"), "w") as fh:
         json.dump({str(name): float(value) for name, value in importance}, fh, indent=2)
 
 
-def main(argv: Optional[list[str]] = None) -> None:
+def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     check_args(args)
     training_job = in_training_job()
     if training_job:
-        log.info("in a SageMaker training job (SM_MODEL_DIR is set): the model goes unpacked to %s, SageMaker "
-                 "packs it into model.tar.gz", args.model_dir)
+        log.info(
+            "in a SageMaker training job (SM_MODEL_DIR is set): the model goes unpacked to %s, SageMaker "
+            "packs it into model.tar.gz",
+            args.model_dir,
+        )
     region = resolve_region(args.region)
-    frame = fetch_latest_records(args.feature_group_name, region, athena_output_s3_uri=args.athena_output_s3_uri,
-                                 expected_rows=args.expected_rows, timeout_seconds=args.fetch_timeout_seconds,
-                                 poll_seconds=args.fetch_poll_seconds, min_event_time=args.min_event_time)
+    frame = fetch_latest_records(
+        args.feature_group_name,
+        region,
+        athena_output_s3_uri=args.athena_output_s3_uri,
+        expected_rows=args.expected_rows,
+        timeout_seconds=args.fetch_timeout_seconds,
+        poll_seconds=args.fetch_poll_seconds,
+        min_event_time=args.min_event_time,
+    )
     features, target = features_and_target(frame, args.target, args.feature_group_name)
-    x_train, x_test, y_train, y_test = train_test_split(features, target, test_size=args.test_size,
-                                                        random_state=args.random_state)
+    x_train, x_test, y_train, y_test = train_test_split(
+        features, target, test_size=args.test_size, random_state=args.random_state
+    )
     if len(x_test) < 2:
-        raise StepError(f"--test-size {args.test_size:g} leaves {len(x_test)} test row(s) of {len(features)}; "
-                        "raise it so at least 2 rows are held out")
-    log.info("split %d records: %d to train, %d to test; features: %s", len(features), len(x_train), len(x_test),
-             ", ".join(map(str, features.columns)))
+        raise StepError(
+            f"--test-size {args.test_size:g} leaves {len(x_test)} test row(s) of {len(features)}; "
+            "raise it so at least 2 rows are held out"
+        )
+    log.info(
+        "split %d records: %d to train, %d to test; features: %s",
+        len(features),
+        len(x_train),
+        len(x_test),
+        ", ".join(map(str, features.columns)),
+    )
 
     started = time.monotonic()
     model = build_pipeline(features, args).fit(x_train, y_train)
@@ -270,8 +352,13 @@ def main(argv: Optional[list[str]] = None) -> None:
 
     y_true, y_pred = y_test.to_numpy(dtype=float), model.predict(x_test)
     metrics = regression_metrics(y_true, y_pred, args.random_state)
-    log.info("test metrics: %s", ", ".join(f"{name} {m['value']:.3f} (sd {m['standard_deviation']:.3f})"
-                                           for name, m in metrics["regression_metrics"].items()))
+    log.info(
+        "test metrics: %s",
+        ", ".join(
+            f"{name} {m['value']:.3f} (sd {m['standard_deviation']:.3f})"
+            for name, m in metrics["regression_metrics"].items()
+        ),
+    )
     for name, metric in metrics["regression_metrics"].items():
         log.info(METRIC_LINE, name, metric["value"])  # e.g. "metric rmse=2.226373", for metric definitions
     log.info("wrote %s", write_model(model, args.model_dir, packed=not training_job))

@@ -3,6 +3,7 @@
 Every test process refuses connections outside loopback (local_aws.netguard), so a test that
 would reach the network fails loudly instead of passing by accident.
 """
+
 from __future__ import annotations
 
 import os
@@ -44,11 +45,19 @@ class Server:
     def __init__(self, home: Path):
         self.port = free_port()
         self.home = home
-        self.env = {**os.environ, "LOCAL_AWS_HOME": str(home), "LOCAL_AWS_PORT": str(self.port),
-                    "LOCAL_AWS_NETGUARD_LOG": str(home / "netguard.log")}
+        self.env = {
+            **os.environ,
+            "LOCAL_AWS_HOME": str(home),
+            "LOCAL_AWS_PORT": str(self.port),
+            "LOCAL_AWS_NETGUARD_LOG": str(home / "netguard.log"),
+        }
         self.log = open(home / "serve.out", "ab")
-        self.process = subprocess.Popen([sys.executable, "-m", "local_aws", "serve", "--port", str(self.port)],
-                                        env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "local_aws", "serve", "--port", str(self.port)],
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + 60
         while not local_aws.status(self.port):  # not support.wait_until: a dead server must fail at once
             if self.process.poll() is not None or time.monotonic() > deadline:

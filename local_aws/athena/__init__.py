@@ -18,4 +18,5 @@ data catalogs stay moto's.
     results.py     a result as GetQueryResults pages it and as the `<id>.csv` objects hold it
     failures.py    why a query FAILED, in Athena's words
 """
+
 from local_aws.athena import service  # noqa: F401  (registers the handlers)

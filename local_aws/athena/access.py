@@ -7,6 +7,7 @@ the missing permission; StartQueryExecution itself succeeds (it needs athena:Sta
 The account's administrator (principal None) may do everything, so the checks cost nothing for the
 tutorial's notebooks outside Studio.
 """
+
 from __future__ import annotations
 
 from local_aws.athena.failures import QueryError
@@ -33,8 +34,12 @@ class CallerAccess:
             decision = self._decision(need)
             if decision != "allowed":  # Glue's own AccessDeniedException, as Athena quotes it
                 refused = denied(self.principal.arn, need, decision, "glue")
-                raise QueryError("", f"Insufficient permissions to execute the query. {refused.message} (Service: "
-                                 f"AWSGlue; Status Code: 400; Error Code: {refused.code})", error_type=1000)
+                raise QueryError(
+                    "",
+                    f"Insufficient permissions to execute the query. {refused.message} (Service: "
+                    f"AWSGlue; Status Code: 400; Error Code: {refused.code})",
+                    error_type=1000,
+                )
 
     def database(self, name: str) -> None:
         """glue:GetDatabase on the catalog and the database, as Athena looks the schema up."""
@@ -50,15 +55,23 @@ class CallerAccess:
             raise QueryError("", f"Permission denied on S3 path: s3://{bucket}/{prefix}", error_type=1000)
         for key in keys:
             if self._decision(Need("s3:GetObject", f"arn:aws:s3:::{bucket}/{key}")) != "allowed":
-                raise QueryError("HIVE_CANNOT_OPEN_SPLIT", f"Error opening Hive split s3://{bucket}/{key}: Access "
-                                 "Denied (Service: Amazon S3; Status Code: 403; Error Code: AccessDenied)",
-                                 category=2, error_type=1000)
+                raise QueryError(
+                    "HIVE_CANNOT_OPEN_SPLIT",
+                    f"Error opening Hive split s3://{bucket}/{key}: Access "
+                    "Denied (Service: Amazon S3; Status Code: 403; Error Code: AccessDenied)",
+                    category=2,
+                    error_type=1000,
+                )
 
     def output(self, bucket: str, key: str) -> None:
         """s3:GetBucketLocation on the results bucket and s3:PutObject on the result's key."""
         if self._decision(Need("s3:GetBucketLocation", f"arn:aws:s3:::{bucket}")) != "allowed":
             raise QueryError("", f"Unable to verify/create output bucket {bucket}", error_type=1000)
         if self._decision(Need("s3:PutObject", f"arn:aws:s3:::{bucket}/{key}")) != "allowed":
-            raise QueryError("", f"Access denied when writing output to url: s3://{bucket}/{key} . Please ensure you "
-                             "are allowed to access the S3 bucket. If you are encrypting query results with KMS key, "
-                             "please ensure you are allowed to access your KMS key", error_type=1000)
+            raise QueryError(
+                "",
+                f"Access denied when writing output to url: s3://{bucket}/{key} . Please ensure you "
+                "are allowed to access the S3 bucket. If you are encrypting query results with KMS key, "
+                "please ensure you are allowed to access your KMS key",
+                error_type=1000,
+            )

@@ -10,12 +10,13 @@ schema reloads the table. The query itself runs as sqlglot's DuckDB translation 
 with integer division as in Trino. Errors are answered the way Athena words them, positioned in
 the query as written: `TABLE_NOT_FOUND: line 1:15: Table 'awsdatacatalog.db.t' does not exist`.
 """
+
 from __future__ import annotations
 
 import functools
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import duckdb
 import duckdb.sqltypes as sqltypes
@@ -60,15 +61,25 @@ class Engine:
         self._db.create_function("java_scientific", java_scientific, [sqltypes.VARCHAR], sqltypes.VARCHAR)
         self._db.execute("SET GLOBAL enable_external_access = false")  # queries read Glue tables only
 
-    def run(self, statement: Statement, database: str, on_cursor: Callable[[duckdb.DuckDBPyConnection], None],
-            is_cancelled: Callable[[], bool], parameters: list[str] | None = None,
-            access: CallerAccess | None = None) -> QueryResult:
+    def run(
+        self,
+        statement: Statement,
+        database: str,
+        on_cursor: Callable[[duckdb.DuckDBPyConnection], None],
+        is_cancelled: Callable[[], bool],
+        parameters: list[str] | None = None,
+        access: CallerAccess | None = None,
+    ) -> QueryResult:
         """Run one SELECT; `on_cursor` receives the cursor so another thread can interrupt it; `access` checks
         the caller may read each table (None: the account's administrator)."""
         database = (database or "default").lower()
         if statement.statement_type != "DML" or not statement.is_query:
-            raise QueryError("NOT_SUPPORTED", "local_aws Athena runs SELECT queries only (with WITH, joins, window "
-                             "functions...); run DDL through the Glue API instead", error_type=1000)
+            raise QueryError(
+                "NOT_SUPPORTED",
+                "local_aws Athena runs SELECT queries only (with WITH, joins, window "
+                "functions...); run DDL through the Glue API instead",
+                error_type=1000,
+            )
         if len(statement.trees) != 1:
             raise QueryError("SYNTAX_ERROR", f"Only one sql statement is allowed. Got: {len(statement.trees)}")
         text = sql.to_duckdb(statement, parameters or [])
@@ -88,10 +99,12 @@ class Engine:
             relation = cursor.sql(text)
             duck_types = [str(t) for t in relation.types]
             names = sql.column_names(statement, list(relation.columns))
-            texts = relation.project(", ".join(
-                f"{text_expr(i + 1, t)} AS c{i}" for i, t in enumerate(duck_types))).to_arrow_table()
-            return QueryResult(names=names, types=[athena_type(t) for t in duck_types], rows=texts,
-                               data_scanned_bytes=scanned)
+            texts = relation.project(
+                ", ".join(f"{text_expr(i + 1, t)} AS c{i}" for i, t in enumerate(duck_types))
+            ).to_arrow_table()
+            return QueryResult(
+                names=names, types=[athena_type(t) for t in duck_types], rows=texts, data_scanned_bytes=scanned
+            )
         except duckdb.InterruptException as exc:
             raise QueryCancelled() from exc
         except duckdb.Error as exc:
@@ -117,15 +130,23 @@ class Engine:
             access.table(schema, ref.table.lower())
         table = tables.glue_table(self.region, schema, ref.table)
         if table is None:
-            raise QueryError("TABLE_NOT_FOUND",
-                             f"{where}: Table '{CATALOG}.{schema}.{ref.table.lower()}' does not exist")
+            raise QueryError(
+                "TABLE_NOT_FOUND", f"{where}: Table '{CATALOG}.{schema}.{ref.table.lower()}' does not exist"
+            )
         if not table.location.startswith("s3://"):
-            raise QueryError("HIVE_METASTORE_ERROR", f"Table {schema}.{table.name} has no S3 location "
-                             f"(StorageDescriptor.Location is {table.location!r})", error_type=204)
+            raise QueryError(
+                "HIVE_METASTORE_ERROR",
+                f"Table {schema}.{table.name} has no S3 location (StorageDescriptor.Location is {table.location!r})",
+                error_type=204,
+            )
         with self._lock:
             loaded = self._loaded.get((schema, table.name))
-        if table.is_iceberg and loaded is not None and loaded.table == table and \
-                loaded.table.metadata_location == table.metadata_location:
+        if (
+            table.is_iceberg
+            and loaded is not None
+            and loaded.table == table
+            and loaded.table.metadata_location == table.metadata_location
+        ):
             return loaded.size  # the snapshot it holds is still the current one
         listing, read = self._objects(table)
         if access is not None and not table.is_iceberg:
@@ -134,8 +155,11 @@ class Engine:
         with self._lock:
             loaded = self._loaded.get((schema, table.name))
             current = {key: etag for key, (etag, _) in listing.items()}
-            if loaded is None or loaded.table != table or \
-                    any(current.get(key) != etag for key, etag in loaded.objects.items()):
+            if (
+                loaded is None
+                or loaded.table != table
+                or any(current.get(key) != etag for key, etag in loaded.objects.items())
+            ):
                 loaded = _Loaded(table)
                 self._create(table)
             new_keys = [key for key in listing if key not in loaded.objects]
@@ -153,12 +177,16 @@ class Engine:
         """The table's objects as {key: (etag, size)}, and how to read one."""
         if table.is_iceberg:
             from local_aws.athena import iceberg_scan  # pyiceberg takes most of a second to import: only when needed
+
             snapshot = iceberg_scan.current_snapshot(table)
             return snapshot.files, snapshot.read
         bucket, prefix = moto_state.parse_s3_uri(table.location)
         prefix = prefix.rstrip("/") + "/" if prefix else ""
-        listing = {key: (etag, size) for key, etag, size in moto_state.list_keys(bucket, prefix)
-                   if tables.is_data_object(key, prefix, size)}
+        listing = {
+            key: (etag, size)
+            for key, etag, size in moto_state.list_keys(bucket, prefix)
+            if tables.is_data_object(key, prefix, size)
+        }
         return listing, functools.partial(tables.read_object, table, bucket, prefix)
 
     @staticmethod
@@ -188,8 +216,11 @@ class Engine:
             try:
                 self._db.execute(f"INSERT INTO {self._target(table)} SELECT {', '.join(select)} FROM {view}")
             except duckdb.ConversionException as exc:
-                raise QueryError("HIVE_BAD_DATA", f"Error reading table {table.database}.{table.name}: "
-                                 f"{str(exc).splitlines()[0]}", error_type=1001) from exc
+                raise QueryError(
+                    "HIVE_BAD_DATA",
+                    f"Error reading table {table.database}.{table.name}: {str(exc).splitlines()[0]}",
+                    error_type=1001,
+                ) from exc
             finally:
                 self._db.unregister(view)
 

@@ -11,6 +11,7 @@ each change marks them changed, the saver thread copies them under `lock` and pi
 query QUEUED or RUNNING when the server died cannot go on: it loads FAILED, saying so. The DuckDB
 table cache is not saved: tables load again from S3.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -35,8 +36,10 @@ log = logging.getLogger("local_aws.athena")
 MAX_CONCURRENT_QUERIES = 2  # more wait QUEUED
 FINISHED = ("SUCCEEDED", "FAILED", "CANCELLED")
 LAYOUT = 1  # the saved state's shape; a snapshot of another shape does not load (and is set aside)
-STOPPED_WHILE_RUNNING = ("GENERIC_INTERNAL_ERROR: local_aws stopped while this query ran (the server was killed "
-                         "or crashed), so it has no result. Run the query again.")
+STOPPED_WHILE_RUNNING = (
+    "GENERIC_INTERNAL_ERROR: local_aws stopped while this query ran (the server was killed "
+    "or crashed), so it has no result. Run the query again."
+)
 
 
 @dataclass
@@ -99,8 +102,9 @@ class QueryExecution:
         end = self.completed_clock if self.state in FINISHED else time.monotonic()
         queued_until = self.started if self.started is not None else end
         return {
-            "EngineExecutionTimeInMillis": self.engine_ms if self.state in FINISHED else
-            int((end - queued_until) * 1000),
+            "EngineExecutionTimeInMillis": self.engine_ms
+            if self.state in FINISHED
+            else int((end - queued_until) * 1000),
             "DataScannedInBytes": self.scanned_bytes,
             "TotalExecutionTimeInMillis": int((end - self.submitted_clock) * 1000),
             "QueryQueueTimeInMillis": int((queued_until - self.submitted_clock) * 1000),
@@ -134,8 +138,17 @@ def _stop_running() -> None:
             _cancel(execution)
 
 
-def start(statement: Statement, region: str, workgroup: str, context: dict, result_configuration: dict,
-          parameters: list[str], token: str | None, fingerprint: str, access: CallerAccess | None = None) -> str:
+def start(
+    statement: Statement,
+    region: str,
+    workgroup: str,
+    context: dict,
+    result_configuration: dict,
+    parameters: list[str],
+    token: str | None,
+    fingerprint: str,
+    access: CallerAccess | None = None,
+) -> str:
     """Queue the query and start its thread; returns its id (the first one's, for a repeated token)."""
     with lock:
         if token and token in _tokens:
@@ -146,9 +159,14 @@ def start(statement: Statement, region: str, workgroup: str, context: dict, resu
         execution_id = str(uuid.uuid4())
         output = f"{result_configuration['OutputLocation'].rstrip('/')}/{execution_id}.csv"
         execution = QueryExecution(
-            id=execution_id, statement=statement, region=region, workgroup=workgroup,
-            database=context.get("Database") or "default", catalog=context.get("Catalog") or "AwsDataCatalog",
-            parameters=parameters, result_configuration={**result_configuration, "OutputLocation": output},
+            id=execution_id,
+            statement=statement,
+            region=region,
+            workgroup=workgroup,
+            database=context.get("Database") or "default",
+            catalog=context.get("Catalog") or "AwsDataCatalog",
+            parameters=parameters,
+            result_configuration={**result_configuration, "OutputLocation": output},
             access=access,
         )
         _executions[execution.id] = execution
@@ -194,34 +212,61 @@ def _run(execution: QueryExecution) -> None:
             if execution.access is not None:
                 execution.access.output(bucket, key)
             if not moto_state.bucket_exists(bucket):
-                raise QueryError("GENERIC_USER_ERROR", f"Unable to verify/create output bucket {bucket}",
-                                 error_type=1000)
+                raise QueryError(
+                    "GENERIC_USER_ERROR", f"Unable to verify/create output bucket {bucket}", error_type=1000
+                )
             result = engine.engine(execution.region).run(
-                execution.statement, execution.database,
+                execution.statement,
+                execution.database,
                 on_cursor=lambda cursor: setattr(execution, "cursor", cursor),
                 is_cancelled=lambda: execution.cancel_requested,
-                parameters=execution.parameters, access=execution.access,
+                parameters=execution.parameters,
+                access=execution.access,
             )
             engine_done = time.monotonic()
             moto_state.put_object(bucket, key, result.to_csv())
             moto_state.put_object(bucket, key + ".metadata", result.metadata())
-            _finish(execution, "SUCCEEDED", result=result, engine_ms=int((engine_done - execution.started) * 1000),
-                    processing_ms=int((time.monotonic() - engine_done) * 1000))
+            _finish(
+                execution,
+                "SUCCEEDED",
+                result=result,
+                engine_ms=int((engine_done - execution.started) * 1000),
+                processing_ms=int((time.monotonic() - engine_done) * 1000),
+            )
         except QueryCancelled:
             _finish(execution, "CANCELLED")
         except QueryError as err:
-            _finish(execution, "FAILED", reason=err.reason, athena_error={
-                "ErrorCategory": err.category, "ErrorType": err.error_type, "Retryable": False,
-                "ErrorMessage": err.reason})
+            _finish(
+                execution,
+                "FAILED",
+                reason=err.reason,
+                athena_error={
+                    "ErrorCategory": err.category,
+                    "ErrorType": err.error_type,
+                    "Retryable": False,
+                    "ErrorMessage": err.reason,
+                },
+            )
         except Exception as exc:  # an engine bug: fail the query in Athena's shape, keep serving
             log.exception("query %s failed inside local_aws", execution.id)
             reason = f"GENERIC_INTERNAL_ERROR: local_aws internal error: {exc!r}"
-            _finish(execution, "FAILED", reason=reason, athena_error={
-                "ErrorCategory": 1, "ErrorType": 200, "Retryable": False, "ErrorMessage": reason})
+            _finish(
+                execution,
+                "FAILED",
+                reason=reason,
+                athena_error={"ErrorCategory": 1, "ErrorType": 200, "Retryable": False, "ErrorMessage": reason},
+            )
 
 
-def _finish(execution: QueryExecution, state: str, result: QueryResult | None = None, reason: str | None = None,
-            athena_error: dict | None = None, engine_ms: int = 0, processing_ms: int = 0) -> None:
+def _finish(
+    execution: QueryExecution,
+    state: str,
+    result: QueryResult | None = None,
+    reason: str | None = None,
+    athena_error: dict | None = None,
+    engine_ms: int = 0,
+    processing_ms: int = 0,
+) -> None:
     with lock:
         execution.cursor, execution.thread_done = None, True
         if execution.state in FINISHED:
@@ -272,13 +317,25 @@ def _dump() -> dict:
     """The executions and tokens as plain data: copies taken under `lock` (a result's table is immutable),
     without the engine's cursor or the Event, with the statement as its text (its AST is not kept)."""
     with lock:
-        saved = [dataclasses.replace(
-            execution, cursor=None, finished=None, access=None,
-            statement=Statement(execution.statement.text, [], execution.statement.first_word, []))
-            for execution in _executions.values()]
+        saved = [
+            dataclasses.replace(
+                execution,
+                cursor=None,
+                finished=None,
+                access=None,
+                statement=Statement(execution.statement.text, [], execution.statement.first_word, []),
+            )
+            for execution in _executions.values()
+        ]
         tokens = dict(_tokens)
-    return {"layout": LAYOUT, "executions": saved, "tokens": tokens, "wall": time.time(), "clock": time.monotonic(),
-            "saved_at": now()}
+    return {
+        "layout": LAYOUT,
+        "executions": saved,
+        "tokens": tokens,
+        "wall": time.time(),
+        "clock": time.monotonic(),
+        "saved_at": now(),
+    }
 
 
 def _load(snapshot: dict) -> None:
@@ -306,8 +363,12 @@ def _load(snapshot: dict) -> None:
 
 def _fail_as_stopped(execution: QueryExecution, saved_at: dt.datetime, saved_clock: float) -> None:
     execution.state, execution.reason, execution.result = "FAILED", STOPPED_WHILE_RUNNING, None
-    execution.athena_error = {"ErrorCategory": 1, "ErrorType": 100, "Retryable": True,
-                              "ErrorMessage": STOPPED_WHILE_RUNNING}
+    execution.athena_error = {
+        "ErrorCategory": 1,
+        "ErrorType": 100,
+        "Retryable": True,
+        "ErrorMessage": STOPPED_WHILE_RUNNING,
+    }
     execution.completed, execution.completed_clock = saved_at, saved_clock
     if execution.started is not None:
         execution.engine_ms = int((saved_clock - execution.started) * 1000)

@@ -4,6 +4,7 @@ These are the StateChangeReason and AthenaError of a query execution, not AWS er
 (those are local_aws.core.errors). Athena names the failure (COLUMN_NOT_FOUND, TYPE_MISMATCH...),
 its category (1 system, 2 user) and type; DuckDB's error classes and messages map onto them.
 """
+
 from __future__ import annotations
 
 import re
@@ -42,7 +43,7 @@ def error_offset(exc: duckdb.Error, sql: str) -> int | None:
     lines = sql.split("\n")
     if not 1 <= line_number <= len(lines) or window not in lines[line_number - 1]:
         return None
-    start = sum(len(line) + 1 for line in lines[:line_number - 1])
+    start = sum(len(line) + 1 for line in lines[: line_number - 1])
     return start + lines[line_number - 1].index(window) + max(at, 0)
 
 
@@ -52,23 +53,29 @@ def from_duckdb(exc: duckdb.Error, where: str) -> QueryError:
     message = re.sub(r"^[A-Za-z ]+ Error: ", "", first)
     column = re.search(r'Referenced column "([^"]+)" not found', first)
     if column:
-        return QueryError("COLUMN_NOT_FOUND", f"{where}Column '{column.group(1).lower()}' cannot be resolved "
-                                              "or requester is not authorized to access requested resources")
+        return QueryError(
+            "COLUMN_NOT_FOUND",
+            f"{where}Column '{column.group(1).lower()}' cannot be resolved "
+            "or requester is not authorized to access requested resources",
+        )
     function = re.search(r"Function with name (\w+) does not exist", first)
     if function:
         return QueryError("FUNCTION_NOT_FOUND", f"{where}Function '{function.group(1).lower()}' not registered")
     aggregate = re.search(r'column "([^"]+)" must appear in the GROUP BY clause', first)
     if aggregate:
-        return QueryError("EXPRESSION_NOT_AGGREGATE", f"{where}'{aggregate.group(1)}' must be an aggregate "
-                                                      "expression or appear in GROUP BY clause")
+        return QueryError(
+            "EXPRESSION_NOT_AGGREGATE",
+            f"{where}'{aggregate.group(1)}' must be an aggregate expression or appear in GROUP BY clause",
+        )
     if isinstance(exc, duckdb.ParserException):
         return QueryError("SYNTAX_ERROR", where + message)
     if isinstance(exc, duckdb.ConversionException):
         return QueryError("INVALID_CAST_ARGUMENT", where + message, error_type=1000)
     if isinstance(exc, duckdb.OutOfRangeException):
         return QueryError("NUMERIC_VALUE_OUT_OF_RANGE", where + message, error_type=1000)
-    if isinstance(exc, duckdb.BinderException) and ("No function matches" in first or "Cannot compare" in first
-                                                    or "Cannot mix" in first):
+    if isinstance(exc, duckdb.BinderException) and (
+        "No function matches" in first or "Cannot compare" in first or "Cannot mix" in first
+    ):
         return QueryError("TYPE_MISMATCH", where + message)
     if isinstance(exc, (duckdb.BinderException, duckdb.CatalogException)):
         return QueryError("SYNTAX_ERROR", where + message)

@@ -7,6 +7,7 @@ Iceberg field id, so a column added after the file was written reads as NULL, an
 without field ids is matched by name. local_aws reads Parquet data files and no delete files: a
 snapshot with ORC or Avro data, or with position or equality deletes, fails NOT_SUPPORTED.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -16,10 +17,10 @@ import pyarrow.parquet as pq
 from pyiceberg.manifest import FileFormat
 
 from local_aws.athena.failures import QueryError
-from local_aws.core.iceberg_catalog import read_table
 from local_aws.athena.tables import GlueTable, utc_wall_clock
 from local_aws.core import moto_state
 from local_aws.core.config import ACCOUNT_ID
+from local_aws.core.iceberg_catalog import read_table
 
 _FIELD_ID = b"PARQUET:field_id"
 
@@ -36,8 +37,11 @@ class Snapshot:
         bucket, key = moto_state.parse_s3_uri(uri)
         data = moto_state.get_object(bucket, key)
         if data is None:
-            raise QueryError("ICEBERG_CANNOT_OPEN_SPLIT", f"Error opening Iceberg split {uri}: the data file the "
-                             "table's current snapshot lists does not exist", error_type=1001)
+            raise QueryError(
+                "ICEBERG_CANNOT_OPEN_SPLIT",
+                f"Error opening Iceberg split {uri}: the data file the table's current snapshot lists does not exist",
+                error_type=1001,
+            )
         try:
             part = pq.read_table(pa.BufferReader(data))
         except (pa.ArrowInvalid, OSError) as exc:
@@ -55,20 +59,31 @@ class Snapshot:
 def current_snapshot(table: GlueTable) -> Snapshot:
     """The data files of the table's current snapshot (none before the first commit)."""
     if not table.metadata_location:
-        raise QueryError("ICEBERG_INVALID_METADATA", f"Table {table.database}.{table.name} is an Iceberg table "
-                         "(table_type ICEBERG) but its Glue Parameters name no metadata_location", error_type=204)
+        raise QueryError(
+            "ICEBERG_INVALID_METADATA",
+            f"Table {table.database}.{table.name} is an Iceberg table "
+            "(table_type ICEBERG) but its Glue Parameters name no metadata_location",
+            error_type=204,
+        )
     try:
         iceberg = read_table((table.database, table.name), table.metadata_location, ACCOUNT_ID)
     except (FileNotFoundError, ValueError) as exc:
-        raise QueryError("ICEBERG_INVALID_METADATA", f"Cannot read the metadata of table {table.database}."
-                         f"{table.name} at {table.metadata_location}: {exc}", error_type=204) from exc
+        raise QueryError(
+            "ICEBERG_INVALID_METADATA",
+            f"Cannot read the metadata of table {table.database}.{table.name} at {table.metadata_location}: {exc}",
+            error_type=204,
+        ) from exc
     files = {}
     for task in iceberg.scan().plan_files():
         data = task.file
         if data.file_format != FileFormat.PARQUET or task.delete_files:
             what = "delete files" if task.delete_files else f"{data.file_format.name} data files"
-            raise QueryError("NOT_SUPPORTED", f"local_aws reads Iceberg tables of Parquet data files without delete "
-                             f"files; {table.database}.{table.name} has {what}", error_type=1000)
+            raise QueryError(
+                "NOT_SUPPORTED",
+                f"local_aws reads Iceberg tables of Parquet data files without delete "
+                f"files; {table.database}.{table.name} has {what}",
+                error_type=1000,
+            )
         files[data.file_path] = (data.file_path, data.file_size_in_bytes)
     names = {field.field_id: field.name.lower() for field in iceberg.schema().fields}
     return Snapshot(files, names)

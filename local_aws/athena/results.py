@@ -1,12 +1,13 @@
 """A query's result as Athena hands it out: rows of text for GetQueryResults (header row first), the
 `<id>.csv` and `<id>.csv.metadata` objects written next to the output location, and ColumnInfo.
 """
+
 from __future__ import annotations
 
 import io
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -31,10 +32,21 @@ class QueryResult:
         return json.dumps({"ColumnInfo": self.column_info()}).encode()
 
     def column_info(self) -> list[dict]:
-        return [{"CatalogName": "hive", "SchemaName": "", "TableName": "", "Name": name, "Label": name,
-                 "Type": type_name, "Precision": precision, "Scale": scale, "Nullable": "UNKNOWN",
-                 "CaseSensitive": type_name == "varchar"}
-                for name, (type_name, precision, scale) in zip(self.names, self.types)]
+        return [
+            {
+                "CatalogName": "hive",
+                "SchemaName": "",
+                "TableName": "",
+                "Name": name,
+                "Label": name,
+                "Type": type_name,
+                "Precision": precision,
+                "Scale": scale,
+                "Nullable": "UNKNOWN",
+                "CaseSensitive": type_name == "varchar",
+            }
+            for name, (type_name, precision, scale) in zip(self.names, self.types)
+        ]
 
 
 class ResultRows(Sequence):
@@ -48,7 +60,7 @@ class ResultRows(Sequence):
 
     def __getitem__(self, index: int | slice) -> dict | list[dict]:
         if isinstance(index, int):
-            return self[index:index + 1][0]
+            return self[index : index + 1][0]
         start, stop, _ = index.indices(len(self))
         rows = [{"Data": [{"VarCharValue": name} for name in self.result.names]}] if start == 0 < stop else []
         first = max(start - 1, 0)

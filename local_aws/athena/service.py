@@ -5,6 +5,7 @@ the result configuration (the workgroup's where it enforces one) and queues the 
 read the registry in `executions`. Workgroups and data catalogs stay moto's. The botocore model has
 validated each request already (lengths, MaxResults ranges...); only what it cannot say is checked.
 """
+
 from __future__ import annotations
 
 import json
@@ -48,8 +49,9 @@ def _result_configuration(request: dict, workgroup: dict) -> dict:
     if not location:
         raise InvalidRequestException(
             "No output location provided. An output location is required either through the Workgroup "
-            "result configuration setting or as an API input.")
-    if not location.startswith("s3://") or not location[len("s3://"):].split("/")[0]:
+            "result configuration setting or as an API input."
+        )
+    if not location.startswith("s3://") or not location[len("s3://") :].split("/")[0]:
         raise InvalidRequestException(f"outputLocation {location} is not a valid S3 path; use s3://bucket/prefix/")
     return chosen
 
@@ -65,11 +67,21 @@ def start_query_execution(request: dict, ctx: RequestContext) -> dict:
         raise InvalidRequestException(str(err), athena_error_code="MALFORMED_QUERY") from None
     context = request.get("QueryExecutionContext") or {}
     parameters = list(request.get("ExecutionParameters") or [])
-    fingerprint = json.dumps([query, workgroup, context, request.get("ResultConfiguration"), parameters],
-                             sort_keys=True)
+    fingerprint = json.dumps(
+        [query, workgroup, context, request.get("ResultConfiguration"), parameters], sort_keys=True
+    )
     access = CallerAccess(ctx.principal, ctx.region, ctx.account_id) if ctx.principal is not None else None
-    execution_id = executions.start(statement, ctx.region, workgroup, context, result_configuration, parameters,
-                                    request.get("ClientRequestToken"), fingerprint, access)
+    execution_id = executions.start(
+        statement,
+        ctx.region,
+        workgroup,
+        context,
+        result_configuration,
+        parameters,
+        request.get("ClientRequestToken"),
+        fingerprint,
+        access,
+    )
     return {"QueryExecutionId": execution_id}
 
 
@@ -89,8 +101,13 @@ def batch_get_query_execution(request: dict, ctx: RequestContext) -> dict:
         for execution_id in request["QueryExecutionIds"]:
             execution = executions.known(execution_id)
             if execution is None:
-                missing.append({"QueryExecutionId": execution_id, "ErrorCode": "INVALID_INPUT",
-                                "ErrorMessage": f"QueryExecution {execution_id} was not found"})
+                missing.append(
+                    {
+                        "QueryExecutionId": execution_id,
+                        "ErrorCode": "INVALID_INPUT",
+                        "ErrorMessage": f"QueryExecution {execution_id} was not found",
+                    }
+                )
             else:
                 found.append(execution.describe())
     return {"QueryExecutions": found, "UnprocessedQueryExecutionIds": missing}
@@ -106,8 +123,9 @@ def stop_query_execution(request: dict, ctx: RequestContext) -> dict:
 def list_query_executions(request: dict, ctx: RequestContext) -> dict:
     workgroup = request.get("WorkGroup") or "primary"
     _workgroup(ctx, workgroup)
-    listed = page(executions.ids_in(workgroup, ctx.region), request, ctx, LIST_PAGE_SIZE, scope=workgroup,
-                  key=str)  # newest first: a query started between two pages must not shift the second
+    listed = page(
+        executions.ids_in(workgroup, ctx.region), request, ctx, LIST_PAGE_SIZE, scope=workgroup, key=str
+    )  # newest first: a query started between two pages must not shift the second
     return listed.answer({"QueryExecutionIds": listed.items})
 
 
@@ -124,5 +142,6 @@ def get_query_results(request: dict, ctx: RequestContext) -> dict:
         raise InvalidRequestException("Query was cancelled, it has no results")
     # The header row counts towards MaxResults, as on Athena: the first page holds one data row less.
     rows = page(ResultRows(result), request, ctx, RESULTS_PAGE_SIZE, scope=execution.id)
-    return rows.answer({"UpdateCount": 0,
-                        "ResultSet": {"Rows": rows.items, "ResultSetMetadata": {"ColumnInfo": result.column_info()}}})
+    return rows.answer(
+        {"UpdateCount": 0, "ResultSet": {"Rows": rows.items, "ResultSetMetadata": {"ColumnInfo": result.column_info()}}}
+    )

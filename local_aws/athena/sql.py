@@ -11,11 +11,12 @@ format, `parse_datetime`/`format_datetime` with Joda patterns, `nan()`, `infinit
 Statements other than queries (DDL...) are not parsed: Athena routes them to Hive, and local_aws
 runs none of them.
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import sqlglot
 from sqlglot import exp
@@ -29,22 +30,55 @@ from sqlglot.trie import new_trie
 
 from local_aws.athena.failures import QueryError
 
-STATEMENT_KEYWORDS = ("ALTER", "ANALYZE", "CALL", "COMMIT", "CREATE", "DEALLOCATE", "DELETE", "DESC", "DESCRIBE",
-                      "DROP", "EXECUTE", "EXPLAIN", "GRANT", "INSERT", "PREPARE", "RESET", "REVOKE", "ROLLBACK",
-                      "SET", "SHOW", "START", "UNLOAD", "UPDATE", "USE")
+STATEMENT_KEYWORDS = (
+    "ALTER",
+    "ANALYZE",
+    "CALL",
+    "COMMIT",
+    "CREATE",
+    "DEALLOCATE",
+    "DELETE",
+    "DESC",
+    "DESCRIBE",
+    "DROP",
+    "EXECUTE",
+    "EXPLAIN",
+    "GRANT",
+    "INSERT",
+    "PREPARE",
+    "RESET",
+    "REVOKE",
+    "ROLLBACK",
+    "SET",
+    "SHOW",
+    "START",
+    "UNLOAD",
+    "UPDATE",
+    "USE",
+)
 QUERY_KEYWORDS = ("SELECT", "WITH", "VALUES", "TABLE")
 # Statements Athena takes besides Trino's (Hive's partition repair, Iceberg's maintenance).
 OTHER_STATEMENTS = ("MSCK", "MERGE", "OPTIMIZE", "VACUUM")
 EXPECTING_STATEMENT = "Expecting: " + ", ".join(f"'{word}'" for word in STATEMENT_KEYWORDS) + ", <query>"
 
 # Joda-style format_datetime/parse_datetime patterns -> sqlglot's (Python strftime) specifiers.
-JODA_FORMAT = {"yyyy": "%Y", "yy": "%y", "MM": "%m", "dd": "%d", "HH": "%H", "hh": "%I", "mm": "%M", "ss": "%S",
-               "SSS": "%f_three", "a": "%p"}
+JODA_FORMAT = {
+    "yyyy": "%Y",
+    "yy": "%y",
+    "MM": "%m",
+    "dd": "%d",
+    "HH": "%H",
+    "hh": "%I",
+    "mm": "%M",
+    "ss": "%S",
+    "SSS": "%f_three",
+    "a": "%p",
+}
 _JODA_TRIE = new_trie(JODA_FORMAT)
 # Trino functions DuckDB lacks that no AST rewrite expresses: name -> "(params) AS body".
 DUCKDB_MACROS = {
     "to_iso8601": "(ts) AS strftime(ts, '%Y-%m-%dT%H:%M:%S.%g') || "
-                  "CASE WHEN typeof(ts) LIKE '%TIME ZONE' THEN 'Z' ELSE '' END",
+    "CASE WHEN typeof(ts) LIKE '%TIME ZONE' THEN 'Z' ELSE '' END",
 }
 
 
@@ -54,6 +88,7 @@ class MalformedQuery(ValueError):
 
 def _joda(kind: type[exp.Expr]) -> Callable[[list], exp.Expr]:
     """A builder of `kind` whose literal Joda pattern becomes strftime's."""
+
     def build(args: list) -> exp.Expr:
         pattern = seq_get(args, 1)
         if isinstance(pattern, exp.Literal) and pattern.is_string:
@@ -146,16 +181,20 @@ def read(sql: str) -> Statement:
         done = tokenizer.tokens
         offset = done[-1].end + 1 if done else 0
         offset += len(sql[offset:]) - len(sql[offset:].lstrip())
-        raise MalformedQuery(f"{line_col(sql, offset)}: token recognition error at: "
-                             f"'{sql[offset:].splitlines()[0] if sql[offset:] else ''}'") from None
+        raise MalformedQuery(
+            f"{line_col(sql, offset)}: token recognition error at: "
+            f"'{sql[offset:].splitlines()[0] if sql[offset:] else ''}'"
+        ) from None
     first = next((token for token in tokens if token.token_type != TokenType.L_PAREN), None)
     if first is None:
         raise MalformedQuery(f"{line_col(sql, len(sql))}: mismatched input '<EOF>'. {EXPECTING_STATEMENT}")
     words = first.text.upper().split() if first.token_type not in (TokenType.IDENTIFIER, TokenType.STRING) else []
     word = words[0] if words else ""
     if word not in STATEMENT_KEYWORDS + QUERY_KEYWORDS + OTHER_STATEMENTS:
-        raise MalformedQuery(f"{line_col(sql, first.start)}: mismatched input "
-                             f"'{sql[first.start:first.end + 1]}'. {EXPECTING_STATEMENT}")
+        raise MalformedQuery(
+            f"{line_col(sql, first.start)}: mismatched input "
+            f"'{sql[first.start : first.end + 1]}'. {EXPECTING_STATEMENT}"
+        )
     trees = []
     if word in QUERY_KEYWORDS:
         try:
@@ -179,7 +218,7 @@ def _parse_error_message(sql: str, err: ParseError) -> str:
 
 def line_col(sql: str, offset: int) -> str:
     """Athena's `line L:C` (both from 1) of a character offset in the query."""
-    before = sql[:max(offset, 0)]
+    before = sql[: max(offset, 0)]
     return f"line {before.count(chr(10)) + 1}:{len(before) - (before.rfind(chr(10)) + 1) + 1}"
 
 
@@ -210,7 +249,7 @@ def column_names(statement: Statement, engine_names: list[str]) -> list[str]:
     names: list[str] = []
     for entry in entries:
         if entry.is_star:
-            names += engine_names[len(names):len(names) + width]
+            names += engine_names[len(names) : len(names) + width]
         elif isinstance(entry, (exp.Alias, exp.Column)):
             names.append(entry.alias_or_name)
         else:
@@ -225,14 +264,20 @@ def to_duckdb(statement: Statement, parameters: list[str]) -> str:
     tree = statement.trees[0].copy()
     marks = sorted(tree.find_all(exp.Placeholder), key=lambda mark: mark.meta.get("start", 0))
     if len(marks) != len(parameters):
-        raise QueryError("INVALID_PARAMETER_USAGE", f"Incorrect number of parameters: expected {len(marks)} "
-                         f"but found {len(parameters)}", error_type=1000)
+        raise QueryError(
+            "INVALID_PARAMETER_USAGE",
+            f"Incorrect number of parameters: expected {len(marks)} but found {len(parameters)}",
+            error_type=1000,
+        )
     for mark, value in zip(marks, parameters):
         try:
             mark.replace(sqlglot.parse_one(value, read=DIALECT))
         except SqlglotError as err:
-            raise QueryError("INVALID_PARAMETER_USAGE", f"Execution parameter {value!r} is not a SQL value: "
-                             f"{str(err).splitlines()[0]}", error_type=1000) from None
+            raise QueryError(
+                "INVALID_PARAMETER_USAGE",
+                f"Execution parameter {value!r} is not a SQL value: {str(err).splitlines()[0]}",
+                error_type=1000,
+            ) from None
     try:
         return tree.sql(DUCKDB, unsupported_level=ErrorLevel.RAISE)
     except SqlglotError as err:

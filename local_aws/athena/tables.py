@@ -3,6 +3,7 @@ in moto's S3 read as Arrow, as Athena reads them (Parquet, or CSV/text with a de
 lines to skip; Hive partition values from the `key=value/` folders). An Iceberg table (Parameters
 `table_type=ICEBERG`) is read through its metadata instead (iceberg_scan.py).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -44,20 +45,28 @@ def glue_table(region: str, database: str, table: str) -> GlueTable | None:
     iceberg = params.get("table_type", "").upper() == "ICEBERG"
     is_text = not iceberg and any(word in described for word in ("csv", "lazysimpleserde", "textinputformat"))
     return GlueTable(
-        database=found.get("DatabaseName", database).lower(), name=found["Name"].lower(),
-        location=sd.get("Location") or "", columns=tuple(cols + parts),
-        partition_keys=tuple(name for name, _ in parts), data_format="csv" if is_text else "parquet",
+        database=found.get("DatabaseName", database).lower(),
+        name=found["Name"].lower(),
+        location=sd.get("Location") or "",
+        columns=tuple(cols + parts),
+        partition_keys=tuple(name for name, _ in parts),
+        data_format="csv" if is_text else "parquet",
         delimiter=params.get("separatorChar") or params.get("field.delim") or ",",
         skip_header_lines=int(params.get("skip.header.line.count") or 0),
-        is_iceberg=iceberg, metadata_location=params.get("metadata_location", "") if iceberg else "",
+        is_iceberg=iceberg,
+        metadata_location=params.get("metadata_location", "") if iceberg else "",
     )
 
 
 def is_data_object(key: str, prefix: str, size: int) -> bool:
     """Whether Athena reads this object: not empty, not a folder marker, not hidden (`_SUCCESS`, `.tmp`)."""
     name = key.rsplit("/", 1)[-1]
-    return size > 0 and not key.endswith("/") and not name.startswith(("_", ".")) and \
-        not any(part.startswith(("_", ".")) for part in key[len(prefix):].split("/")[:-1])
+    return (
+        size > 0
+        and not key.endswith("/")
+        and not name.startswith(("_", "."))
+        and not any(part.startswith(("_", ".")) for part in key[len(prefix) :].split("/")[:-1])
+    )
 
 
 def read_object(table: GlueTable, bucket: str, prefix: str, key: str) -> pa.Table | None:
@@ -66,7 +75,7 @@ def read_object(table: GlueTable, bucket: str, prefix: str, key: str) -> pa.Tabl
     if data is None:
         return None
     part = _read(table, data, f"s3://{bucket}/{key}")
-    values = dict(segment.split("=", 1) for segment in key[len(prefix):].split("/")[:-1] if "=" in segment)
+    values = dict(segment.split("=", 1) for segment in key[len(prefix) :].split("/")[:-1] if "=" in segment)
     for name in table.partition_keys:
         part = part.append_column(f"__partition_{name}", pa.array([values.get(name)] * part.num_rows, pa.string()))
     return part

@@ -2,6 +2,7 @@
 is loaded, and DuckDB's result types become Athena's (ColumnInfo's type, precision and scale) with
 values rendered as Athena renders them (timestamps to the millisecond, doubles as Java prints them).
 """
+
 from __future__ import annotations
 
 import re
@@ -9,18 +10,46 @@ from decimal import Decimal
 
 from local_aws.athena.failures import QueryError
 
-_GLUE_SIMPLE = {"string": "VARCHAR", "bigint": "BIGINT", "int": "INTEGER", "integer": "INTEGER",
-                "smallint": "SMALLINT", "tinyint": "TINYINT", "double": "DOUBLE", "float": "FLOAT", "real": "FLOAT",
-                "boolean": "BOOLEAN", "timestamp": "TIMESTAMP", "date": "DATE", "binary": "BLOB"}
+_GLUE_SIMPLE = {
+    "string": "VARCHAR",
+    "bigint": "BIGINT",
+    "int": "INTEGER",
+    "integer": "INTEGER",
+    "smallint": "SMALLINT",
+    "tinyint": "TINYINT",
+    "double": "DOUBLE",
+    "float": "FLOAT",
+    "real": "FLOAT",
+    "boolean": "BOOLEAN",
+    "timestamp": "TIMESTAMP",
+    "date": "DATE",
+    "binary": "BLOB",
+}
 # DuckDB result type -> (Athena type name, precision) as ColumnInfo reports them.
 _ATHENA_TYPES = {
-    "VARCHAR": ("varchar", 2147483647), "BOOLEAN": ("boolean", 0), "TINYINT": ("tinyint", 3),
-    "SMALLINT": ("smallint", 5), "INTEGER": ("integer", 10), "BIGINT": ("bigint", 19), "HUGEINT": ("bigint", 19),
-    "UTINYINT": ("smallint", 5), "USMALLINT": ("integer", 10), "UINTEGER": ("bigint", 19), "UBIGINT": ("bigint", 19),
-    "FLOAT": ("real", 7), "DOUBLE": ("double", 17), "DATE": ("date", 0), "TIME": ("time", 3),
-    "TIMESTAMP": ("timestamp", 3), "TIMESTAMP_MS": ("timestamp", 3), "TIMESTAMP_S": ("timestamp", 3),
-    "TIMESTAMP_NS": ("timestamp", 3), "TIMESTAMP WITH TIME ZONE": ("timestamp with time zone", 3),
-    "BLOB": ("varbinary", 2147483647), "INTERVAL": ("interval day to second", 0), "UUID": ("uuid", 0),
+    "VARCHAR": ("varchar", 2147483647),
+    "BOOLEAN": ("boolean", 0),
+    "TINYINT": ("tinyint", 3),
+    "SMALLINT": ("smallint", 5),
+    "INTEGER": ("integer", 10),
+    "BIGINT": ("bigint", 19),
+    "HUGEINT": ("bigint", 19),
+    "UTINYINT": ("smallint", 5),
+    "USMALLINT": ("integer", 10),
+    "UINTEGER": ("bigint", 19),
+    "UBIGINT": ("bigint", 19),
+    "FLOAT": ("real", 7),
+    "DOUBLE": ("double", 17),
+    "DATE": ("date", 0),
+    "TIME": ("time", 3),
+    "TIMESTAMP": ("timestamp", 3),
+    "TIMESTAMP_MS": ("timestamp", 3),
+    "TIMESTAMP_S": ("timestamp", 3),
+    "TIMESTAMP_NS": ("timestamp", 3),
+    "TIMESTAMP WITH TIME ZONE": ("timestamp with time zone", 3),
+    "BLOB": ("varbinary", 2147483647),
+    "INTERVAL": ("interval day to second", 0),
+    "UUID": ("uuid", 0),
     "JSON": ("json", 0),
 }
 
@@ -34,7 +63,7 @@ def glue_to_duckdb(glue_type: str) -> str:
         return "VARCHAR"
     if t.startswith("decimal"):
         return t.upper()
-    inner = t[t.find("<") + 1:t.rfind(">")] if "<" in t else ""
+    inner = t[t.find("<") + 1 : t.rfind(">")] if "<" in t else ""
     if t.startswith("array<"):
         return f"{glue_to_duckdb(inner)}[]"
     if t.startswith("map<"):
@@ -82,10 +111,12 @@ def text_expr(position: int, duck_type: str) -> str:
     if t == "VARCHAR":
         return ref
     if t in ("DOUBLE", "FLOAT"):
-        return (f"CASE WHEN {ref} IS NULL THEN NULL WHEN isnan({ref}) THEN 'NaN' "
-                f"WHEN isinf({ref}) THEN CASE WHEN {ref} > 0 THEN 'Infinity' ELSE '-Infinity' END "
-                f"WHEN {ref} = 0 OR (abs({ref}) >= 0.001 AND abs({ref}) < 10000000) THEN CAST({ref} AS VARCHAR) "
-                f"ELSE java_scientific(CAST({ref} AS VARCHAR)) END")
+        return (
+            f"CASE WHEN {ref} IS NULL THEN NULL WHEN isnan({ref}) THEN 'NaN' "
+            f"WHEN isinf({ref}) THEN CASE WHEN {ref} > 0 THEN 'Infinity' ELSE '-Infinity' END "
+            f"WHEN {ref} = 0 OR (abs({ref}) >= 0.001 AND abs({ref}) < 10000000) THEN CAST({ref} AS VARCHAR) "
+            f"ELSE java_scientific(CAST({ref} AS VARCHAR)) END"
+        )
     if t.startswith("TIMESTAMP WITH TIME ZONE"):
         return f"strftime({ref}, '%Y-%m-%d %H:%M:%S.%g') || ' UTC'"
     if t.startswith("TIMESTAMP"):

@@ -6,6 +6,7 @@ header; local_aws.reset(), flush() and stop() read the file and send it. A web p
 read the file nor send a custom header to another origin without a CORS preflight, which local_aws
 never grants; another user of the machine cannot read the file either.
 """
+
 from __future__ import annotations
 
 import os

@@ -11,11 +11,12 @@ iam:PassRole on the job's role with iam:PassedToService. A call lacking one is r
 service's access-denied error and AWS's message naming the principal, action and resource.
 Decisions are cached until IAM changes.
 """
+
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from local_aws.core import moto_iam, service_models
 from local_aws.core.errors import AccessDenied, AccessDeniedException, AwsError
@@ -68,10 +69,12 @@ _lock = threading.Lock()
 
 def rules(*services: str) -> Callable[[Rules], Rules]:
     """Declare what the calls of these services need (replaces the default: prefix:Operation on *)."""
+
     def register(fn: Rules) -> Rules:
         for service in services:
             RULES[service] = fn
         return fn
+
     return register
 
 
@@ -147,8 +150,11 @@ def forget_decisions() -> None:
 def denied(principal_arn: str, need: Need, decision: str, service: str) -> AwsError:
     """The access-denied error a service answers, with AWS's message."""
     resource = f'"{need.resource}"' if service == "s3" else need.resource
-    why = ("with an explicit deny in an identity-based policy" if decision == "explicitDeny"
-           else f"because no identity-based policy allows the {need.action} action")
+    why = (
+        "with an explicit deny in an identity-based policy"
+        if decision == "explicitDeny"
+        else f"because no identity-based policy allows the {need.action} action"
+    )
     message = f"User: {principal_arn} is not authorized to perform: {need.action} on resource: {resource} {why}"
     json_protocol = service_models.protocol(service) in ("json", "rest-json")
     return AccessDeniedException(message) if json_protocol else AccessDenied(message)

@@ -1,4 +1,5 @@
 """`python -m local_aws start|status|stop|reset|serve|env [--port N]`."""
+
 from __future__ import annotations
 
 import argparse
@@ -17,8 +18,9 @@ def main(argv: list[str] | None = None) -> int:
         "training jobs, pipelines and the Model Registry, on top of moto.",
     )
     parser.add_argument("command", choices=["start", "status", "stop", "reset", "serve", "env"])
-    parser.add_argument("--port", type=int, default=None,
-                        help=f"TCP port on 127.0.0.1 (default: $LOCAL_AWS_PORT or {DEFAULT_PORT})")
+    parser.add_argument(
+        "--port", type=int, default=None, help=f"TCP port on 127.0.0.1 (default: $LOCAL_AWS_PORT or {DEFAULT_PORT})"
+    )
     args = parser.parse_args(argv)
     try:
         port = port_from_env(args.port)
@@ -56,8 +58,10 @@ def _stop(port: int) -> int:
 
 def _reset(port: int) -> int:
     lifecycle.reset(port)
-    print("local_aws state reset: every bucket, feature group, job, pipeline and model version is gone, "
-          "saved state included")
+    print(
+        "local_aws state reset: every bucket, feature group, job, pipeline and model version is gone, "
+        "saved state included"
+    )
     return 0
 
 

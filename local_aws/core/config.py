@@ -1,4 +1,5 @@
 """Fixed identity and places of the local stand-in: one account, one default region, one port."""
+
 from __future__ import annotations
 
 import os
@@ -59,8 +60,9 @@ def endpoint_url(port: int | None = None) -> str:
     return f"http://{HOST}:{port_from_env(port)}"
 
 
-def client_environment(port: int | None = None, region: str = DEFAULT_REGION,
-                       credentials_token: str = "") -> dict[str, str]:
+def client_environment(
+    port: int | None = None, region: str = DEFAULT_REGION, credentials_token: str = ""
+) -> dict[str, str]:
     """Environment variables that point boto3, the AWS CLI and the SageMaker SDK at the stand-in.
 
     The credentials are the account administrator's (the access key `local`; any key local_aws did not
@@ -70,12 +72,16 @@ def client_environment(port: int | None = None, region: str = DEFAULT_REGION,
     group helpers) reads S3 through pyarrow, which ignores AWS_ENDPOINT_URL: it gets the endpoint itself.
     """
     if credentials_token:
-        identity = {"AWS_CONTAINER_CREDENTIALS_FULL_URI": f"{endpoint_url(port)}/_local_aws/credentials",
-                    "AWS_CONTAINER_AUTHORIZATION_TOKEN": credentials_token,
-                    "AWS_SHARED_CREDENTIALS_FILE": os.devnull, "AWS_CONFIG_FILE": os.devnull}
+        identity = {
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI": f"{endpoint_url(port)}/_local_aws/credentials",
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN": credentials_token,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            "AWS_CONFIG_FILE": os.devnull,
+        }
     else:
         identity = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "local"}
-    return {**identity,
+    return {
+        **identity,
         "AWS_ENDPOINT_URL": endpoint_url(port),
         "PYICEBERG_CATALOG__GLUE__S3__ENDPOINT": endpoint_url(port),
         "AWS_DEFAULT_REGION": region,

@@ -6,6 +6,7 @@ every AWS SDK's container provider fetches credentials there, refreshing them be
 from a SageMaker container's credentials endpoint. The token names the role and session; the answer is
 an STS AssumeRole session of that role (moto's STS), so calls made with it act as the role.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -49,12 +50,13 @@ def fetch(authorization: str) -> dict:
         if issued is None or _expires_soon(issued):
             issued = _issued[authorization] = moto_iam.assume_role(*grant_)
     return {key: issued[key] for key in ("AccessKeyId", "SecretAccessKey", "Token", "Expiration")} | {
-        "RoleArn": grant_[0]}
+        "RoleArn": grant_[0]
+    }
 
 
 def _expires_soon(credentials: dict) -> bool:
-    expiration = dt.datetime.strptime(credentials["Expiration"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc)
-    return expiration - dt.datetime.now(dt.timezone.utc) < _REFRESH_BEFORE
+    expiration = dt.datetime.strptime(credentials["Expiration"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+    return expiration - dt.datetime.now(dt.UTC) < _REFRESH_BEFORE
 
 
 def require_trust(role_arn: str, service: str = SAGEMAKER_SERVICE) -> None:
@@ -64,14 +66,16 @@ def require_trust(role_arn: str, service: str = SAGEMAKER_SERVICE) -> None:
     cannot be assumed yet either, as a role seconds old sometimes cannot on AWS."""
     role = moto_iam.role(role_arn)
     if role is None or not _trusts(role["Trust"], service) or _too_new(role["CreateDate"]):
-        raise ValidationException(f"Could not assume role {role_arn}. Please ensure that the role exists and allows "
-                                  f"principal '{service}' to assume the role.")
+        raise ValidationException(
+            f"Could not assume role {role_arn}. Please ensure that the role exists and allows "
+            f"principal '{service}' to assume the role."
+        )
 
 
 def _too_new(created: dt.datetime) -> bool:
     seconds = float(os.environ.get("LOCAL_AWS_ROLE_PROPAGATION_SECONDS") or 0)
-    created = created if created.tzinfo else created.replace(tzinfo=dt.timezone.utc)
-    return dt.datetime.now(dt.timezone.utc) - created < dt.timedelta(seconds=seconds)
+    created = created if created.tzinfo else created.replace(tzinfo=dt.UTC)
+    return dt.datetime.now(dt.UTC) - created < dt.timedelta(seconds=seconds)
 
 
 def _trusts(trust: dict, service: str) -> bool:
@@ -79,10 +83,16 @@ def _trusts(trust: dict, service: str) -> bool:
     for statement in statements if isinstance(statements, list) else [statements]:
         actions = statement.get("Action", [])
         actions = actions if isinstance(actions, list) else [actions]
-        services = (statement.get("Principal") or {}).get("Service", []) if isinstance(
-            statement.get("Principal"), dict) else []
+        services = (
+            (statement.get("Principal") or {}).get("Service", [])
+            if isinstance(statement.get("Principal"), dict)
+            else []
+        )
         services = services if isinstance(services, list) else [services]
-        if statement.get("Effect") == "Allow" and service in services and \
-                any(a.lower() in ("sts:assumerole", "sts:*", "*") for a in actions):
+        if (
+            statement.get("Effect") == "Allow"
+            and service in services
+            and any(a.lower() in ("sts:assumerole", "sts:*", "*") for a in actions)
+        ):
             return True
     return False

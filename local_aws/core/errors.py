@@ -5,6 +5,7 @@ is not fixed per class: it is the one the service's botocore model declares for 
 Feature Store runtime answers ResourceNotFound with 404, SageMaker with 400), else 400 for a client
 error and 500 for a service fault.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -165,8 +166,13 @@ _VALIDATION_ERRORS: dict[str, type[AwsError]] = {
     "iam": ValidationError,
     "athena": InvalidRequestException,
 }
-_STATUS_OVERRIDES = {"NotFound": 404, "ServiceUnavailable": 503, "AccessDenied": 403,
-                     "AccessDeniedException": 403, "NotImplemented": 501}
+_STATUS_OVERRIDES = {
+    "NotFound": 404,
+    "ServiceUnavailable": 503,
+    "AccessDenied": 403,
+    "AccessDeniedException": 403,
+    "NotImplemented": 501,
+}
 
 
 def validation_error(service: str, message: str) -> AwsError:

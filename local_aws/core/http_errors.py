@@ -6,11 +6,13 @@ service that speaks JSON get AWS's JSON error (`{"__type": ..., "message": ...}`
 request (IAM, STS) the Query XML error document, anything else (S3, an unsigned request) the S3
 error document. Admin commands (/_local_aws/) answer in JSON.
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable
 from http import HTTPStatus
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from botocore.exceptions import DataNotFoundError
 
@@ -23,10 +25,13 @@ _FORM = "application/x-www-form-urlencoded"
 
 
 def request_shape(environ: dict) -> str:
-    """"json", "query" or "xml": the error shape the client of this request reads."""
+    """ "json", "query" or "xml": the error shape the client of this request reads."""
     content_type = environ.get("CONTENT_TYPE", "").lower()
-    if environ.get("PATH_INFO", "").startswith("/_local_aws/") or environ.get("HTTP_X_AMZ_TARGET") \
-            or "json" in content_type:
+    if (
+        environ.get("PATH_INFO", "").startswith("/_local_aws/")
+        or environ.get("HTTP_X_AMZ_TARGET")
+        or "json" in content_type
+    ):
         return "json"
     protocol = _protocol(wire.signing_scope(environ)[0])
     if protocol in _JSON_PROTOCOLS:
@@ -46,16 +51,18 @@ def _protocol(signing_name: str) -> str:
         return ""
 
 
-def answer(environ: dict, start_response: Callable[..., Any], error: AwsError,
-           exc_info: Any = None) -> Iterable[bytes]:
+def answer(environ: dict, start_response: Callable[..., Any], error: AwsError, exc_info: Any = None) -> Iterable[bytes]:
     """Answer `error` with its HTTP status, in the request's error shape."""
     status = http_status("", error)
     request_id = os.urandom(16).hex()
     shape = request_shape(environ)
     if shape == "json":
         payload = wire.json_error(error)
-        headers = [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-ErrorType", error.code),
-                   ("x-amzn-RequestId", request_id)]
+        headers = [
+            ("Content-Type", "application/x-amz-json-1.1"),
+            ("x-amzn-ErrorType", error.code),
+            ("x-amzn-RequestId", request_id),
+        ]
     elif shape == "query":
         payload = wire.query_error(error, status, request_id)
         headers = [("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id)]

@@ -22,6 +22,7 @@ bytes, a body shorter than it, a malformed chunked body, one that does not arriv
 request timeout, or a Query-protocol form that is not UTF-8 is refused in AWS's error shape. An
 error escaping the app is answered as InternalFailure, never as a traceback or an HTML page.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -31,14 +32,21 @@ import re
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import IO, Any, Callable, Iterable
+from typing import IO, Any
 from urllib.parse import parse_qsl
 
 from local_aws.core import admin_token, http_errors, wire
 from local_aws.core.errors import (
-    AccessDenied, AccessDeniedException, AwsError, IncompleteBody, InternalFailure, InvalidQueryParameter,
-    InvalidRequest, RequestTimeout,
+    AccessDenied,
+    AccessDeniedException,
+    AwsError,
+    IncompleteBody,
+    InternalFailure,
+    InvalidQueryParameter,
+    InvalidRequest,
+    RequestTimeout,
 )
 
 log = logging.getLogger("local_aws")
@@ -88,8 +96,10 @@ class HttpGuard:
         """Why the request is refused for who sent it, or None."""
         host = environ.get("HTTP_HOST", "")
         if not _is_loopback(host):
-            return (f"local_aws answers only requests addressed to 127.0.0.1, localhost or [::1]: Host "
-                    f"{host or '(none)'} is refused (a web page reaching local_aws by DNS rebinding).")
+            return (
+                f"local_aws answers only requests addressed to 127.0.0.1, localhost or [::1]: Host "
+                f"{host or '(none)'} is refused (a web page reaching local_aws by DNS rebinding)."
+            )
         origin = environ.get("HTTP_ORIGIN")
         if origin is not None and origin.lower() not in self.origins:
             return f"local_aws refuses requests from web pages: Origin {origin} is not {self.own_origin}."
@@ -99,11 +109,16 @@ class HttpGuard:
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "")
         if path.startswith("/moto-api"):
             return f"{path}: moto's admin API is closed in local_aws; use `python -m local_aws reset|stop`."
-        if path.startswith("/_local_aws/") and method != "GET" and \
-                not hmac.compare_digest(environ.get(admin_token.ENVIRON_KEY, "").encode(), self.token.encode()):
-            return (f"{method} {path} is an admin command and needs local_aws's admin token in the "
-                    f"{admin_token.HEADER} header (local_aws.reset(), flush() and stop() send it; the token is "
-                    f"in {self.token_file}).")
+        if (
+            path.startswith("/_local_aws/")
+            and method != "GET"
+            and not hmac.compare_digest(environ.get(admin_token.ENVIRON_KEY, "").encode(), self.token.encode())
+        ):
+            return (
+                f"{method} {path} is an admin command and needs local_aws's admin token in the "
+                f"{admin_token.HEADER} header (local_aws.reset(), flush() and stop() send it; the token is "
+                f"in {self.token_file})."
+            )
         return None
 
     def _receive(self, environ: dict) -> AwsError | None:
@@ -128,14 +143,18 @@ class HttpGuard:
                 if time.monotonic() > deadline:
                     raise TimeoutError
         except TimeoutError:
-            return RequestTimeout("Your socket connection to the server was not read from or written to within "
-                                  f"the timeout period ({self.request_timeout:g} s): the request body did not "
-                                  "arrive in time.")
+            return RequestTimeout(
+                "Your socket connection to the server was not read from or written to within "
+                f"the timeout period ({self.request_timeout:g} s): the request body did not "
+                "arrive in time."
+            )
         except OSError as exc:  # werkzeug's reader of a chunked body: a malformed chunk; or a reset connection
             return InvalidRequest(f"The request body cannot be read: {exc}.")
         if expected is not None and received < expected:
-            return IncompleteBody("You did not provide the number of bytes specified by the Content-Length HTTP "
-                                  f"header: {received} of {expected} arrived before the connection ended.")
+            return IncompleteBody(
+                "You did not provide the number of bytes specified by the Content-Length HTTP "
+                f"header: {received} of {expected} arrived before the connection ended."
+            )
         body.seek(0)
         environ["wsgi.input"] = body
         environ["CONTENT_LENGTH"] = str(received)
@@ -152,17 +171,21 @@ def _is_loopback(host: str) -> bool:
 
 def _form_problem(environ: dict) -> AwsError | None:
     """A Query-protocol form (POST / as x-www-form-urlencoded) that is not UTF-8 or has a broken %-escape."""
-    if environ.get("REQUEST_METHOD") != "POST" or environ.get("PATH_INFO") != "/" or \
-            not environ.get("CONTENT_TYPE", "").lower().startswith("application/x-www-form-urlencoded") or \
-            wire.signing_scope(environ)[0] == "s3":
+    if (
+        environ.get("REQUEST_METHOD") != "POST"
+        or environ.get("PATH_INFO") != "/"
+        or not environ.get("CONTENT_TYPE", "").lower().startswith("application/x-www-form-urlencoded")
+        or wire.signing_scope(environ)[0] == "s3"
+    ):
         return None
     raw = wire.read_body(environ)
     try:
         text = raw.decode("utf-8")
         parse_qsl(text, keep_blank_values=True, errors="strict")
     except UnicodeDecodeError:
-        return InvalidQueryParameter("The AWS query string is malformed: the form is not UTF-8 (nor is every "
-                                     "%-escaped byte sequence in it).")
+        return InvalidQueryParameter(
+            "The AWS query string is malformed: the form is not UTF-8 (nor is every %-escaped byte sequence in it)."
+        )
     if _BROKEN_ESCAPE.search(text):
         return InvalidQueryParameter("The AWS query string is malformed: a '%' is not followed by two hex digits.")
     return None
@@ -173,8 +196,11 @@ def _without_cors(start_response: Callable[..., Any]) -> Callable[..., Any]:
     and the answer sandboxed (a document from local_aws is never local_aws's origin in a browser)."""
 
     def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-        kept = [(name, value) for name, value in headers if not name.lower().startswith("access-control-")
-                and name.lower() != "content-security-policy"]
+        kept = [
+            (name, value)
+            for name, value in headers
+            if not name.lower().startswith("access-control-") and name.lower() != "content-security-policy"
+        ]
         return start_response(status, [*kept, _SANDBOX], exc_info)
 
     return start

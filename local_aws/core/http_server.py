@@ -15,6 +15,7 @@ connections that send nothing, or half a request, each hold a thread for ever. H
 
 Once the server listens, it writes the admin token the guard asks admin commands for.
 """
+
 from __future__ import annotations
 
 import logging

@@ -15,6 +15,7 @@ Athena reads these tables (iceberg_scan.py) and the Feature Store writes its Ice
 through this catalog. pyiceberg takes most of a second to import: import this module only where an
 Iceberg table is at hand.
 """
+
 from __future__ import annotations
 
 import io
@@ -38,9 +39,20 @@ from pyiceberg.types import DecimalType, IcebergType, ListType, MapType, StructT
 
 from local_aws.core import moto_state
 
-_GLUE_PRIMITIVES = {"boolean": "boolean", "int": "int", "long": "bigint", "float": "float", "double": "double",
-                    "date": "date", "time": "string", "string": "string", "uuid": "string", "timestamp": "timestamp",
-                    "timestamptz": "timestamp", "binary": "binary"}
+_GLUE_PRIMITIVES = {
+    "boolean": "boolean",
+    "int": "int",
+    "long": "bigint",
+    "float": "float",
+    "double": "double",
+    "date": "date",
+    "time": "string",
+    "string": "string",
+    "uuid": "string",
+    "timestamp": "timestamp",
+    "timestamptz": "timestamp",
+    "binary": "binary",
+}
 _COMMIT_LOCK = threading.Lock()  # a commit reads the Glue entry, then swaps it: one at a time
 
 
@@ -131,11 +143,18 @@ def _columns(metadata: TableMetadata) -> list[dict]:
     current = metadata.schema()
     for schema in [current, *(s for s in metadata.schemas if s.schema_id != current.schema_id)]:
         for field in schema.fields:
-            columns.setdefault(field.name, {
-                "Name": field.name, "Type": glue_type(field.field_type),
-                "Parameters": {"iceberg.field.id": str(field.field_id),
-                               "iceberg.field.optional": str(field.optional).lower(),
-                               "iceberg.field.current": str(schema is current).lower()}})
+            columns.setdefault(
+                field.name,
+                {
+                    "Name": field.name,
+                    "Type": glue_type(field.field_type),
+                    "Parameters": {
+                        "iceberg.field.id": str(field.field_id),
+                        "iceberg.field.optional": str(field.optional).lower(),
+                        "iceberg.field.current": str(schema is current).lower(),
+                    },
+                },
+            )
     return list(columns.values())
 
 
@@ -169,8 +188,10 @@ class GlueCatalog(NoopCatalog):
         if entry is None:
             raise NoSuchTableError(f"Glue has no table {database}.{name}")
         if not is_iceberg(entry) or not (entry.get("Parameters") or {}).get("metadata_location"):
-            raise NoSuchIcebergTableError(f"Glue table {database}.{name} is not an Iceberg table (its Parameters "
-                                          "have no table_type ICEBERG and metadata_location)")
+            raise NoSuchIcebergTableError(
+                f"Glue table {database}.{name} is not an Iceberg table (its Parameters "
+                "have no table_type ICEBERG and metadata_location)"
+            )
         return entry
 
     def load_table(self, identifier: str | Identifier) -> Table:
@@ -179,8 +200,9 @@ class GlueCatalog(NoopCatalog):
         table.catalog = self
         return table
 
-    def create(self, identifier: Identifier, schema: Schema, spec: PartitionSpec, location: str,
-               description: str) -> None:
+    def create(
+        self, identifier: Identifier, schema: Schema, spec: PartitionSpec, location: str, description: str
+    ) -> None:
         """A new table (metadata version 0) and its Glue entry; an existing Glue table is an error."""
         database, name = identifier
         with _COMMIT_LOCK:
@@ -191,8 +213,9 @@ class GlueCatalog(NoopCatalog):
             ToOutputFile.table_metadata(metadata, S3FileIO(self.account_id).new_output(metadata_location))
             self._write_entry(identifier, {"Description": description, "Parameters": {}}, metadata, metadata_location)
 
-    def commit_table(self, table: Table, requirements: tuple[TableRequirement, ...],
-                     updates: tuple[TableUpdate, ...]) -> CommitTableResponse:
+    def commit_table(
+        self, table: Table, requirements: tuple[TableRequirement, ...], updates: tuple[TableUpdate, ...]
+    ) -> CommitTableResponse:
         with _COMMIT_LOCK:
             entry = self._entry(table.name())
             current = entry["Parameters"]["metadata_location"]
@@ -205,15 +228,28 @@ class GlueCatalog(NoopCatalog):
             self._write_entry(table.name(), entry, metadata, metadata_location, previous=current)
         return CommitTableResponse(metadata=metadata, metadata_location=metadata_location)
 
-    def _write_entry(self, identifier: Identifier, entry: dict, metadata: TableMetadata, metadata_location: str,
-                     previous: str | None = None) -> None:
+    def _write_entry(
+        self,
+        identifier: Identifier,
+        entry: dict,
+        metadata: TableMetadata,
+        metadata_location: str,
+        previous: str | None = None,
+    ) -> None:
         database, name = identifier
-        parameters: dict[str, Any] = {**entry["Parameters"], "table_type": "ICEBERG",
-                                      "metadata_location": metadata_location}
+        parameters: dict[str, Any] = {
+            **entry["Parameters"],
+            "table_type": "ICEBERG",
+            "metadata_location": metadata_location,
+        }
         if previous:
             parameters["previous_metadata_location"] = previous
-        table_input = {"Name": name, "TableType": "EXTERNAL_TABLE", "Parameters": parameters,
-                       "StorageDescriptor": {"Columns": _columns(metadata), "Location": metadata.location}}
+        table_input = {
+            "Name": name,
+            "TableType": "EXTERNAL_TABLE",
+            "Parameters": parameters,
+            "StorageDescriptor": {"Columns": _columns(metadata), "Location": metadata.location},
+        }
         if entry.get("Description"):
             table_input["Description"] = entry["Description"]
         moto_state.write_glue_table(self.region, database, name, table_input, self.account_id)

@@ -1,4 +1,5 @@
 """Start, find, reset and stop a local_aws server running in the background."""
+
 from __future__ import annotations
 
 import http.client
@@ -13,10 +14,9 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from local_aws.core import admin_token
 from local_aws.core.config import client_environment, endpoint_url, home_dir, port_from_env
@@ -30,8 +30,12 @@ class LocalAwsError(RuntimeError):
 def _call(port: int, name: str, method: str = "GET", timeout: float = 2.0) -> dict:
     """An admin command; a POST carries the server's admin token, and a refusal is a LocalAwsError."""
     headers = {admin_token.HEADER: _admin_token(port)} if method == "POST" else {}
-    request = urllib.request.Request(f"{endpoint_url(port)}/_local_aws/{name}", method=method, headers=headers,
-                                     data=b"" if method == "POST" else None)
+    request = urllib.request.Request(
+        f"{endpoint_url(port)}/_local_aws/{name}",
+        method=method,
+        headers=headers,
+        data=b"" if method == "POST" else None,
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return json.loads(response.read())
@@ -48,8 +52,10 @@ def _admin_token(port: int) -> str:
     try:
         return admin_token.read(home)
     except OSError as exc:
-        raise LocalAwsError(f"cannot read local_aws's admin token in {home} ({exc.strerror}); run this as the user "
-                            "who started local_aws") from None
+        raise LocalAwsError(
+            f"cannot read local_aws's admin token in {home} ({exc.strerror}); run this as the user "
+            "who started local_aws"
+        ) from None
 
 
 def status(port: int | None = None) -> dict | None:
@@ -57,12 +63,19 @@ def status(port: int | None = None) -> dict | None:
     port = port_from_env(port)
     try:
         health = _call(port, "health", timeout=1.0)
-    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError, json.JSONDecodeError,
-            http.client.HTTPException):  # HTTPException: a server stopping cut its answer short
+    except (
+        urllib.error.URLError,
+        ConnectionError,
+        TimeoutError,
+        OSError,
+        json.JSONDecodeError,
+        http.client.HTTPException,
+    ):  # HTTPException: a server stopping cut its answer short
         return None
     if health.get("service") != "local_aws":
-        raise LocalAwsError(f"port {port} answers, but not as local_aws; choose another port with --port or "
-                            "LOCAL_AWS_PORT")
+        raise LocalAwsError(
+            f"port {port} answers, but not as local_aws; choose another port with --port or LOCAL_AWS_PORT"
+        )
     return health
 
 
@@ -83,8 +96,11 @@ def ensure_running(port: int | None = None, timeout: float = 60.0) -> dict:
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "local_aws", "serve", "--port", str(port)],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True, close_fds=True,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            close_fds=True,
         )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -8,11 +8,13 @@ model, or that it does not implement, with an exception its Flask app would turn
 that is answered as AWS answers an unknown operation instead: UnknownOperationException for a JSON
 call, InvalidAction for a Query call, NotImplemented (501) for a REST call.
 """
+
 from __future__ import annotations
 
 import re
 import sys
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 from urllib.parse import parse_qsl
 
 from botocore.exceptions import DataNotFoundError
@@ -20,14 +22,19 @@ from botocore.model import OperationNotFoundError, ServiceModel
 
 from local_aws.core import http_errors, service_models, validation, wire
 from local_aws.core.errors import (
-    AwsError, InvalidAction, NotImplementedOperation, SerializationException, UnknownOperationException,
+    AwsError,
+    InvalidAction,
+    NotImplementedOperation,
+    SerializationException,
+    UnknownOperationException,
 )
 
 _UNIMPLEMENTED_ACTION = re.compile(r"The \w+ action has not been implemented")
 
 
-def answer(moto: Callable[..., Iterable[bytes]], environ: dict, start_response: Callable[..., Any],
-           signing_name: str) -> Iterable[bytes]:
+def answer(
+    moto: Callable[..., Iterable[bytes]], environ: dict, start_response: Callable[..., Any], signing_name: str
+) -> Iterable[bytes]:
     """moto's answer to the request, or the AWS error it gets instead."""
     try:
         _check_json_call(environ, signing_name)
@@ -75,12 +82,17 @@ def _unknown(environ: dict, signing_name: str, in_model: bool) -> AwsError:
     target = environ.get("HTTP_X_AMZ_TARGET", "")
     if target:
         return UnknownOperationException(
-            f"{target} is an operation local_aws does not implement." if in_model
-            else f"Unknown operation {target}: {service} has no such operation.")
+            f"{target} is an operation local_aws does not implement."
+            if in_model
+            else f"Unknown operation {target}: {service} has no such operation."
+        )
     form = dict(parse_qsl(wire.read_body(environ).decode(errors="replace") or environ.get("QUERY_STRING", "")))
     if form.get("Action"):
         return InvalidAction(
-            f"The action {form['Action']} of {service} is not implemented by local_aws." if in_model
-            else f"The action {form['Action']} is not valid for this web service ({service}).")
-    return NotImplementedOperation(f"local_aws does not implement {environ.get('REQUEST_METHOD')} "
-                                   f"{environ.get('PATH_INFO')} of {service}.")
+            f"The action {form['Action']} of {service} is not implemented by local_aws."
+            if in_model
+            else f"The action {form['Action']} is not valid for this web service ({service})."
+        )
+    return NotImplementedOperation(
+        f"local_aws does not implement {environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO')} of {service}."
+    )

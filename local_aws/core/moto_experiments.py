@@ -4,6 +4,7 @@ moto keeps experiments, trials and trial components and answers their API itself
 the ones SageMaker Pipelines creates for each execution (local_aws.pipelines.experiments). Like
 moto_state, this module knows moto's internals; its writes are saved with moto's state.
 """
+
 from __future__ import annotations
 
 from typing import Any

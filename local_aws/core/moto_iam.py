@@ -5,6 +5,7 @@ access key here; jobs and a Studio kernel get temporary credentials of their rol
 so moto's GetCallerIdentity names them as AWS does. AWS-managed policies come from moto's bundled
 data, one at a time when first named (loading all ~9,500 up front makes every reset take seconds).
 """
+
 from __future__ import annotations
 
 import functools
@@ -96,17 +97,27 @@ def role(arn_or_name: str, account_id: str = ACCOUNT_ID) -> dict | None:
         return None
     if arn_or_name.startswith("arn:") and found.arn != arn_or_name:
         return None  # same name, another path or account: not this role
-    return {"Arn": found.arn, "Trust": parse_document(found.assume_role_policy_document),
-            "CreateDate": found.create_date}
+    return {
+        "Arn": found.arn,
+        "Trust": parse_document(found.assume_role_policy_document),
+        "CreateDate": found.create_date,
+    }
 
 
 @moto_state.changes
 def create_role(name: str, path: str, trust: dict, policy_arns: list[str], account_id: str = ACCOUNT_ID) -> str:
     """Create a role with AWS-managed policies attached (an identity local_aws plays); returns its ARN."""
     backend = _iam(account_id)
-    created = backend.create_role(role_name=name, assume_role_policy_document=json.dumps(trust), path=path,
-                                  permissions_boundary=None, description="", tags=[], max_session_duration="3600",
-                                  linked_service=None)
+    created = backend.create_role(
+        role_name=name,
+        assume_role_policy_document=json.dumps(trust),
+        path=path,
+        permissions_boundary=None,
+        description="",
+        tags=[],
+        max_session_duration="3600",
+        linked_service=None,
+    )
     for arn in policy_arns:
         load_aws_managed_policy(arn, account_id)
         backend.attach_role_policy(arn, name)
@@ -116,11 +127,20 @@ def create_role(name: str, path: str, trust: dict, policy_arns: list[str], accou
 def assume_role(role_arn: str, session_name: str, duration: int = 3600) -> dict:
     """Temporary credentials of a role, issued by moto's STS as AssumeRole issues them."""
     assumed = _sts(role_arn.split(":")[4] or ACCOUNT_ID).assume_role(
-        region_name=DEFAULT_REGION, role_session_name=session_name, role_arn=role_arn, policy="",
-        duration=duration, external_id="")
-    return {"AccessKeyId": assumed.access_key_id, "SecretAccessKey": assumed.secret_access_key,
-            "Token": assumed.session_token, "Expiration": assumed.expiration.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "Arn": assumed.arn}
+        region_name=DEFAULT_REGION,
+        role_session_name=session_name,
+        role_arn=role_arn,
+        policy="",
+        duration=duration,
+        external_id="",
+    )
+    return {
+        "AccessKeyId": assumed.access_key_id,
+        "SecretAccessKey": assumed.secret_access_key,
+        "Token": assumed.session_token,
+        "Expiration": assumed.expiration.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "Arn": assumed.arn,
+    }
 
 
 def key_owner(access_key_id: str, account_id: str = ACCOUNT_ID) -> KeyOwner | None:

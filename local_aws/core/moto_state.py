@@ -10,13 +10,15 @@ moto's state is durable (local_aws.core.persistence): the backends of the servic
 uses are pickled whole, except S3's object bodies, which are kept once each as files named by their
 ETag and size, so saving after a change costs a pass over the keys, not a copy of every body.
 """
+
 from __future__ import annotations
 
 import functools
 import io
 import os
 import pickle
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from moto.athena.models import athena_backends
 from moto.glue.models import glue_backends
@@ -32,8 +34,15 @@ from local_aws.core import persistence
 from local_aws.core.config import ACCOUNT_ID
 
 # The moto services whose state is saved: what the tutorial and its notebooks leave behind.
-_DURABLE = {"s3": s3_backends, "iam": iam_backends, "glue": glue_backends, "logs": logs_backends,
-            "sagemaker": sagemaker_backends, "athena": athena_backends, "lakeformation": lakeformation_backends}
+_DURABLE = {
+    "s3": s3_backends,
+    "iam": iam_backends,
+    "glue": glue_backends,
+    "logs": logs_backends,
+    "sagemaker": sagemaker_backends,
+    "athena": athena_backends,
+    "lakeformation": lakeformation_backends,
+}
 
 
 def reset() -> None:
@@ -83,9 +92,12 @@ def _dump() -> bytes:
     for attempt in (1, 2, 3):
         buffer, referenced = io.BytesIO(), set()
         try:
-            _ObjectBodiesApart(buffer, referenced).dump({
-                service: {account: dict(regions) for account, regions in list(backends.items())}
-                for service, backends in _DURABLE.items()})
+            _ObjectBodiesApart(buffer, referenced).dump(
+                {
+                    service: {account: dict(regions) for account, regions in list(backends.items())}
+                    for service, backends in _DURABLE.items()
+                }
+            )
             break
         except RuntimeError:  # "changed size during iteration": a request changed moto meanwhile
             if attempt == 3:
@@ -118,12 +130,14 @@ STATE = persistence.durable("moto", _dump, _load, saved=_drop_unreferenced_bodie
 
 def changes(fn: Callable) -> Callable:
     """Marks moto's state changed (to be saved) whenever a function of this module writes to it."""
+
     @functools.wraps(fn)
     def call(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
         finally:  # after the write: a save that starts before it sees the flag set again
             STATE.changed()
+
     return call
 
 
@@ -132,7 +146,7 @@ def parse_s3_uri(uri: str) -> tuple[str, str]:
     """'s3://bucket/a/b' -> ('bucket', 'a/b')."""
     if not uri.startswith("s3://"):
         raise ValueError(f"{uri!r} is not an S3 URI (s3://bucket/key)")
-    bucket, _, key = uri[len("s3://"):].partition("/")
+    bucket, _, key = uri[len("s3://") :].partition("/")
     return bucket, key
 
 
@@ -189,8 +203,7 @@ def glue_table(region: str, database: str, table: str, account_id: str = ACCOUNT
 
 
 @changes
-def write_glue_table(region: str, database: str, table: str, table_input: dict,
-                     account_id: str = ACCOUNT_ID) -> None:
+def write_glue_table(region: str, database: str, table: str, table_input: dict, account_id: str = ACCOUNT_ID) -> None:
     """Create the table (and its database when missing), or bring it up to date."""
     glue = _glue(region, account_id)
     if database not in glue.databases:
@@ -216,12 +229,14 @@ def ensure_log_stream(region: str, group: str, stream: str, account_id: str = AC
 
 
 @changes
-def put_log_events(region: str, group: str, stream: str, events: list[tuple[int, str]],
-                   account_id: str = ACCOUNT_ID) -> None:
+def put_log_events(
+    region: str, group: str, stream: str, events: list[tuple[int, str]], account_id: str = ACCOUNT_ID
+) -> None:
     """Append (timestamp ms, message) events, oldest first, to an existing stream."""
     if events:
         logs_backends[account_id][region].put_log_events(
-            group, stream, [{"timestamp": t, "message": m} for t, m in events])
+            group, stream, [{"timestamp": t, "message": m} for t, m in events]
+        )
 
 
 # --- Lake Formation -------------------------------------------------------------------------------
@@ -270,12 +285,21 @@ def add_sagemaker_tag_target(resource_type: str, find: Callable[[str], Any]) -> 
 
 
 @changes
-def mirror_pipeline(region: str, account_id: str, name: str, definition: str, role_arn: str,
-                    tags: list[dict], display_name: str, description: str | None,
-                    parallelism: dict | None) -> None:
+def mirror_pipeline(
+    region: str,
+    account_id: str,
+    name: str,
+    definition: str,
+    role_arn: str,
+    tags: list[dict],
+    display_name: str,
+    description: str | None,
+    parallelism: dict | None,
+) -> None:
     """Record a pipeline in moto too, only so that its tagging calls find it (its definition stays the first)."""
     _sagemaker(region, account_id).pipelines[name.lower()] = FakePipeline(
-        name, display_name, definition, description, role_arn, tags, account_id, region, parallelism)
+        name, display_name, definition, description, role_arn, tags, account_id, region, parallelism
+    )
 
 
 @changes
@@ -284,12 +308,29 @@ def drop_pipeline_mirror(region: str, account_id: str, name: str) -> None:
 
 
 @changes
-def create_model(region: str, account_id: str, name: str, role_arn: str, primary_container: dict | None,
-                 containers: list | None, vpc_config: dict | None, tags: list | None) -> dict:
+def create_model(
+    region: str,
+    account_id: str,
+    name: str,
+    role_arn: str,
+    primary_container: dict | None,
+    containers: list | None,
+    vpc_config: dict | None,
+    tags: list | None,
+) -> dict:
     """CreateModel through moto; returns DescribeModel's answer as moto gives it (see describe_model)."""
-    return _sagemaker(region, account_id).create_model(
-        model_name=name, execution_role_arn=role_arn, primary_container=primary_container, vpc_config=vpc_config,
-        containers=containers, tags=tags).response_object
+    return (
+        _sagemaker(region, account_id)
+        .create_model(
+            model_name=name,
+            execution_role_arn=role_arn,
+            primary_container=primary_container,
+            vpc_config=vpc_config,
+            containers=containers,
+            tags=tags,
+        )
+        .response_object
+    )
 
 
 def describe_model(region: str, account_id: str, name: str) -> dict | None:
@@ -311,9 +352,16 @@ def model_package_versions(region: str, account_id: str, group: str) -> list[int
 def add_model_package_version(region: str, account_id: str, group: str, version: int, args: dict) -> str:
     """Store a versioned model package as moto stores one (so moto's Describe/List/Update see it)."""
     backend = _sagemaker(region, account_id)
-    package = ModelPackage(model_package_name=group, model_package_group_name=group, model_package_version=version,
-                           approval_description=None, region_name=region, account_id=account_id,
-                           model_package_type="Versioned", **args)
+    package = ModelPackage(
+        model_package_name=group,
+        model_package_group_name=group,
+        model_package_version=version,
+        approval_description=None,
+        region_name=region,
+        account_id=account_id,
+        model_package_type="Versioned",
+        **args,
+    )
     backend.model_package_name_mapping[package.arn] = package.arn
     backend.model_packages[package.arn] = package
     return package.arn

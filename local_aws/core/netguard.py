@@ -5,6 +5,7 @@ local mode nothing may leave the machine, and a refused connection says so loudl
 hanging on a closed network. An audit hook sees every `socket.connect` and name lookup made from
 Python, including those made by boto3, requests and urllib3.
 """
+
 from __future__ import annotations
 
 import ipaddress

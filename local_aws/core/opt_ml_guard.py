@@ -8,6 +8,7 @@ literally in a script. There an audit hook catches file operations on such paths
 raises no audit event for stat, so os.path.exists on such a path answers False unseen.
 Installed by `_guard_site/sitecustomize.py` when GUARD_SWITCH is set; imports nothing heavy.
 """
+
 from __future__ import annotations
 
 import errno
@@ -17,8 +18,19 @@ import sys
 CONTAINER_ROOT = "/opt/ml"
 GUARD_SWITCH = "LOCAL_AWS_OPT_ML_GUARD"  # set in the job processes of a job whose /opt/ml is rewritten
 RECORD_FILE = ".local_aws/unmapped_paths"  # under the job's /opt/ml stand-in
-_PATH_EVENTS = frozenset({"open", "os.listdir", "os.scandir", "os.mkdir", "os.chdir", "os.remove", "os.rmdir",
-                          "os.rename", "shutil.copyfile"})  # audit events whose first argument is a path
+_PATH_EVENTS = frozenset(
+    {
+        "open",
+        "os.listdir",
+        "os.scandir",
+        "os.mkdir",
+        "os.chdir",
+        "os.remove",
+        "os.rmdir",
+        "os.rename",
+        "shutil.copyfile",
+    }
+)  # audit events whose first argument is a path
 _installed = False
 
 
@@ -34,15 +46,20 @@ def is_container_path(path: object) -> bool:
 
 def explain(path: str, root: str) -> str:
     """Why a literal container path fails here, and how to pass it instead."""
-    local = root + path[len(CONTAINER_ROOT):]
-    where = (f"The job's {path} is {local} here. " if os.path.exists(local) else
-             f"Nothing is mapped at {path}: no input, output or channel has that local path. ")
-    return (f"The script opened the container path {path} written literally in its code. This machine gives "
-            f"jobs no /opt/ml of their own (see the job's log): local_aws runs the job as a local process whose "
-            f"/opt/ml is {root}, and rewrites /opt/ml/... only in the entrypoint, the arguments and the "
-            f"environment. {where}Pass the path as an argument instead "
-            f"(e.g. ContainerArguments ['--input-dir', '/opt/ml/processing/input'] read with argparse, or "
-            f"the SM_* environment variables in training) so it works both here and on AWS.")
+    local = root + path[len(CONTAINER_ROOT) :]
+    where = (
+        f"The job's {path} is {local} here. "
+        if os.path.exists(local)
+        else f"Nothing is mapped at {path}: no input, output or channel has that local path. "
+    )
+    return (
+        f"The script opened the container path {path} written literally in its code. This machine gives "
+        f"jobs no /opt/ml of their own (see the job's log): local_aws runs the job as a local process whose "
+        f"/opt/ml is {root}, and rewrites /opt/ml/... only in the entrypoint, the arguments and the "
+        f"environment. {where}Pass the path as an argument instead "
+        f"(e.g. ContainerArguments ['--input-dir', '/opt/ml/processing/input'] read with argparse, or "
+        f"the SM_* environment variables in training) so it works both here and on AWS."
+    )
 
 
 def _hook(event: str, args: tuple) -> None:

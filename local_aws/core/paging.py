@@ -8,13 +8,15 @@ skips one; without it, or once that item is gone, at the offset reached. A token
 decode, or continues another operation or resource, is refused with the service's validation error,
 naming the token and the fix.
 """
+
 from __future__ import annotations
 
 import base64
 import binascii
 import datetime as dt
 import json
-from typing import Any, Callable, NamedTuple, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
 
 from local_aws.core.errors import validation_error
 from local_aws.core.protocol import RequestContext
@@ -31,8 +33,15 @@ class Page(NamedTuple):
         return body
 
 
-def page(items: Sequence, request: dict, ctx: RequestContext, default_size: int, scope: str = "",
-         size: int | None = None, key: Callable[[Any], str] | None = None) -> Page:
+def page(
+    items: Sequence,
+    request: dict,
+    ctx: RequestContext,
+    default_size: int,
+    scope: str = "",
+    size: int | None = None,
+    key: Callable[[Any], str] | None = None,
+) -> Page:
     """The page of `items` the request's NextToken and MaxResults ask for (MaxResults checked by the
     model already; `size` overrides it where a call counts differently). `key` names an item."""
     start, after = _position(request.get("NextToken"), ctx, scope)
@@ -62,14 +71,21 @@ def _position(token: str | None, ctx: RequestContext, scope: str) -> tuple[int, 
     except (binascii.Error, ValueError, TypeError, KeyError, AttributeError, UnicodeError):
         position, after = None, None
     if not isinstance(position, int) or position < 0 or not isinstance(after, (str, type(None))):
-        raise validation_error(ctx.service, f"Invalid NextToken {token!r}: pass the NextToken of the previous "
-                                            f"{ctx.operation} response unchanged, or leave it out to start over.")
+        raise validation_error(
+            ctx.service,
+            f"Invalid NextToken {token!r}: pass the NextToken of the previous "
+            f"{ctx.operation} response unchanged, or leave it out to start over.",
+        )
     return position, after
 
 
 # A List call's time bounds: request member -> (the item's attribute, whether items must come after it).
-_TIME_BOUNDS = {"CreationTimeAfter": ("created", True), "CreationTimeBefore": ("created", False),
-                "LastModifiedTimeAfter": ("last_modified", True), "LastModifiedTimeBefore": ("last_modified", False)}
+_TIME_BOUNDS = {
+    "CreationTimeAfter": ("created", True),
+    "CreationTimeBefore": ("created", False),
+    "LastModifiedTimeAfter": ("last_modified", True),
+    "LastModifiedTimeBefore": ("last_modified", False),
+}
 
 
 def within_time_bounds(items: list, request: dict) -> list:
@@ -84,8 +100,8 @@ def within_time_bounds(items: list, request: dict) -> list:
 def timestamp(value: Any) -> dt.datetime:
     """A timestamp member as the JSON protocol sends it (epoch seconds), or ISO 8601."""
     if isinstance(value, dt.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
     if isinstance(value, (int, float)):
-        return dt.datetime.fromtimestamp(value, dt.timezone.utc)
+        return dt.datetime.fromtimestamp(value, dt.UTC)
     parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)

@@ -11,6 +11,7 @@ A snapshot that no longer loads (written by another version of local_aws or moto
 `state/unreadable/` and that store starts empty, with a warning in the log: nothing is deleted.
 `reset` deletes the state for good.
 """
+
 from __future__ import annotations
 
 import logging
@@ -19,9 +20,10 @@ import pickle
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 log = logging.getLogger("local_aws.persistence")
 
@@ -49,8 +51,9 @@ STORES: list[Store] = []
 BEFORE_SAVE: list[Callable[[], None]] = []
 
 
-def durable(name: str, dump: Callable[[], Any], load: Callable[[Any], None],
-            saved: Callable[[], None] | None = None) -> Store:
+def durable(
+    name: str, dump: Callable[[], Any], load: Callable[[Any], None], saved: Callable[[], None] | None = None
+) -> Store:
     """Register a store; stores load in the order they register (moto's state first)."""
     store = Store(name, dump, load, saved)
     STORES.append(store)
@@ -85,8 +88,10 @@ def save_seconds() -> float:
     except ValueError:
         seconds = -1.0
     if not seconds > 0:
-        raise ValueError(f"{SAVE_SECONDS_ENV}={value!r} is not a positive number of seconds; set it like "
-                         f"{DEFAULT_SAVE_SECONDS} or unset it")
+        raise ValueError(
+            f"{SAVE_SECONDS_ENV}={value!r} is not a positive number of seconds; set it like "
+            f"{DEFAULT_SAVE_SECONDS} or unset it"
+        )
     return seconds
 
 
@@ -118,8 +123,11 @@ class Persistence:
                 with open(path, "rb") as fh:
                     store.load(pickle.load(fh))
             except Exception:
-                log.exception("the saved state of %s does not load; it starts empty (the file is kept in %s)",
-                              store.name, self.directory / "unreadable")
+                log.exception(
+                    "the saved state of %s does not load; it starts empty (the file is kept in %s)",
+                    store.name,
+                    self.directory / "unreadable",
+                )
                 self._set_aside(path)
                 unreadable.append(store.name)
                 continue

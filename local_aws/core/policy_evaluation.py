@@ -12,19 +12,21 @@ ForAllValues, as AWS evaluates them.
 SimulatePrincipalPolicy reports those missing keys instead: given a `missing` set, a statement whose
 condition names a key the context lacks does not apply and the key is added to the set.
 """
+
 from __future__ import annotations
 
 import fnmatch
 import functools
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 Context = dict[str, list[str]]  # condition key (lower case) -> its values in this request
 _VARIABLE = re.compile(r"\$\{([^}]+)\}")
 
 
-def decide(policies: Iterable[tuple[str, dict]], action: str, resource: str, context: Context,
-           missing: set[str] | None = None) -> tuple[str, list[str]]:
+def decide(
+    policies: Iterable[tuple[str, dict]], action: str, resource: str, context: Context, missing: set[str] | None = None
+) -> tuple[str, list[str]]:
     """("allowed" | "explicitDeny" | "implicitDeny", the ids of the policies whose statements decided)."""
     allowed, denied = [], []
     for policy_id, document in policies:
@@ -48,9 +50,11 @@ def _applies(statement: dict, action: str, resource: str, context: Context, miss
             return False
     elif not _matches_any(_filled(statement.get("Resource", "*"), context), resource):
         return False
-    return all(_condition(operator, key, expected, context, missing)
-               for operator, block in (statement.get("Condition") or {}).items()
-               for key, expected in block.items())
+    return all(
+        _condition(operator, key, expected, context, missing)
+        for operator, block in (statement.get("Condition") or {}).items()
+        for key, expected in block.items()
+    )
 
 
 def _as_list(value: str | list[str]) -> list[str]:
@@ -59,9 +63,11 @@ def _as_list(value: str | list[str]) -> list[str]:
 
 def _filled(patterns: str | list[str], context: Context) -> list[str]:
     """Patterns with their policy variables replaced by the context's values (unmatchable if absent)."""
+
     def fill(match: re.Match) -> str:
         values = context.get(match.group(1).lower())
         return values[0] if values else "\0"
+
     return [_VARIABLE.sub(fill, pattern) for pattern in _as_list(patterns)]
 
 
@@ -75,8 +81,7 @@ def _glob(pattern: str, ignore_case: bool) -> re.Pattern:
     return re.compile(regex, re.IGNORECASE | re.DOTALL if ignore_case else re.DOTALL)
 
 
-def _condition(operator: str, key: str, expected: str | list[str], context: Context,
-               missing: set[str] | None) -> bool:
+def _condition(operator: str, key: str, expected: str | list[str], context: Context, missing: set[str] | None) -> bool:
     quantifier, _, test = operator.rpartition(":")
     if_exists = test.endswith("IfExists")
     test = test.removesuffix("IfExists")
@@ -104,6 +109,7 @@ def _numeric(compare):
             return any(compare(float(value), float(e)) for e in expected)
         except ValueError:
             return False
+
     return test
 
 

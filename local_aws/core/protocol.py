@@ -14,12 +14,14 @@ more requests, `on_shutdown` hooks stop running work (pipelines, jobs, queries),
 hooks write what is still buffered (the offline store); `admin_action` adds a command under
 /_local_aws/, `health_field` members to the health record.
 """
+
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from local_aws.core.config import ACCOUNT_ID, DEFAULT_REGION
 
@@ -123,7 +125,7 @@ def health_field(fn: Callable[[], dict]) -> Callable[[], dict]:
 
 
 def now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def drop_none(record: dict[str, Any]) -> dict[str, Any]:

@@ -7,11 +7,13 @@ A reset forgets every record and stops its run; a shutdown stops the running one
 threads. The records are saved (local_aws.core.persistence) without their live parts, and one that was
 running when the server stopped comes back Failed with a reason that says so (its processes ended with it).
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import threading
-from typing import Any, Callable, Generic, Hashable, TypeVar
+from collections.abc import Callable, Hashable
+from typing import Any, Generic, TypeVar
 
 from local_aws.core import persistence
 from local_aws.core.errors import AwsError
@@ -26,9 +28,17 @@ R = TypeVar("R")
 class RunRegistry(Generic[R]):
     """The records of one service's runs, by key (account, region, ..., name)."""
 
-    def __init__(self, store: str, make: Callable[..., R], saved_fields: tuple[str, ...], interrupted: str, *,
-                 stop: Callable[[R], None], forget: Callable[[R], None] | None = None,
-                 after_interruption: Callable[[R, dt.datetime], None] | None = None):
+    def __init__(
+        self,
+        store: str,
+        make: Callable[..., R],
+        saved_fields: tuple[str, ...],
+        interrupted: str,
+        *,
+        stop: Callable[[R], None],
+        forget: Callable[[R], None] | None = None,
+        after_interruption: Callable[[R, dt.datetime], None] | None = None,
+    ):
         """store: the saved state's name; make: builds a record from its saved fields; interrupted: the
         FailureReason of a run the server's stop ended; stop: asks a run to stop; forget: what a reset
         does to a record (default: stop); after_interruption: a kind's own changes to such a record."""
@@ -87,8 +97,10 @@ class RunRegistry(Generic[R]):
 
     def _dump(self) -> dict:
         with self.lock:
-            return {key: {name: _copied(getattr(record, name)) for name in self._saved_fields}
-                    for key, record in self._records.items()}
+            return {
+                key: {name: _copied(getattr(record, name)) for name in self._saved_fields}
+                for key, record in self._records.items()
+            }
 
     def _load(self, snapshot: dict) -> None:
         with self.lock:

@@ -7,6 +7,7 @@ in the same process, so both share moto's state (S3 buckets, Glue tables, IAM ro
 packages). Listens on loopback only, behind local_aws.core.http_guard (web pages, foreign Host names and
 malformed requests are refused before routing) on local_aws.core.http_server's bounded server.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -15,7 +16,8 @@ import os
 import signal
 import threading
 import time
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 from urllib.parse import parse_qsl
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
@@ -24,8 +26,18 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 
 from local_aws.core import (
-    authorization, credentials, http_errors, http_server, moto_calls, moto_state, netguard, persistence, protocol,
-    service_models, validation, wire,
+    authorization,
+    credentials,
+    http_errors,
+    http_server,
+    moto_calls,
+    moto_state,
+    netguard,
+    persistence,
+    protocol,
+    service_models,
+    validation,
+    wire,
 )
 from local_aws.core.authorization import Call
 from local_aws.core.config import ACCOUNT_ID, DEFAULT_REGION, endpoint_url, home_dir
@@ -70,8 +82,9 @@ class Routes:
                 method, rule = service_models.rest_rule(operation.service, operation.name)
                 endpoint = f"{operation.service}:{operation.name}"
                 signing = service_models.signing_name(operation.service)
-                self.rest.setdefault(signing, Map(strict_slashes=False)).add(Rule(rule, methods=[method],
-                                                                                   endpoint=endpoint))
+                self.rest.setdefault(signing, Map(strict_slashes=False)).add(
+                    Rule(rule, methods=[method], endpoint=endpoint)
+                )
                 self.rest_operations[endpoint] = operation
             else:
                 self._add_query(operation.service, operation.name, operation)
@@ -102,18 +115,22 @@ class Router:
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if path.startswith("/_local_aws/"):
-            return self._admin(environ, start_response, path[len("/_local_aws/"):])
+            return self._admin(environ, start_response, path[len("/_local_aws/") :])
         signing, region = wire.signing_scope(environ)
-        ctx = RequestContext(region=region or DEFAULT_REGION, account_id=ACCOUNT_ID,
-                             endpoint_url=endpoint_url(self.port),
-                             principal=authorization.principal_of(wire.access_key(environ)))
+        ctx = RequestContext(
+            region=region or DEFAULT_REGION,
+            account_id=ACCOUNT_ID,
+            endpoint_url=endpoint_url(self.port),
+            principal=authorization.principal_of(wire.access_key(environ)),
+        )
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if target:
             prefix, _, name = target.partition(".")
             operation = self.routes.json.get((prefix, name))
             if operation is not None:
-                return self._answer_json(start_response, operation, ctx,
-                                         lambda: wire.json_request(wire.read_body(environ)))
+                return self._answer_json(
+                    start_response, operation, ctx, lambda: wire.json_request(wire.read_body(environ))
+                )
         elif signing in self.routes.query_services:
             form = dict(parse_qsl(wire.read_body(environ).decode(errors="replace"), keep_blank_values=True))
             answered = self._query(start_response, signing, form, ctx)
@@ -127,12 +144,17 @@ class Router:
             if endpoint is not None:
                 operation = self.routes.rest_operations[endpoint]
                 query = MultiDict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
-                return self._answer_json(start_response, operation, ctx, lambda: wire.rest_request(
-                    operation.service, operation.name, args, query, wire.read_body(environ)))
+                return self._answer_json(
+                    start_response,
+                    operation,
+                    ctx,
+                    lambda: wire.rest_request(operation.service, operation.name, args, query, wire.read_body(environ)),
+                )
         return self._answer_by_moto(environ, start_response, signing, ctx)
 
-    def _answer_by_moto(self, environ: dict, start_response: StartResponse, signing: str, ctx: RequestContext
-                        ) -> Iterable[bytes]:
+    def _answer_by_moto(
+        self, environ: dict, start_response: StartResponse, signing: str, ctx: RequestContext
+    ) -> Iterable[bytes]:
         """moto's answer, once the caller's policies allow the call."""
         call = _moto_call(environ, signing, ctx)
         try:
@@ -146,14 +168,16 @@ class Router:
             authorization.forget_decisions()  # a role, policy or attachment may have changed
         return answered
 
-    def _answer_json(self, start_response: StartResponse, operation: Operation, ctx: RequestContext,
-                     decode: Callable[[], dict]) -> Iterable[bytes]:
+    def _answer_json(
+        self, start_response: StartResponse, operation: Operation, ctx: RequestContext, decode: Callable[[], dict]
+    ) -> Iterable[bytes]:
         headers = [("Content-Type", "application/x-amz-json-1.1")]
         try:
             request = decode()
             validation.validate(operation.service, operation.name, request)
-            authorization.authorize(ctx.principal, Call(operation.service, operation.name, request, ctx.region,
-                                                        ctx.account_id))
+            authorization.authorize(
+                ctx.principal, Call(operation.service, operation.name, request, ctx.region, ctx.account_id)
+            )
             result = operation.handler(request, ctx.calling(operation.service, operation.name))
             status, payload = 200, wire.encode_json(result if result is not None else {})
         except Exception as exc:
@@ -164,8 +188,9 @@ class Router:
         start_response(f"{status} {'OK' if status == 200 else 'Error'}", headers)
         return [payload]
 
-    def _query(self, start_response: StartResponse, signing: str, form: dict, ctx: RequestContext
-               ) -> Iterable[bytes] | None:
+    def _query(
+        self, start_response: StartResponse, signing: str, form: dict, ctx: RequestContext
+    ) -> Iterable[bytes] | None:
         """Answer a Query-protocol call in XML; None when moto answers it (after any before-moto hooks)."""
         name = form.get("Action", "")
         operation = self.routes.query.get((signing, name))
@@ -189,8 +214,10 @@ class Router:
             error = _as_aws_error(exc)
             status = http_status(service, error)
             payload = wire.query_error(error, status, request_id)
-        start_response(f"{status} {'OK' if status == 200 else 'Error'}",
-                       [("Content-Type", "text/xml"), ("Content-Length", str(len(payload)))])
+        start_response(
+            f"{status} {'OK' if status == 200 else 'Error'}",
+            [("Content-Type", "text/xml"), ("Content-Length", str(len(payload)))],
+        )
         return [payload]
 
     def health(self) -> dict:
@@ -207,6 +234,7 @@ class Router:
 
     def reset(self) -> dict:
         """Forget all state, and the saved state with it."""
+
         def forget() -> None:
             moto_state.reset()
             for hook in protocol.RESET_HOOKS:
@@ -237,8 +265,10 @@ class Router:
             status, payload = 200, wire.encode_json(body)
         except AwsError as err:
             status, payload = http_status("", err), wire.json_error(err)
-        start_response(f"{status} {'OK' if status == 200 else 'Error'}",
-                       [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
+        start_response(
+            f"{status} {'OK' if status == 200 else 'Error'}",
+            [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))],
+        )
         return [payload]
 
 
@@ -291,8 +321,11 @@ class _InFlight:
         with self.idle:
             if self.closed:
                 payload = wire.json_error(ServiceUnavailable("local_aws is stopping and takes no more requests."))
-                headers = [("Content-Type", "application/json"), ("Connection", "close"),
-                           ("Content-Length", str(len(payload)))]
+                headers = [
+                    ("Content-Type", "application/json"),
+                    ("Connection", "close"),
+                    ("Content-Length", str(len(payload))),
+                ]
                 start_response("503 Service Unavailable", headers)
                 return [payload]
             self.count += 1
@@ -323,8 +356,12 @@ def serve(port: int) -> None:
     saver = persistence.Persistence(persistence.state_dir(home), persistence.save_seconds())
     router = Router(port, log_file=str(home / "server.log"), saver=saver)
     restored = saver.restore()
-    log.info("state restored in %.2f s: %s%s", restored["seconds"], ", ".join(restored["loaded"]) or "none saved",
-             f" (unreadable, set aside: {', '.join(restored['unreadable'])})" if restored["unreadable"] else "")
+    log.info(
+        "state restored in %.2f s: %s%s",
+        restored["seconds"],
+        ", ".join(restored["loaded"]) or "none saved",
+        f" (unreadable, set aside: {', '.join(restored['unreadable'])})" if restored["unreadable"] else "",
+    )
     requests = _InFlight(router)
     server = http_server.make_server(port, requests, home, MotoRequestHandler)
     for hook in protocol.START_HOOKS:  # the port is ours: no other server of this home runs
@@ -343,15 +380,15 @@ def serve(port: int) -> None:
         signal.signal(sig, lambda *_: threading.Thread(target=stop, daemon=True).start())
     pid_file = home / "server.pid"
     pid_file.write_text(str(os.getpid()))
-    log.info("local_aws listening on %s (pid %d), services: %s", endpoint_url(port), os.getpid(),
-             ", ".join(router.services))
+    log.info(
+        "local_aws listening on %s (pid %d), services: %s", endpoint_url(port), os.getpid(), ", ".join(router.services)
+    )
     try:
         server.serve_forever()
     finally:
         server.server_close()
         if not requests.close(timeout=REQUEST_DRAIN_SECONDS):
-            log.warning("stopping with %d requests still under way after %d s", requests.count,
-                        REQUEST_DRAIN_SECONDS)
+            log.warning("stopping with %d requests still under way after %d s", requests.count, REQUEST_DRAIN_SECONDS)
         run_shutdown_hooks()
         saver.stop()
         if pid_file.exists() and pid_file.read_text() == str(os.getpid()):

@@ -5,9 +5,10 @@ folder): its protocol, the X-Amz-Target prefix or REST route of each operation, 
 with its constraints, and the HTTP status of each error. The server routes, decodes and validates
 requests with them.
 """
+
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import botocore.session
 from botocore.model import OperationModel, ServiceModel
@@ -18,7 +19,7 @@ def _session() -> botocore.session.Session:
     return botocore.session.get_session()
 
 
-@lru_cache(maxsize=None)
+@cache
 def service_model(service: str) -> ServiceModel:
     """The model of a service by its botocore name (sagemaker, athena, iam, ...)."""
     return _session().get_service_model(service)
@@ -44,7 +45,7 @@ def signing_name(service: str) -> str:
     return metadata.get("signingName") or metadata["endpointPrefix"]
 
 
-@lru_cache(maxsize=None)
+@cache
 def error_statuses(service: str) -> dict[str, int]:
     """Error code -> the HTTP status the model declares for it (400 where it declares none)."""
     model = service_model(service)

@@ -12,11 +12,13 @@ in AWS's JSON protocols. Checks are compiled once per operation into closures, s
 PutRecord costs microseconds. Handlers keep only the checks no model can express (reserved names,
 references between members, state).
 """
+
 from __future__ import annotations
 
 import re
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import regex
 from botocore.model import Shape
@@ -52,8 +54,14 @@ def validate(service: str, operation: str, request: dict) -> None:
 
 def require(service: str, request: dict, *members: str) -> None:
     """Refuse a request that lacks members the call needs though its model marks them optional."""
-    _refuse(service, [_violation(None, member_path("", member), "Member must not be null")
-                      for member in members if request.get(member) is None])
+    _refuse(
+        service,
+        [
+            _violation(None, member_path("", member), "Member must not be null")
+            for member in members
+            if request.get(member) is None
+        ],
+    )
 
 
 def _refuse(service: str, errors: list[str]) -> None:
@@ -123,6 +131,7 @@ class _Compiler:
                 member = members.get(name)
                 if member is not None and item is not None:
                     member[1](item, f"{path}.{member[0]}" if path else member[0], errors)
+
         return check
 
     def _list(self, shape: Shape) -> Check:
@@ -136,6 +145,7 @@ class _Compiler:
             for index, item in enumerate(value, start=1):
                 if item is not None:
                     item_check(item, f"{path}.{index}.member", errors)
+
         return check
 
     def _map(self, shape: Shape) -> Check:
@@ -154,6 +164,7 @@ class _Compiler:
                 if found:
                     constraints = ", ".join(sorted({f.split("failed to satisfy constraint: ", 1)[1] for f in found}))
                     errors.append(_violation(value, path, f"Map {kind} must satisfy constraint: [{constraints}]"))
+
         return check
 
     def _string(self, shape: Shape) -> Check:
@@ -178,6 +189,7 @@ class _Compiler:
                     errors.append(_violation(value, path, f"Member must satisfy regular expression pattern: {pattern}"))
                 elif len(matched) < _MATCHED_CACHE_SIZE:
                     matched.add(value)
+
         return check
 
     def _scalar(self, shape: Shape) -> Check:
@@ -186,8 +198,11 @@ class _Compiler:
 
         def check(value: Any, path: str, errors: list) -> None:
             if kind in _NUMBER_TYPES:
-                if isinstance(value, bool) or not isinstance(value, (int, float)) or \
-                        (kind in ("integer", "long") and isinstance(value, float) and not value.is_integer()):
+                if (
+                    isinstance(value, bool)
+                    or not isinstance(value, (int, float))
+                    or (kind in ("integer", "long") and isinstance(value, float) and not value.is_integer())
+                ):
                     raise _wrong_type(value, path, kind)
                 if minimum is not None and value < minimum:
                     errors.append(_violation(value, path, f"Member must have value greater than or equal to {minimum}"))
@@ -199,6 +214,7 @@ class _Compiler:
                 raise _wrong_type(value, path, kind)
             elif kind == "blob" and not isinstance(value, (str, bytes)):
                 raise _wrong_type(value, path, kind)
+
         return check
 
 
@@ -210,12 +226,16 @@ def _length_check(shape: Shape) -> Check:
             errors.append(_violation(value, path, f"Member must have length greater than or equal to {minimum}"))
         if maximum is not None and len(value) > maximum:
             errors.append(_violation(value, path, f"Member must have length less than or equal to {maximum}"))
+
     return check
 
 
 def _wrong_type(value: Any, path: str, expected: str) -> SerializationException:
     found = {bool: "boolean", int: "number", float: "number", str: "string", list: "list", dict: "structure"}.get(
-        type(value), type(value).__name__)
+        type(value), type(value).__name__
+    )
     article = "an" if expected[0] in "aeiou" else "a"
-    return SerializationException(f"Value {render(value)!r} at '{path or 'request'}' is a {found}, but the API "
-                                  f"expects {article} {expected} there. Send the member with the type the API defines.")
+    return SerializationException(
+        f"Value {render(value)!r} at '{path or 'request'}' is a {found}, but the API "
+        f"expects {article} {expected} there. Send the member with the type the API defines."
+    )

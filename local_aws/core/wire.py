@@ -6,13 +6,14 @@ form fields, lists as `Name.member.N`. Responses are JSON, or for Query the XML 
 protocol defines; timestamps are epoch seconds in JSON and ISO 8601 in XML. Every protocol's request
 is signed for a service (its SigV4 credential scope) and has a body, read once and kept for moto.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import io
 import json
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache
 from typing import Any
 from urllib.parse import unquote
 from xml.sax.saxutils import escape
@@ -79,17 +80,23 @@ def rest_request(service: str, operation: str, path_args: dict[str, str], query:
             request[name] = path_args[wire_name]
         elif location == "querystring" and wire_name in query:
             values = query.getlist(wire_name)
-            request[name] = [_scalar(v, member.member) for v in values] if member.type_name == "list" \
+            request[name] = (
+                [_scalar(v, member.member) for v in values]
+                if member.type_name == "list"
                 else _scalar(values[0], member)
+            )
     return request
 
 
-@lru_cache(maxsize=None)
+@cache
 def _placed_members(service: str, operation: str) -> tuple[tuple[str, str, str, Shape], ...]:
     """(member, location, name on the wire, shape) of each input member the path or query string carries."""
     members = operation_model(service, operation).input_shape.members.items()
-    return tuple((name, member.serialization["location"], member.serialization.get("name", name), member)
-                 for name, member in members if member.serialization.get("location") in ("uri", "querystring"))
+    return tuple(
+        (name, member.serialization["location"], member.serialization.get("name", name), member)
+        for name, member in members
+        if member.serialization.get("location") in ("uri", "querystring")
+    )
 
 
 def query_request(service: str, operation: str, form: dict[str, str]) -> dict:
@@ -142,7 +149,7 @@ def _scalar(text: str, shape: Shape) -> Any:
 def _json_default(value: Any) -> Any:
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.timezone.utc)
+            value = value.replace(tzinfo=dt.UTC)
         return value.timestamp()
     if isinstance(value, Decimal):
         return float(value)
@@ -163,8 +170,10 @@ def json_error(error: AwsError) -> bytes:
 def query_response(service: str, operation: str, result: dict, request_id: str) -> bytes:
     """The Query protocol's XML answer: <OpResponse><OpResult>...</OpResult><ResponseMetadata/>."""
     namespace = service_model(service).metadata.get("xmlNamespace", "")
-    return (f'<{operation}Response xmlns="{namespace}"><{operation}Result>{_to_xml(result)}</{operation}Result>'
-            f"<ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata></{operation}Response>").encode()
+    return (
+        f'<{operation}Response xmlns="{namespace}"><{operation}Result>{_to_xml(result)}</{operation}Result>'
+        f"<ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata></{operation}Response>"
+    ).encode()
 
 
 def _to_xml(value: Any) -> str:
@@ -175,20 +184,24 @@ def _to_xml(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, dt.datetime):
-        return value.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+        return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
     return escape(str(value))
 
 
 def query_error(error: AwsError, status: int, request_id: str) -> bytes:
     """AWS Query protocol's error document."""
     kind = "Sender" if status < 500 else "Receiver"
-    return (f"<ErrorResponse><Error><Type>{kind}</Type><Code>{escape(error.code)}</Code>"
-            f"<Message>{escape(error.message)}</Message></Error><RequestId>{request_id}</RequestId>"
-            "</ErrorResponse>").encode()
+    return (
+        f"<ErrorResponse><Error><Type>{kind}</Type><Code>{escape(error.code)}</Code>"
+        f"<Message>{escape(error.message)}</Message></Error><RequestId>{request_id}</RequestId>"
+        "</ErrorResponse>"
+    ).encode()
 
 
 def s3_error(error: AwsError, request_id: str) -> bytes:
     """The REST-XML (S3) error document, also the answer to a request whose protocol is unknown."""
-    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
-            f"<Error><Code>{escape(error.code)}</Code><Message>{escape(error.message)}</Message>"
-            f"<RequestId>{request_id}</RequestId></Error>").encode()
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f"<Error><Code>{escape(error.code)}</Code><Message>{escape(error.message)}</Message>"
+        f"<RequestId>{request_id}</RequestId></Error>"
+    ).encode()

@@ -18,4 +18,5 @@ The modules divide the work as moto divides a service:
   save of the server's state, on demand (`local_aws.flush()`) and before the server stops;
 - durable.py: the groups and online stores saved and restored across restarts.
 """
+
 from local_aws.featurestore import feature_groups, runtime  # noqa: F401  (registers the handlers)

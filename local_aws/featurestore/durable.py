@@ -10,6 +10,7 @@ journal (online_journal.py) outside it. The offline store is not kept here: its 
 written to S3 before each save, and S3 is saved with moto's state. A group Creating, Deleting or
 updating when the server stopped finishes its transition when it is next looked at, as it would have.
 """
+
 from __future__ import annotations
 
 import os

@@ -10,6 +10,7 @@ table of Parquet files (glue_table.py) or, for TableFormat Iceberg, an Iceberg t
 Glue (iceberg_store.py). Every change marks the Feature Store's saved state changed (durable.py),
 once made.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -42,19 +43,23 @@ def _parse_features(definitions: list[dict], storage_type: str | None, taken: se
             raise ValidationException(
                 f"Feature {name} has CollectionType {collection}, but collection types are only supported "
                 "when OnlineStoreConfig.StorageType is InMemory. Remove CollectionType or use an InMemory "
-                "online store.")
+                "online store."
+            )
         lowered = name.lower()
         if lowered in RESERVED_FEATURE_NAMES:
             raise ValidationException(
                 f"Feature name {name} is reserved: Feature Store adds {', '.join(RESERVED_FEATURE_NAMES)} to "
-                "every offline store record. Rename the feature.")
+                "every offline store record. Rename the feature."
+            )
         if lowered in taken:
             raise ValidationException(
                 f"Feature name {name} is defined more than once in FeatureGroup (feature names are "
-                "case-insensitive). Give every feature a distinct name.")
+                "case-insensitive). Give every feature a distinct name."
+            )
         taken.add(lowered)
-        features.append(Feature(name, definition["FeatureType"], collection, definition.get("CollectionConfig"),
-                                stamp, stamp))
+        features.append(
+            Feature(name, definition["FeatureType"], collection, definition.get("CollectionConfig"), stamp, stamp)
+        )
     return features
 
 
@@ -64,12 +69,14 @@ def _key_feature(features: list[Feature], name: str, role: str, allowed: tuple[s
     if feature is None:
         raise ValidationException(
             f"The {role} {name} is not one of the FeatureDefinitions. Name a feature that is defined, or add a "
-            f"feature named {name} to FeatureDefinitions.")
+            f"feature named {name} to FeatureDefinitions."
+        )
     if feature.feature_type not in allowed or feature.collection_type:
         raise ValidationException(
             f"The {role} {name} has FeatureType {feature.feature_type}"
             f"{' with CollectionType ' + feature.collection_type if feature.collection_type else ''}; "
-            f"it must be a scalar of type {' or '.join(allowed)}.")
+            f"it must be a scalar of type {' or '.join(allowed)}."
+        )
 
 
 def _online_config(request: dict) -> dict | None:
@@ -83,8 +90,11 @@ def _online_config(request: dict) -> dict | None:
 def _throughput(config: dict | None) -> dict:
     if not config:
         return {"ThroughputMode": "OnDemand"}
-    return {k: v for k, v in config.items() if k in ("ThroughputMode", "ProvisionedReadCapacityUnits",
-                                                     "ProvisionedWriteCapacityUnits")}
+    return {
+        k: v
+        for k, v in config.items()
+        if k in ("ThroughputMode", "ProvisionedReadCapacityUnits", "ProvisionedWriteCapacityUnits")
+    }
 
 
 def _offline_config(request: dict, name: str, ctx: RequestContext, created: dt.datetime) -> dict | None:
@@ -95,18 +105,23 @@ def _offline_config(request: dict, name: str, ctx: RequestContext, created: dt.d
     storage = config["S3StorageConfig"]
     uri = storage["S3Uri"]
     if not uri.startswith("s3://"):
-        raise ValidationException(f"S3Uri {uri} is not an s3:// URI. Give the offline store location as "
-                                  "s3://bucket/prefix.")
+        raise ValidationException(
+            f"S3Uri {uri} is not an s3:// URI. Give the offline store location as s3://bucket/prefix."
+        )
     table_format = config.get("TableFormat", "Glue")
     if table_format == "Iceberg" and config.get("DisableGlueTableCreation"):
-        raise ValidationException("DisableGlueTableCreation cannot be true when OfflineStoreConfig.TableFormat is "
-                                  "Iceberg: Feature Store creates and manages the Iceberg table. Omit "
-                                  "DisableGlueTableCreation or use TableFormat Glue.")
+        raise ValidationException(
+            "DisableGlueTableCreation cannot be true when OfflineStoreConfig.TableFormat is "
+            "Iceberg: Feature Store creates and manages the Iceberg table. Omit "
+            "DisableGlueTableCreation or use TableFormat Glue."
+        )
     epoch = int(created.timestamp())
     resolved = f"{uri.rstrip('/')}/{ctx.account_id}/sagemaker/{ctx.region}/offline-store/{name}-{epoch}/data"
     out: dict[str, Any] = {
-        "S3StorageConfig": {**{k: v for k, v in storage.items() if k in ("S3Uri", "KmsKeyId")},
-                            "ResolvedOutputS3Uri": resolved},
+        "S3StorageConfig": {
+            **{k: v for k, v in storage.items() if k in ("S3Uri", "KmsKeyId")},
+            "ResolvedOutputS3Uri": resolved,
+        },
         "DisableGlueTableCreation": bool(config.get("DisableGlueTableCreation", False)),
         "TableFormat": table_format,
     }
@@ -114,8 +129,11 @@ def _offline_config(request: dict, name: str, ctx: RequestContext, created: dt.d
     if catalog:
         out["DataCatalogConfig"] = {k: catalog[k] for k in ("TableName", "Catalog", "Database")}
     elif not out["DisableGlueTableCreation"]:
-        out["DataCatalogConfig"] = {"TableName": f"{name.lower().replace('-', '_')}_{epoch}",
-                                    "Catalog": DEFAULT_CATALOG, "Database": DEFAULT_DATABASE}
+        out["DataCatalogConfig"] = {
+            "TableName": f"{name.lower().replace('-', '_')}_{epoch}",
+            "Catalog": DEFAULT_CATALOG,
+            "Database": DEFAULT_DATABASE,
+        }
     return out
 
 
@@ -123,14 +141,17 @@ def _connect_offline_store(group: FeatureGroup) -> None:
     """The offline store's S3 destination and Glue table; a missing bucket makes creation fail, as on AWS."""
     bucket, key = moto_state.parse_s3_uri(group.offline_config["S3StorageConfig"]["ResolvedOutputS3Uri"])
     if not moto_state.bucket_exists(bucket, group.account_id):
-        group.failure_reason = (f"Failed to create the OfflineStore: the S3 bucket {bucket} does not exist. Create "
-                                "the bucket, delete this FeatureGroup and create it again.")
+        group.failure_reason = (
+            f"Failed to create the OfflineStore: the S3 bucket {bucket} does not exist. Create "
+            "the bucket, delete this FeatureGroup and create it again."
+        )
         return
     if not group.offline_config["DisableGlueTableCreation"]:
         catalog = group.offline_config["DataCatalogConfig"]
         group.glue_table = (catalog["Database"], catalog["TableName"])
         if group.is_iceberg:
             from local_aws.featurestore import iceberg_store  # pyiceberg takes most of a second to import
+
             group.failure_reason = iceberg_store.create(group)
             if group.failure_reason:
                 group.glue_table = None  # the table is someone else's
@@ -149,20 +170,33 @@ def create_feature_group(request: dict, ctx: RequestContext) -> dict:
     _key_feature(features, record_id, "RecordIdentifierFeatureName", ("Integral", "String"))
     _key_feature(features, event_time, "EventTimeFeatureName", ("Fractional", "String"))
     if online is None and request.get("OfflineStoreConfig") is None:
-        raise ValidationException("You must include at least one of OnlineStoreConfig (with EnableOnlineStore set "
-                                  "to true) and OfflineStoreConfig to create a FeatureGroup.")
+        raise ValidationException(
+            "You must include at least one of OnlineStoreConfig (with EnableOnlineStore set "
+            "to true) and OfflineStoreConfig to create a FeatureGroup."
+        )
     role_arn = request.get("RoleArn")
     if request.get("OfflineStoreConfig") is not None and not role_arn:
-        raise ValidationException("RoleArn is required when OfflineStoreConfig is specified: Feature Store uses "
-                                  "this role to write the offline store to S3. Pass an IAM role ARN.")
+        raise ValidationException(
+            "RoleArn is required when OfflineStoreConfig is specified: Feature Store uses "
+            "this role to write the offline store to S3. Pass an IAM role ARN."
+        )
     created = now()
     group = FeatureGroup(
-        name=name, arn=f"arn:aws:sagemaker:{ctx.region}:{ctx.account_id}:feature-group/{name.lower()}",
-        account_id=ctx.account_id, region=ctx.region, record_identifier_name=record_id,
-        event_time_name=event_time, features=features, created=created, online_config=online,
-        offline_config=_offline_config(request, name, ctx, created), role_arn=role_arn,
-        description=request.get("Description"), throughput=_throughput(request.get("ThroughputConfig")),
-        tags=list(request.get("Tags") or []))
+        name=name,
+        arn=f"arn:aws:sagemaker:{ctx.region}:{ctx.account_id}:feature-group/{name.lower()}",
+        account_id=ctx.account_id,
+        region=ctx.region,
+        record_identifier_name=record_id,
+        event_time_name=event_time,
+        features=features,
+        created=created,
+        online_config=online,
+        offline_config=_offline_config(request, name, ctx, created),
+        role_arn=role_arn,
+        description=request.get("Description"),
+        throughput=_throughput(request.get("ThroughputConfig")),
+        tags=list(request.get("Tags") or []),
+    )
     if role_arn:
         credentials.require_trust(role_arn)  # Feature Store assumes it to write the offline store
     group.start_transition()
@@ -193,12 +227,15 @@ def list_feature_groups(request: dict, ctx: RequestContext) -> dict:
     status, offline = request.get("FeatureGroupStatusEquals"), request.get("OfflineStoreStatusEquals")
     after, before = request.get("CreationTimeAfter"), request.get("CreationTimeBefore")
     contains = request.get("NameContains")
-    groups = [g for g in GROUPS.in_region(ctx)
-              if (contains is None or contains.lower() in g.name.lower())
-              and (status is None or g.status == status)
-              and (offline is None or (g.offline_status() or {}).get("Status") == offline)
-              and (after is None or g.created.timestamp() > float(after))
-              and (before is None or g.created.timestamp() < float(before))]
+    groups = [
+        g
+        for g in GROUPS.in_region(ctx)
+        if (contains is None or contains.lower() in g.name.lower())
+        and (status is None or g.status == status)
+        and (offline is None or (g.offline_status() or {}).get("Status") == offline)
+        and (after is None or g.created.timestamp() > float(after))
+        and (before is None or g.created.timestamp() < float(before))
+    ]
     sort_key = _SORT_KEYS[request.get("SortBy", "CreationTime")]
     groups.sort(key=lambda g: (sort_key(g), g.name), reverse=request.get("SortOrder", "Descending") == "Descending")
     found = page(groups, request, ctx, default_size=10, key=lambda g: g.arn)
@@ -209,6 +246,7 @@ def _add_columns(group: FeatureGroup, features: list[Feature]) -> None:
     """The offline store's table gets the new features as columns (an Iceberg table: a schema change)."""
     if group.is_iceberg:
         from local_aws.featurestore import iceberg_store  # pyiceberg takes most of a second to import
+
         iceberg_store.add_features(group, features)
     else:
         write_glue_table(group)
@@ -219,24 +257,33 @@ def update_feature_group(request: dict, ctx: RequestContext) -> dict:
     with GROUPS.lock:
         group = GROUPS.require(ctx, request["FeatureGroupName"])
         if group.status != "Created":
-            raise ValidationException(f"FeatureGroup {group.name} is {group.status}; it can be updated only when its "
-                                      "FeatureGroupStatus is Created.")
+            raise ValidationException(
+                f"FeatureGroup {group.name} is {group.status}; it can be updated only when its "
+                "FeatureGroupStatus is Created."
+            )
         if group.last_update_status == "InProgress":
-            raise ValidationException(f"FeatureGroup {group.name} has an update in progress (LastUpdateStatus "
-                                      "InProgress). Wait until DescribeFeatureGroup shows LastUpdateStatus "
-                                      "Successful, then update again.")
+            raise ValidationException(
+                f"FeatureGroup {group.name} has an update in progress (LastUpdateStatus "
+                "InProgress). Wait until DescribeFeatureGroup shows LastUpdateStatus "
+                "Successful, then update again."
+            )
         new_features: list[Feature] = []
         if request.get("FeatureAdditions") is not None:
-            new_features = _parse_features(request["FeatureAdditions"], (group.online_config or {}).get("StorageType"),
-                                           {f.name.lower() for f in group.features})
+            new_features = _parse_features(
+                request["FeatureAdditions"],
+                (group.online_config or {}).get("StorageType"),
+                {f.name.lower() for f in group.features},
+            )
             if len(group.features) + len(new_features) > MAX_FEATURES:
                 raise ResourceLimitExceeded(
                     f"FeatureGroup {group.name} would have {len(group.features) + len(new_features)} features; "
-                    f"a FeatureGroup can have at most {MAX_FEATURES}.")
+                    f"a FeatureGroup can have at most {MAX_FEATURES}."
+                )
         online_update = request.get("OnlineStoreConfig")
         if online_update and group.online_config is None:
-            raise ValidationException(f"FeatureGroup {group.name} has no OnlineStore, so its "
-                                      "OnlineStoreConfig cannot be updated.")
+            raise ValidationException(
+                f"FeatureGroup {group.name} has no OnlineStore, so its OnlineStoreConfig cannot be updated."
+            )
         if new_features:
             group.add_features(new_features)
             if group.glue_table:
@@ -258,8 +305,10 @@ def delete_feature_group(request: dict, ctx: RequestContext) -> dict:
     with GROUPS.lock:
         group = GROUPS.require(ctx, request["FeatureGroupName"])
         if group.status == "Creating":
-            raise ResourceInUse(f"FeatureGroup {group.name} is still Creating; delete it once its "
-                                "FeatureGroupStatus is Created or CreateFailed.")
+            raise ResourceInUse(
+                f"FeatureGroup {group.name} is still Creating; delete it once its "
+                "FeatureGroupStatus is Created or CreateFailed."
+            )
         if group.status != "Deleting":
             group.status = "Deleting"
             group.last_update_status = None if group.last_update_status == "InProgress" else group.last_update_status
@@ -272,18 +321,25 @@ def _require_feature(ctx: RequestContext, request: dict) -> tuple[FeatureGroup, 
     group = GROUPS.require(ctx, request["FeatureGroupName"])
     feature = group.by_name.get(request["FeatureName"])
     if feature is None:
-        raise ResourceNotFound(f"Resource Not Found: Amazon SageMaker can't find a Feature with name "
-                               f"{request['FeatureName']} in FeatureGroup {group.name}")
+        raise ResourceNotFound(
+            f"Resource Not Found: Amazon SageMaker can't find a Feature with name "
+            f"{request['FeatureName']} in FeatureGroup {group.name}"
+        )
     return group, feature
 
 
 @action("sagemaker", "DescribeFeatureMetadata")
 def describe_feature_metadata(request: dict, ctx: RequestContext) -> dict:
     group, feature = _require_feature(ctx, request)
-    out = {"FeatureGroupArn": group.arn, "FeatureGroupName": group.name, "FeatureName": feature.name,
-           "FeatureType": feature.feature_type, "CreationTime": feature.created,
-           "LastModifiedTime": feature.modified,
-           "Parameters": [{"Key": k, "Value": v} for k, v in feature.parameters.items()]}
+    out = {
+        "FeatureGroupArn": group.arn,
+        "FeatureGroupName": group.name,
+        "FeatureName": feature.name,
+        "FeatureType": feature.feature_type,
+        "CreationTime": feature.created,
+        "LastModifiedTime": feature.modified,
+        "Parameters": [{"Key": k, "Value": v} for k, v in feature.parameters.items()],
+    }
     if feature.description is not None:
         out["Description"] = feature.description
     return out

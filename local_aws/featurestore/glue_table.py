@@ -6,6 +6,7 @@ every offline record; it is a Parquet table at the offline store's ResolvedOutpu
 reads the files the offline store writes. local_aws writes it into moto's Glue and rewrites it when
 features are added; deleting the group leaves it in place, as AWS does.
 """
+
 from __future__ import annotations
 
 from local_aws.core import moto_state
@@ -40,8 +41,10 @@ def table_input(group: FeatureGroup) -> dict:
             "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
             "OutputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
             "Compressed": False,
-            "SerdeInfo": {"SerializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
-                          "Parameters": {"serialization.format": "1"}},
+            "SerdeInfo": {
+                "SerializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
+                "Parameters": {"serialization.format": "1"},
+            },
             "StoredAsSubDirectories": False,
         },
     }

@@ -19,6 +19,7 @@ the files already written are referenced by no snapshot, so no reader sees them.
 pyiceberg takes most of a second to import: models.py and feature_groups.py import this module only
 for Iceberg groups.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -26,7 +27,8 @@ import io
 import itertools
 import os
 import threading
-from typing import TYPE_CHECKING, Iterator
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -35,11 +37,19 @@ from pyiceberg.partitioning import UNPARTITIONED_PARTITION_SPEC, PartitionField,
 from pyiceberg.schema import Schema
 from pyiceberg.table import Table
 from pyiceberg.transforms import TruncateTransform
-from pyiceberg.types import (BooleanType, DoubleType, IcebergType, ListType, LongType, NestedField, StringType,
-                             TimestampType)
+from pyiceberg.types import (
+    BooleanType,
+    DoubleType,
+    IcebergType,
+    ListType,
+    LongType,
+    NestedField,
+    StringType,
+    TimestampType,
+)
 
-from local_aws.core.iceberg_catalog import GlueCatalog
 from local_aws.core import moto_state
+from local_aws.core.iceberg_catalog import GlueCatalog
 from local_aws.featurestore.glue_table import ADDED_COLUMNS, description
 from local_aws.featurestore.offline_store import Row
 
@@ -49,9 +59,11 @@ if TYPE_CHECKING:
 _FEATURE_TYPES = {"Integral": LongType(), "Fractional": DoubleType(), "String": StringType()}
 _ADDED_TYPES = {"timestamp": TimestampType(), "boolean": BooleanType()}  # ADDED_COLUMNS' Glue types
 _WRITES = threading.Lock()  # local_aws's own commits, one at a time: they never conflict (and retry)
-_ADDED = {"write_time": lambda row, written: written,
-          "api_invocation_time": lambda row, written: int(row.api_invocation_time * 1_000_000),
-          "is_deleted": lambda row, written: row.is_deleted}
+_ADDED = {
+    "write_time": lambda row, written: written,
+    "api_invocation_time": lambda row, written: int(row.api_invocation_time * 1_000_000),
+    "is_deleted": lambda row, written: row.is_deleted,
+}
 
 
 def table_location(group: FeatureGroup) -> str:
@@ -74,8 +86,14 @@ def _spec(group: FeatureGroup, schema: Schema) -> PartitionSpec:
     name = group.event_time_name
     if group.by_name[name].feature_type != "String":
         return UNPARTITIONED_PARTITION_SPEC
-    return PartitionSpec(PartitionField(source_id=schema.find_field(name).field_id, field_id=1000,
-                                        transform=TruncateTransform(10), name=f"{name}_trunc"))
+    return PartitionSpec(
+        PartitionField(
+            source_id=schema.find_field(name).field_id,
+            field_id=1000,
+            transform=TruncateTransform(10),
+            name=f"{name}_trunc",
+        )
+    )
 
 
 def _table(group: FeatureGroup) -> Table:
@@ -87,11 +105,14 @@ def create(group: FeatureGroup) -> str | None:
     database, name = group.glue_table
     schema = _schema(group.features)
     try:
-        GlueCatalog(group.region, group.account_id).create(group.glue_table, schema, _spec(group, schema),
-                                                           table_location(group), description(group))
+        GlueCatalog(group.region, group.account_id).create(
+            group.glue_table, schema, _spec(group, schema), table_location(group), description(group)
+        )
     except FileExistsError:
-        return (f"Failed to create the OfflineStore: the Glue table {database}.{name} already exists. Name another "
-                "table in DataCatalogConfig, delete this FeatureGroup and create it again.")
+        return (
+            f"Failed to create the OfflineStore: the Glue table {database}.{name} already exists. Name another "
+            "table in DataCatalogConfig, delete this FeatureGroup and create it again."
+        )
     return None
 
 
@@ -108,15 +129,23 @@ def _folder(group: FeatureGroup, row: Row) -> str:
     value = row.values[group.event_time_name]
     if isinstance(value, str):
         return value[:10]
-    return f"{dt.datetime.fromtimestamp(row.event_time, dt.timezone.utc):%Y-%m-%d}"
+    return f"{dt.datetime.fromtimestamp(row.event_time, dt.UTC):%Y-%m-%d}"
 
 
 def _encode(schema: Schema, rows: list[Row], write_time: float) -> bytes:
     """One Parquet file of the rows in the table's current schema, with Iceberg's field ids."""
     arrow_schema = schema_to_pyarrow(schema)
     written = int(write_time * 1_000_000)
-    arrays = [pa.array([_ADDED[column.name](row, written) if column.name in _ADDED else row.values.get(column.name)
-                        for row in rows], type=column.type) for column in arrow_schema]
+    arrays = [
+        pa.array(
+            [
+                _ADDED[column.name](row, written) if column.name in _ADDED else row.values.get(column.name)
+                for row in rows
+            ],
+            type=column.type,
+        )
+        for column in arrow_schema
+    ]
     sink = io.BytesIO()
     pq.write_table(pa.Table.from_arrays(arrays, schema=arrow_schema), sink)
     return sink.getvalue()
@@ -134,9 +163,11 @@ def _write_snapshot(table: Table, group: FeatureGroup, rows: list[Row], write_ti
         by_folder.setdefault(_folder(group, row), []).append(row)
     data_files = []
     for folder, part in sorted(by_folder.items()):
-        latest = dt.datetime.fromtimestamp(max(row.event_time for row in part), dt.timezone.utc)
-        path = (f"{table.location()}/data/{os.urandom(4).hex()}/{group.event_time_name}_trunc={folder}/"
-                f"{latest:%Y%m%dT%H%M%SZ}_{os.urandom(8).hex()}.parquet")
+        latest = dt.datetime.fromtimestamp(max(row.event_time for row in part), dt.UTC)
+        path = (
+            f"{table.location()}/data/{os.urandom(4).hex()}/{group.event_time_name}_trunc={folder}/"
+            f"{latest:%Y%m%dT%H%M%SZ}_{os.urandom(8).hex()}.parquet"
+        )
         bucket, key = moto_state.parse_s3_uri(path)
         moto_state.put_object(bucket, key, _encode(table.schema(), part, write_time), group.account_id)
         data_files.append(parquet_file_to_data_file(table.io, table.metadata, path))

@@ -9,14 +9,16 @@ on the group; moto's AddTags/ListTags/DeleteTags reach them through a tag target
 tells its listeners when a group changes outside the handlers (a transition, a tag), so the saved
 state (durable.py) follows; `saved()` and `from_saved()` turn a group into plain data and back.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from local_aws.core import moto_state
 from local_aws.core.errors import ResourceInUse, ResourceNotFound
@@ -127,8 +129,12 @@ class FeatureGroup:
         return out
 
     def summary(self) -> dict:
-        out = {"FeatureGroupName": self.name, "FeatureGroupArn": self.arn, "CreationTime": self.created,
-               "FeatureGroupStatus": self.status}
+        out = {
+            "FeatureGroupName": self.name,
+            "FeatureGroupArn": self.arn,
+            "CreationTime": self.created,
+            "FeatureGroupStatus": self.status,
+        }
         if self.offline_config is not None:
             out["OfflineStoreStatus"] = self.offline_status()
         return out
@@ -142,13 +148,19 @@ class FeatureGroup:
 
     def offline_destination_at(self, bucket: str, prefix: str) -> Destination:
         """Where the offline store's rows go; its columns are read at each write, so added features appear."""
-        return Destination(account_id=self.account_id, role_arn=self.role_arn or "", bucket=bucket, prefix=prefix,
-                           columns=self.offline_columns,
-                           report=self.report_offline_write,
-                           append_snapshot=self._append_snapshot if self.is_iceberg else None)
+        return Destination(
+            account_id=self.account_id,
+            role_arn=self.role_arn or "",
+            bucket=bucket,
+            prefix=prefix,
+            columns=self.offline_columns,
+            report=self.report_offline_write,
+            append_snapshot=self._append_snapshot if self.is_iceberg else None,
+        )
 
     def _append_snapshot(self, rows: list[Row], write_time: float) -> int:
         from local_aws.featurestore import iceberg_store  # pyiceberg takes most of a second to import
+
         return iceberg_store.append(self, rows, write_time)
 
     def saved(self) -> dict:
@@ -224,8 +236,9 @@ class GroupRegistry:
     def ensure_free(self, ctx: RequestContext, name: str) -> None:
         """Refuse a name a live group holds, in any case (ResourceInUse). Hold `lock` until `add`."""
         if self.find(ctx, name) is not None:
-            raise ResourceInUse(f"Resource Already Exists: FeatureGroup with name {name} already exists. "
-                                "Choose a different name.")
+            raise ResourceInUse(
+                f"Resource Already Exists: FeatureGroup with name {name} already exists. Choose a different name."
+            )
 
     def add(self, ctx: RequestContext, group: FeatureGroup) -> None:
         with self.lock:
@@ -234,8 +247,11 @@ class GroupRegistry:
     def in_region(self, ctx: RequestContext) -> list[FeatureGroup]:
         """The groups of the caller's account and region that exist now."""
         with self.lock:
-            return [group for key, group in list(self._groups.items())
-                    if key[:2] == (ctx.account_id, ctx.region) and self._settle(key, group) is not None]
+            return [
+                group
+                for key, group in list(self._groups.items())
+                if key[:2] == (ctx.account_id, ctx.region) and self._settle(key, group) is not None
+            ]
 
     def forget(self) -> None:
         with self.lock:

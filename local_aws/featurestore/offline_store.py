@@ -15,6 +15,7 @@ time (UTC), columns = the features, then write_time, api_invocation_time, is_del
 Iceberg table format gives its destination an `append_snapshot`: the flush hands it the group's rows
 whole, and it commits them as one Iceberg snapshot (iceberg_store.py).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -23,8 +24,9 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -104,16 +106,20 @@ def encode_parquet(columns: list[Column], rows: list[Row], write_time: float) ->
 
 def partition_key(prefix: str, hour: int, latest_event_time: float) -> str:
     """The S3 key of a new file in the hour partition `hour` (hours since the epoch)."""
-    start = dt.datetime.fromtimestamp(hour * 3600, dt.timezone.utc)
-    latest = dt.datetime.fromtimestamp(latest_event_time, dt.timezone.utc)
-    return (f"{prefix}/year={start:%Y}/month={start:%m}/day={start:%d}/hour={start:%H}/"
-            f"{latest:%Y%m%dT%H%M%SZ}_{os.urandom(8).hex()}.parquet")
+    start = dt.datetime.fromtimestamp(hour * 3600, dt.UTC)
+    latest = dt.datetime.fromtimestamp(latest_event_time, dt.UTC)
+    return (
+        f"{prefix}/year={start:%Y}/month={start:%m}/day={start:%d}/hour={start:%H}/"
+        f"{latest:%Y%m%dT%H%M%SZ}_{os.urandom(8).hex()}.parquet"
+    )
 
 
 def _blocked(destination: Destination, exc: Exception, fix: str = "") -> None:
     name = exc.code if isinstance(exc, AwsError) else type(exc).__name__
-    reason = (f"Feature Store could not write to s3://{destination.bucket}/{destination.prefix}: "
-              f"{name} {exc}. {fix + '. ' if fix else ''}Buffered records are retried every flush.")
+    reason = (
+        f"Feature Store could not write to s3://{destination.bucket}/{destination.prefix}: "
+        f"{name} {exc}. {fix + '. ' if fix else ''}Buffered records are retried every flush."
+    )
     log.warning("%s", reason)
     destination.report(reason)
 
@@ -124,8 +130,10 @@ def _refusal(destination: Destination) -> AwsError | None:
     Feature Store reads the bucket's ACL before it writes (AmazonSageMakerFeatureStoreAccess grants
     s3:GetBucketAcl for that), and the key always holds "/sagemaker/", which the managed policies'
     `*sagemaker*` resources match: the bucket's name decides."""
-    for need in (Need("s3:GetBucketAcl", f"arn:aws:s3:::{destination.bucket}"),
-                 Need("s3:PutObject", f"arn:aws:s3:::{destination.bucket}/{destination.prefix}/")):
+    for need in (
+        Need("s3:GetBucketAcl", f"arn:aws:s3:::{destination.bucket}"),
+        Need("s3:PutObject", f"arn:aws:s3:::{destination.bucket}/{destination.prefix}/"),
+    ):
         decision = authorization.allowed(destination.role_arn, need)
         if decision != "allowed":
             principal = authorization.acting_as(destination.role_arn, SESSION_NAME).arn
@@ -146,8 +154,10 @@ class OfflineStore:
         """Queue one row (the request path: no encoding here)."""
         with self._lock:
             if self._closed:
-                raise ServiceUnavailable("The offline store has been written for the last time: local_aws is "
-                                         "stopping. Retry once it is running again.")
+                raise ServiceUnavailable(
+                    "The offline store has been written for the last time: local_aws is "
+                    "stopping. Retry once it is running again."
+                )
             rows = self._pending.get(destination)
             if rows is None:
                 rows = self._pending[destination] = []
@@ -197,8 +207,9 @@ class OfflineStore:
             part = by_hour[hour]
             key = partition_key(destination.prefix, hour, max(row.event_time for row in part))
             try:
-                moto_state.put_object(destination.bucket, key, encode_parquet(columns, part, write_time),
-                                      destination.account_id)
+                moto_state.put_object(
+                    destination.bucket, key, encode_parquet(columns, part, write_time), destination.account_id
+                )
             except Exception as exc:  # moto's MissingBucket and the like: keep the rows, say why
                 _blocked(destination, exc, "Create the bucket")
                 return written, files, [row for later in hours[index:] for row in by_hour[later]]

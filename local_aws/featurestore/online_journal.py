@@ -9,11 +9,13 @@ the segments hold more than twice the live records (plus COMPACT_SLACK), the nex
 live record as one segment instead, and the segments no snapshot names any more are deleted once the
 new snapshot is on disk.
 """
+
 from __future__ import annotations
 
 import os
 import pickle
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from local_aws.core import persistence
 
@@ -50,8 +52,7 @@ class Journal:
         """The changes of the named segments, oldest first; they become this journal's segments."""
         folder = persistence.files(self.store_name)
         self.segments, self.records, self.in_use = list(segments), 0, True
-        self._next = 1 + max((int(name.split(".")[0]) for name in os.listdir(folder) if name[0].isdigit()),
-                             default=-1)
+        self._next = 1 + max((int(name.split(".")[0]) for name in os.listdir(folder) if name[0].isdigit()), default=-1)
         for name in segments:
             with open(folder / name, "rb") as fh:
                 changes = pickle.load(fh)

@@ -8,6 +8,7 @@ record: the control plane never sees it, and a group's store is dropped when its
 Each store notes the identifiers written since the last save (a set add under the lock it already
 holds), so a save writes only those (durable.py, online_journal.py).
 """
+
 from __future__ import annotations
 
 import threading
@@ -76,9 +77,11 @@ class OnlineStore:
         """The identifiers held, in order: unexpired ones, with soft-deleted ones if asked for."""
         now = time.time()
         with self.lock:
-            return sorted(key for key, entry in self.entries.items()
-                          if (include_deleted or not entry.deleted)
-                          and (entry.expires_at is None or now < entry.expires_at))
+            return sorted(
+                key
+                for key, entry in self.entries.items()
+                if (include_deleted or not entry.deleted) and (entry.expires_at is None or now < entry.expires_at)
+            )
 
     def take_unsaved(self, everything: bool = False) -> tuple[set[str], dict[str, OnlineEntry | None]]:
         """(identifiers unsaved until now, their entries: None when hard-deleted), or every entry when

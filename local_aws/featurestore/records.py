@@ -7,12 +7,14 @@ of its feature's type (ISO-8601 UTC for String, epoch seconds for Fractional) wi
 1970-9999, and a complete record must hold the record identifier and the event time. Every
 failure is the runtime's ValidationError naming the value, the feature and what was expected.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import math
 import re
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 from local_aws.core.errors import ValidationError
 from local_aws.featurestore.models import Feature, FeatureGroup
@@ -22,8 +24,9 @@ MAX_EPOCH_SECONDS = 253402300800  # 10000-01-01T00:00:00Z: event times must fall
 _INTEGRAL = re.compile(r"[+-]?[0-9]{1,19}").fullmatch
 _FRACTIONAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|NaN|[+-]?Infinity").fullmatch
 _ISO_8601 = re.compile(
-    r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?Z").fullmatch
-_UTC = dt.timezone.utc
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?Z"
+).fullmatch
+_UTC = dt.UTC
 
 
 class Parsed(NamedTuple):
@@ -74,8 +77,10 @@ def _iso_epoch(text: str) -> float:
             epoch = moment.timestamp() + (int(fraction) / 10 ** len(fraction) if fraction else 0.0)
             if 0 <= epoch < MAX_EPOCH_SECONDS:
                 return epoch
-    raise ValueError("expected an ISO-8601 UTC time yyyy-MM-dd'T'HH:mm:ssZ or yyyy-MM-dd'T'HH:mm:ss.SSSZ, "
-                     "such as 2024-01-31T12:00:00Z or 2024-01-31T12:00:00.250Z")
+    raise ValueError(
+        "expected an ISO-8601 UTC time yyyy-MM-dd'T'HH:mm:ssZ or yyyy-MM-dd'T'HH:mm:ss.SSSZ, "
+        "such as 2024-01-31T12:00:00Z or 2024-01-31T12:00:00.250Z"
+    )
 
 
 def _epoch_seconds(text: str) -> float:
@@ -97,8 +102,10 @@ def event_time(group: FeatureGroup, text: str) -> float:
 
 
 def bad_value(group: FeatureGroup, feature: Feature, text: Any, reason: str) -> ValidationError:
-    return ValidationError(f"Invalid value '{text}' for feature {feature.name} of type {feature.feature_type} "
-                           f"in FeatureGroup {group.name}: {reason}.")
+    return ValidationError(
+        f"Invalid value '{text}' for feature {feature.name} of type {feature.feature_type} "
+        f"in FeatureGroup {group.name}: {reason}."
+    )
 
 
 def _collection(group: FeatureGroup, feature: Feature, items: list | None) -> list:
@@ -132,17 +139,19 @@ def parse_record(group: FeatureGroup, record: list[dict], complete: bool = True)
     for item in record:
         feature = by_name.get(item["FeatureName"])
         if feature is None:
-            raise ValidationError(f"The feature {item['FeatureName']} is not defined in FeatureGroup {group.name}. "
-                                  "Add it with UpdateFeatureGroup (FeatureAdditions) or leave it out of the Record.")
+            raise ValidationError(
+                f"The feature {item['FeatureName']} is not defined in FeatureGroup {group.name}. "
+                "Add it with UpdateFeatureGroup (FeatureAdditions) or leave it out of the Record."
+            )
         name = feature.name  # the group's own string: records share it instead of holding a copy
         if name in values:
-            raise ValidationError(f"The feature {name} appears more than once in the Record; give each feature "
-                                  "one value.")
+            raise ValidationError(
+                f"The feature {name} appears more than once in the Record; give each feature one value."
+            )
         text = item.get("ValueAsString")
         if feature.collection_type:
             if text is not None:
-                raise bad_value(group, feature, text, "a collection feature takes ValueAsStringList, "
-                                "not ValueAsString")
+                raise bad_value(group, feature, text, "a collection feature takes ValueAsStringList, not ValueAsString")
             text = item.get("ValueAsStringList")
             values[name] = _collection(group, feature, text)
         elif text is None:
@@ -162,7 +171,8 @@ def parse_record(group: FeatureGroup, record: list[dict], complete: bool = True)
                 raise ValidationError(
                     f"The Record is missing the {role} feature {required}. Every Record for FeatureGroup "
                     f"{group.name} must contain {group.record_identifier_name} (RecordIdentifierFeatureName) and "
-                    f"{event_time_name} (EventTimeFeatureName).")
+                    f"{event_time_name} (EventTimeFeatureName)."
+                )
     return Parsed(values, when, shared_layout(tuple(values)), tuple(texts))
 
 
@@ -177,8 +187,9 @@ def identifier(group: FeatureGroup, text: str) -> tuple[str, Any]:
     """(online store key, parsed value) of a record identifier given as a string."""
     feature = group.by_name[group.record_identifier_name]
     if not text:
-        raise ValidationError(f"RecordIdentifierValueAsString must be a non-empty {feature.feature_type} value "
-                              f"of feature {feature.name}.")
+        raise ValidationError(
+            f"RecordIdentifierValueAsString must be a non-empty {feature.feature_type} value of feature {feature.name}."
+        )
     if feature.feature_type == "Integral":
         try:
             value = integral(text)

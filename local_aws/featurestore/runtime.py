@@ -13,6 +13,7 @@ PutRecord is the hot path of `ingest_dataframe`: one lookup for the group, one p
 one lookup for its online store, one append to the offline store's in-memory buffer, and a flag
 telling the saver thread that the online store changed (durable.py: nothing is written here).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -38,16 +39,20 @@ def _group(ctx: RequestContext, name: str, missing: type[AwsError] = ValidationE
     if group is None or group.status == "Deleting":
         raise missing(f"Resource Not Found: Amazon SageMaker can't find a FeatureGroup with name [{name}].")
     if group.status != "Created":
-        raise ValidationError(f"FeatureGroup {group.name} is {group.status}; records can be written and read only "
-                              "when its FeatureGroupStatus is Created.")
+        raise ValidationError(
+            f"FeatureGroup {group.name} is {group.status}; records can be written and read only "
+            "when its FeatureGroupStatus is Created."
+        )
     return group
 
 
 def _online_group(ctx: RequestContext, name: str, missing: type[AwsError]) -> FeatureGroup:
     group = _group(ctx, name, missing)
     if not group.online_enabled:
-        raise ValidationError(f"FeatureGroup {group.name} has no OnlineStore (OnlineStoreConfig.EnableOnlineStore "
-                              "is not true), so records cannot be read from it. Query its offline store instead.")
+        raise ValidationError(
+            f"FeatureGroup {group.name} has no OnlineStore (OnlineStoreConfig.EnableOnlineStore "
+            "is not true), so records cannot be read from it. Query its offline store instead."
+        )
     return group
 
 
@@ -68,16 +73,16 @@ def _ttl_seconds(ttl: dict | None) -> int | None:
     return None if ttl is None else ttl["Value"] * _TTL_SECONDS[ttl["Unit"]]
 
 
-def _put(group: FeatureGroup, record: list[dict], stores: list[str] | None, ttl: dict | None,
-         invoked: float) -> None:
+def _put(group: FeatureGroup, record: list[dict], stores: list[str] | None, ttl: dict | None, invoked: float) -> None:
     parsed = parse_record(group, record)
     when = parsed.event_time
     online, offline = _targets(group, stores)
     if online:
         key = identifier_key(group, parsed.values[group.record_identifier_name])
         seconds = _ttl_seconds(ttl if ttl is not None else group.online_config.get("TtlDuration"))
-        store_of(group).put(key, OnlineEntry(when, parsed.names, parsed.texts, False, when + seconds if seconds
-                                             else None))
+        store_of(group).put(
+            key, OnlineEntry(when, parsed.names, parsed.texts, False, when + seconds if seconds else None)
+        )
         STATE.changed()
     if offline:
         STORE.append(group.offline_destination, Row(parsed.values, when, invoked, False))
@@ -95,12 +100,15 @@ def _wanted(group: FeatureGroup, names: list[str] | None) -> set[str] | None:
 
 def _record(entry: OnlineEntry, wanted: set[str] | None) -> list[dict]:
     """The entry as the Record a read answers: FeatureValues in the order they were written."""
-    return [{"FeatureName": name, ("ValueAsStringList" if isinstance(text, list) else "ValueAsString"): text}
-            for name, text in zip(entry.names, entry.texts) if wanted is None or name in wanted]
+    return [
+        {"FeatureName": name, ("ValueAsStringList" if isinstance(text, list) else "ValueAsString"): text}
+        for name, text in zip(entry.names, entry.texts)
+        if wanted is None or name in wanted
+    ]
 
 
 def _expires_at(entry: OnlineEntry) -> str:
-    moment = dt.datetime.fromtimestamp(entry.expires_at, dt.timezone.utc)
+    moment = dt.datetime.fromtimestamp(entry.expires_at, dt.UTC)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
@@ -138,9 +146,11 @@ def delete_record(request: dict, ctx: RequestContext) -> dict:
         deleted = store_of(group).delete(key, when, hard)
         STATE.changed()
         if not deleted and hard:
-            raise ValidationError(f"EventTime {text} of the HardDelete is not later than the EventTime of the "
-                                  f"record {request['RecordIdentifierValueAsString']} in the OnlineStore; nothing "
-                                  "was deleted. Pass a later EventTime.")
+            raise ValidationError(
+                f"EventTime {text} of the HardDelete is not later than the EventTime of the "
+                f"record {request['RecordIdentifierValueAsString']} in the OnlineStore; nothing "
+                "was deleted. Pass a later EventTime."
+            )
     if offline:
         event_value = text if group.by_name[group.event_time_name].feature_type == "String" else float(text)
         marker = {group.record_identifier_name: record_id, group.event_time_name: event_value}
@@ -153,9 +163,11 @@ def update_record(request: dict, ctx: RequestContext) -> dict:
     group = _group(ctx, request["FeatureGroupName"])
     storage = (group.online_config or {}).get("StorageType")
     if storage not in ("Standard_V2", "InMemory"):
-        raise ValidationError(f"UpdateRecord is available only for feature groups whose OnlineStoreConfig.StorageType "
-                              f"is Standard_V2 or InMemory; FeatureGroup {group.name} has "
-                              f"{storage or 'no OnlineStore'}. Use PutRecord with the whole record.")
+        raise ValidationError(
+            f"UpdateRecord is available only for feature groups whose OnlineStoreConfig.StorageType "
+            f"is Standard_V2 or InMemory; FeatureGroup {group.name} has "
+            f"{storage or 'no OnlineStore'}. Use PutRecord with the whole record."
+        )
     features = request["Features"]
     if len(features) > 100:
         raise ValidationError(f"Features lists {len(features)} features; UpdateRecord takes at most 100.")
@@ -166,8 +178,10 @@ def update_record(request: dict, ctx: RequestContext) -> dict:
     key, record_id = identifier(group, text)
     update = parse_record(group, features, complete=False)
     if update.values.get(group.record_identifier_name, record_id) != record_id:
-        raise ValidationError(f"Features sets {group.record_identifier_name} to a value other than "
-                              f"RecordIdentifierValueAsString {text}; a record's identifier cannot change.")
+        raise ValidationError(
+            f"Features sets {group.record_identifier_name} to a value other than "
+            f"RecordIdentifierValueAsString {text}; a record's identifier cannot change."
+        )
     has_event_time = group.event_time_name in update.values
     seconds = _ttl_seconds(request.get("TtlDuration"))
     if seconds and not has_event_time:
@@ -176,11 +190,15 @@ def update_record(request: dict, ctx: RequestContext) -> dict:
     with store.lock:
         current = store.live(key)
         if current is None:
-            raise ResourceNotFound(f"Record {text} does not exist in the OnlineStore of FeatureGroup {group.name} "
-                                   "(or was deleted). Create it with PutRecord.")
+            raise ResourceNotFound(
+                f"Record {text} does not exist in the OnlineStore of FeatureGroup {group.name} "
+                "(or was deleted). Create it with PutRecord."
+            )
         if has_event_time and update.event_time < current.event_time:
-            raise ConflictException(f"EventTime of the update is older than the EventTime of record {text}; resubmit "
-                                    "with an EventTime equal to or newer than the record's current one.")
+            raise ConflictException(
+                f"EventTime of the update is older than the EventTime of record {text}; resubmit "
+                "with an EventTime equal to or newer than the record's current one."
+            )
         merged = dict(zip(current.names, current.texts))
         merged.update(zip(update.names, update.texts))
         when = update.event_time if has_event_time else current.event_time
@@ -207,8 +225,14 @@ def batch_get_record(request: dict, ctx: RequestContext) -> dict:
                 entry = store_of(group).live(identifier(group, record_id)[0])
                 selected = _record(entry, wanted) if entry else []
             except AwsError as err:
-                errors.append({"FeatureGroupName": name, "RecordIdentifierValueAsString": record_id,
-                               "ErrorCode": err.code, "ErrorMessage": err.message})
+                errors.append(
+                    {
+                        "FeatureGroupName": name,
+                        "RecordIdentifierValueAsString": record_id,
+                        "ErrorCode": err.code,
+                        "ErrorMessage": err.message,
+                    }
+                )
                 continue
             if selected:
                 found = {"FeatureGroupName": name, "RecordIdentifierValueAsString": record_id, "Record": selected}

@@ -10,6 +10,7 @@ in MissingContextValues.
 moto could load all ~9,500 AWS-managed policies up front, but then every reset rebuilds them
 (seconds): instead a managed policy is loaded the first time a call names its ARN, then moto answers.
 """
+
 from __future__ import annotations
 
 import threading
@@ -22,9 +23,19 @@ from local_aws.core.protocol import RequestContext, action, before_moto
 _lock = threading.Lock()
 
 
-@before_moto("iam", "AttachRolePolicy", "AttachUserPolicy", "AttachGroupPolicy", "DetachRolePolicy",
-             "DetachUserPolicy", "DetachGroupPolicy", "GetPolicy", "GetPolicyVersion", "ListPolicyVersions",
-             "ListEntitiesForPolicy")
+@before_moto(
+    "iam",
+    "AttachRolePolicy",
+    "AttachUserPolicy",
+    "AttachGroupPolicy",
+    "DetachRolePolicy",
+    "DetachUserPolicy",
+    "DetachGroupPolicy",
+    "GetPolicy",
+    "GetPolicyVersion",
+    "ListPolicyVersions",
+    "ListEntitiesForPolicy",
+)
 def _load_managed_policy(request: dict, ctx: RequestContext) -> None:
     arn = request.get("PolicyArn", "")
     if arn.startswith(moto_iam.AWS_POLICY_PREFIX):
@@ -40,18 +51,26 @@ def simulate_principal_policy(request: dict, ctx: RequestContext) -> dict:
     policies = moto_iam.principal_policies(source, ctx.account_id)
     if policies is None:
         raise NoSuchEntity(f"PolicySourceArn {source} does not name an existing role or user.")
-    policies += [(f"PolicyInputList.{i}", moto_iam.parse_document(document))
-                 for i, document in enumerate(request.get("PolicyInputList", []), 1)]
-    context = {entry["ContextKeyName"].lower(): entry.get("ContextKeyValues", [])
-               for entry in request.get("ContextEntries", [])}
+    policies += [
+        (f"PolicyInputList.{i}", moto_iam.parse_document(document))
+        for i, document in enumerate(request.get("PolicyInputList", []), 1)
+    ]
+    context = {
+        entry["ContextKeyName"].lower(): entry.get("ContextKeyValues", [])
+        for entry in request.get("ContextEntries", [])
+    }
     results = []
     for action_name in request["ActionNames"]:
         for resource in request.get("ResourceArns") or ["*"]:
             missing: set[str] = set()
             decision, matched = decide(policies, action_name, resource, context, missing)
-            results.append({
-                "EvalActionName": action_name, "EvalResourceName": resource, "EvalDecision": decision,
-                "MatchedStatements": [{"SourcePolicyId": p, "SourcePolicyType": "IAM Policy"} for p in matched],
-                "MissingContextValues": sorted(key.lower() for key in missing),
-            })
+            results.append(
+                {
+                    "EvalActionName": action_name,
+                    "EvalResourceName": resource,
+                    "EvalDecision": decision,
+                    "MatchedStatements": [{"SourcePolicyId": p, "SourcePolicyType": "IAM Policy"} for p in matched],
+                    "MissingContextValues": sorted(key.lower() for key in missing),
+                }
+            )
     return {"EvaluationResults": results, "IsTruncated": False}

@@ -8,6 +8,7 @@ credentials endpoint (local_aws.core.credentials), with a token kept in the serv
 kernel keeps working across restarts. helpers.configure reads both from the health record, so the
 notebooks' code is the same for an administrator and for Studio.
 """
+
 from __future__ import annotations
 
 import os
@@ -21,8 +22,10 @@ IDENTITY_VARIABLE = "LOCAL_AWS_IDENTITY"  # "admin" (the default) or "studio"
 ROLE_NAME = "AmazonSageMaker-ExecutionRole-20261202T000000"
 ROLE_PATH = "/service-role/"
 POLICIES = ["arn:aws:iam::aws:policy/AmazonSageMakerFullAccess"]
-TRUST = {"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
 TOKEN_FILE = "studio_kernel_token"
 SESSION_NAME = "SageMaker"  # the session name Studio's kernels act under
 
@@ -30,8 +33,10 @@ SESSION_NAME = "SageMaker"  # the session name Studio's kernels act under
 def playing_studio() -> bool:
     identity = os.environ.get(IDENTITY_VARIABLE, "admin")
     if identity not in ("admin", "studio"):
-        raise ValueError(f"{IDENTITY_VARIABLE}={identity!r} is not 'admin' or 'studio'; unset it to act as the "
-                         "account's administrator")
+        raise ValueError(
+            f"{IDENTITY_VARIABLE}={identity!r} is not 'admin' or 'studio'; unset it to act as the "
+            "account's administrator"
+        )
     return identity == "studio"
 
 

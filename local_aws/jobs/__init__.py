@@ -22,6 +22,7 @@ At its start, once it holds its port, a server runs `sweep_orphans(home)` (an on
 the job process groups a previous server of that home left running (after kill -9, where the
 parent-death signal is not available or did not fire).
 """
+
 from local_aws.jobs import service  # noqa: F401  (importing the package registers the handlers)
 from local_aws.jobs.api import describe_job, start_job, stop_job, wait_for_job
 from local_aws.jobs.models import JobKind

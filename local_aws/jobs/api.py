@@ -5,6 +5,7 @@ lists and describes. A request made in-process is validated against botocore's m
 for the caller in `ctx` (a pipeline's role) as the server does the API's requests, and refused with
 the same AwsError.
 """
+
 from __future__ import annotations
 
 from local_aws.core import authorization, validation

@@ -11,6 +11,7 @@ with the server however it ends (see processes). stdout+stderr stream line by li
 a stop request or the runtime limit ends the processes (SIGTERM, then SIGKILL), and so does an error
 while the hosts start. Continuous outputs upload while it runs (see outputs).
 """
+
 from __future__ import annotations
 
 import os
@@ -84,14 +85,16 @@ class Container:
         """A clean environment pointing AWS clients at the server with the role's credentials (fetched as a
         container fetches them), with the job's variables mapped."""
         port = urlparse(self.spec.endpoint_url).port
-        env = {k: os.environ[k] for k in ("HOME", "LANG", "LC_ALL", "TMPDIR", "LOCAL_AWS_NETGUARD_LOG")
-               if k in os.environ}
+        env = {
+            k: os.environ[k] for k in ("HOME", "LANG", "LC_ALL", "TMPDIR", "LOCAL_AWS_NETGUARD_LOG") if k in os.environ
+        }
         env["PATH"] = os.pathsep.join([str(staging.shims_dir(self.spec)), os.environ.get("PATH", os.defpath)])
         env.update(client_environment(port, self.spec.region, credentials_token=self.credentials_token))
         env.update({k: self._mapped(str(v), root) for k, v in self.spec.host_environment(host, self.hosts).items()})
         env.update({k: self._mapped(str(v), root) for k, v in self.spec.environment.items()})
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(GUARD_SITE), str(PACKAGE_PARENT),
-                                                          env.get("PYTHONPATH", "")]))
+        env["PYTHONPATH"] = os.pathsep.join(
+            filter(None, [str(GUARD_SITE), str(PACKAGE_PARENT), env.get("PYTHONPATH", "")])
+        )
         env["PYTHONUNBUFFERED"] = "1"
         # pip inside a job (the SDK's @step dependencies step, a requirements install) finds what the
         # project's Python has without trying the package index, which nothing in local mode may reach.
@@ -107,19 +110,27 @@ class Container:
         result = RunResult(exit_codes={})
         readers = []
         if self.no_private_opt_ml:
-            self._log(self.hosts[0], f"local_aws: this job's processes cannot have an /opt/ml of their own here "
-                                     f"({self.no_private_opt_ml}): /opt/ml/... is rewritten to each host's "
-                                     f"directory only in the entrypoint, the arguments, the environment and the "
-                                     f"SDK's own scripts, and a script that opens an /opt/ml path written in its "
-                                     f"code fails.")
+            self._log(
+                self.hosts[0],
+                f"local_aws: this job's processes cannot have an /opt/ml of their own here "
+                f"({self.no_private_opt_ml}): /opt/ml/... is rewritten to each host's "
+                f"directory only in the entrypoint, the arguments, the environment and the "
+                f"SDK's own scripts, and a script that opens an /opt/ml path written in its "
+                f"code fails.",
+            )
         self.credentials_token = credentials.grant(self.spec.role_arn, "SageMaker")
         try:
             for host, root in self.roots.items():
                 if self._stop.is_set():
                     break
                 self._stream(host)
-                proc = self._procs[host] = HostProcess(self.command_for(root), root, self.environment_for(host, root),
-                                                       self.spec.home, private_opt_ml=not self.no_private_opt_ml)
+                proc = self._procs[host] = HostProcess(
+                    self.command_for(root),
+                    root,
+                    self.environment_for(host, root),
+                    self.spec.home,
+                    private_opt_ml=not self.no_private_opt_ml,
+                )
                 tail: deque[str] = deque(maxlen=TAIL_LINES)
                 result.tails[host] = tail  # type: ignore[assignment]
                 reader = threading.Thread(target=self._pump, args=(host, proc, tail, result.lines), daemon=True)
@@ -167,16 +178,18 @@ class Container:
         with _logs_lock:
             if host not in self._streams:
                 self._streams[host] = f"{self.spec.job_name}/{host}-{int(time.time())}"
-                moto_state.ensure_log_stream(self.spec.region, self.spec.log_group, self._streams[host],
-                                             self.spec.account_id)
+                moto_state.ensure_log_stream(
+                    self.spec.region, self.spec.log_group, self._streams[host], self.spec.account_id
+                )
             return self._streams[host]
 
     def _log(self, host: str, text: str) -> None:
         """A line of local_aws's own in the host's log."""
         stream = self._stream(host)
         with _logs_lock:
-            moto_state.put_log_events(self.spec.region, self.spec.log_group, stream, [(int(time.time() * 1000), text)],
-                                      self.spec.account_id)
+            moto_state.put_log_events(
+                self.spec.region, self.spec.log_group, stream, [(int(time.time() * 1000), text)], self.spec.account_id
+            )
 
     def _pump(self, host: str, proc: HostProcess, tail: deque, lines: list) -> None:
         """Forward the process's output, line by line, to its CloudWatch Logs stream."""
@@ -187,8 +200,9 @@ class Container:
             tail.append(text)
             lines.append((stamp, text))
             with _logs_lock:
-                moto_state.put_log_events(self.spec.region, self.spec.log_group, stream, [(stamp, text)],
-                                          self.spec.account_id)
+                moto_state.put_log_events(
+                    self.spec.region, self.spec.log_group, stream, [(stamp, text)], self.spec.account_id
+                )
         proc.stdout.close()
 
     def stop(self) -> None:

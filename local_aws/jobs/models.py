@@ -6,12 +6,13 @@ waits for it without polling. The registry (local_aws.core.run_registry) keeps t
 and stops the runs at a reset or shutdown; a training job that the server's stop ended also closes
 its SecondaryStatusTransitions with a Failed one.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import threading
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from local_aws.core.errors import ResourceInUse, ValidationException
@@ -22,14 +23,30 @@ if TYPE_CHECKING:
     from local_aws.jobs.container import Container
 
 _SECONDARY_ENDS = frozenset({"Completed", "Failed", "Stopped", "MaxRuntimeExceeded"})
-INTERRUPTED = ("InternalServerError: local_aws stopped while this job ran, and its processes ended with it. "
-               "Run the job again.")
+INTERRUPTED = (
+    "InternalServerError: local_aws stopped while this job ran, and its processes ended with it. Run the job again."
+)
 # What a job's record keeps across a restart: all but the run's live parts (threads, events, processes).
-_SAVED_FIELDS = ("kind", "name", "arn", "region", "request", "created", "status", "last_modified", "started",
-                 "ended", "failure_reason", "exit_message", "transitions", "metrics", "tuning_job_arn")
+_SAVED_FIELDS = (
+    "kind",
+    "name",
+    "arn",
+    "region",
+    "request",
+    "created",
+    "status",
+    "last_modified",
+    "started",
+    "ended",
+    "failure_reason",
+    "exit_message",
+    "transitions",
+    "metrics",
+    "tuning_job_arn",
+)
 
 
-class JobKind(str, Enum):
+class JobKind(StrEnum):
     """A SageMaker job kind, named as its API names it (Create<Kind>Job, <Kind>JobName, ...)."""
 
     PROCESSING = "Processing"
@@ -119,9 +136,14 @@ def register(kind: JobKind, request: dict, ctx: RequestContext, tuning_job_arn: 
     name = request[kind.name_member]
     arn = f"arn:aws:sagemaker:{ctx.region}:{ctx.account_id}:{kind.noun}-job/{name.lower()}"
     job = Job(kind=kind, name=name, arn=arn, region=ctx.region, request=request, tuning_job_arn=tuning_job_arn)
-    return REGISTRY.add((ctx.account_id, ctx.region, kind, name), job, lambda: ResourceInUse(
-        f"{kind.value} job names must be unique within an AWS account and region, and a {kind.noun} job with "
-        f"this name already exists ({arn})"))
+    return REGISTRY.add(
+        (ctx.account_id, ctx.region, kind, name),
+        job,
+        lambda: ResourceInUse(
+            f"{kind.value} job names must be unique within an AWS account and region, and a {kind.noun} job with "
+            f"this name already exists ({arn})"
+        ),
+    )
 
 
 def find(kind: JobKind, name: str, ctx: RequestContext) -> Job:
@@ -147,9 +169,22 @@ def _close_transitions(job: Job, stamp: dt.datetime) -> None:
     if job.kind is JobKind.TRAINING:
         if job.transitions:
             job.transitions[-1].setdefault("EndTime", stamp)
-        job.transitions.append({"Status": "Failed", "StartTime": stamp, "EndTime": stamp,
-                                "StatusMessage": f"Training job failed. Reason: {INTERRUPTED}"})
+        job.transitions.append(
+            {
+                "Status": "Failed",
+                "StartTime": stamp,
+                "EndTime": stamp,
+                "StatusMessage": f"Training job failed. Reason: {INTERRUPTED}",
+            }
+        )
 
 
-REGISTRY: RunRegistry[Job] = RunRegistry("jobs", Job, _SAVED_FIELDS, INTERRUPTED, stop=Job.request_stop,
-                                         forget=_discard, after_interruption=_close_transitions)
+REGISTRY: RunRegistry[Job] = RunRegistry(
+    "jobs",
+    Job,
+    _SAVED_FIELDS,
+    INTERRUPTED,
+    stop=Job.request_stop,
+    forget=_discard,
+    after_interruption=_close_transitions,
+)

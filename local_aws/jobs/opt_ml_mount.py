@@ -14,6 +14,7 @@ tmpfs over /opt inside the namespace that holds /opt's own entries, bound back, 
 LOCAL_AWS_JOB_ISOLATION=off): jobs then run with /opt/ml rewritten (see container). Standard library
 only, and nothing at import but definitions: the supervisor loads this file by its path.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -54,7 +55,7 @@ def enter(root: str) -> None:
     _mount(libc, root, CONTAINER_ROOT, MS_BIND | MS_REC, f"binding {root} at {CONTAINER_ROOT}")
     cwd, real_root = os.getcwd(), os.path.realpath(root)
     if cwd == real_root or cwd.startswith(real_root + "/"):
-        os.chdir(CONTAINER_ROOT + cwd[len(real_root):])
+        os.chdir(CONTAINER_ROOT + cwd[len(real_root) :])
 
 
 def _make_mount_point(libc: ctypes.CDLL, root: str) -> None:
@@ -84,9 +85,12 @@ def _make_mount_point(libc: ctypes.CDLL, root: str) -> None:
     os.rmdir(stash)
 
 
-def _mount(libc: ctypes.CDLL, source: str | None, target: str, flags: int, what: str,
-           fstype: str | None = None) -> None:
-    encode = (lambda text: text.encode() if text is not None else None)
+def _mount(
+    libc: ctypes.CDLL, source: str | None, target: str, flags: int, what: str, fstype: str | None = None
+) -> None:
+    def encode(text: str | None) -> bytes | None:
+        return text.encode() if text is not None else None
+
     _check(libc.mount(encode(source), encode(target), encode(fstype), ctypes.c_ulong(flags), None), what)
 
 
@@ -111,8 +115,13 @@ def _probe() -> str | None:
     with tempfile.TemporaryDirectory(prefix="local_aws-opt-ml-probe-") as root:
         open(os.path.join(root, "marker"), "w").close()
         try:
-            done = subprocess.run([sys.executable, "-I", "-S", __file__, root], capture_output=True, text=True,
-                                  timeout=PROBE_TIMEOUT_SECONDS, stdin=subprocess.DEVNULL)
+            done = subprocess.run(
+                [sys.executable, "-I", "-S", __file__, root],
+                capture_output=True,
+                text=True,
+                timeout=PROBE_TIMEOUT_SECONDS,
+                stdin=subprocess.DEVNULL,
+            )
         except (OSError, subprocess.TimeoutExpired) as exc:
             return f"the check could not run: {exc}"
     return None if done.returncode == 0 else (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1]

@@ -8,15 +8,16 @@ FinalMetricDataList holds the last value each MetricDefinitions regex matched in
 FailureReason and ExitMessage are worded as AWS words them, or, when a script opened a literal
 /opt/ml path, say how to pass that path instead.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import io
 import re
 import tarfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from local_aws.core import moto_state, opt_ml_guard
 from local_aws.jobs import sandbox
@@ -57,8 +58,9 @@ class Uploader:
                 continue
             bucket, prefix = moto_state.parse_s3_uri(output.s3_uri)
             if not moto_state.bucket_exists(bucket, self.spec.account_id):
-                raise ContainerError(f"ClientError: Failed to upload output {output.s3_uri}: "
-                                     f"the bucket {bucket} does not exist.")
+                raise ContainerError(
+                    f"ClientError: Failed to upload output {output.s3_uri}: the bucket {bucket} does not exist."
+                )
             for host, root in self.roots.items():
                 base = sandbox.local_path(output.container_path, root, output.confined_to)
                 for path in self._files(host, root, base):
@@ -74,13 +76,13 @@ class Uploader:
                     moto_state.put_object(bucket, key, data, self.spec.account_id)
                     self._uploaded[path] = version
 
-    def upload_tarball(self, container_path: str, s3_uri: str, host: str = "algo-1",
-                       skip_empty: bool = False) -> bool:
+    def upload_tarball(self, container_path: str, s3_uri: str, host: str = "algo-1", skip_empty: bool = False) -> bool:
         """Pack a host's directory as a .tar.gz (e.g. /opt/ml/model -> model.tar.gz) and upload it."""
         root = self.roots[host]
         base = sandbox.local_path(container_path, root)
-        files = [(path, data) for path in self._files(host, root, base)
-                 if (data := sandbox.read_regular(path)) is not None]
+        files = [
+            (path, data) for path in self._files(host, root, base) if (data := sandbox.read_regular(path)) is not None
+        ]
         if skip_empty and not files:
             return False
         buffer = io.BytesIO()
@@ -97,11 +99,16 @@ class Uploader:
 
     def _files(self, host: str, root: Path, base: Path) -> list[Path]:
         """The regular files below `base`; each symbolic link met is named in the host's log, once."""
+
         def skip(link: Path) -> None:
             if link not in self._skipped:
                 self._skipped.add(link)
-                self.log(host, f"local_aws: not uploaded: {sandbox.container_name(link, root)} is a symbolic link; "
-                               f"SageMaker does not follow symbolic links when it uploads output data.")
+                self.log(
+                    host,
+                    f"local_aws: not uploaded: {sandbox.container_name(link, root)} is a symbolic link; "
+                    f"SageMaker does not follow symbolic links when it uploads output data.",
+                )
+
         return list(sandbox.regular_files(base, root, skip))
 
 
@@ -136,8 +143,9 @@ def failure_reason(result: RunResult, roots: dict[str, Path], failure_file: str 
     if failure_file.strip():
         return f"AlgorithmError: {failure_file.strip()}, exit code: {code}"[:REASON_LIMIT]
     last = next((line for line in reversed(result.tails.get(host, [])) if line.strip()), "")
-    return (f"AlgorithmError: See job logs for more information. ExitCode {code}. "
-            f"ErrorMessage \"{last.strip()}\"")[:REASON_LIMIT]
+    return (f'AlgorithmError: See job logs for more information. ExitCode {code}. ErrorMessage "{last.strip()}"')[
+        :REASON_LIMIT
+    ]
 
 
 def exit_message(roots: dict[str, Path], result: RunResult | None, failed: bool) -> str | None:
@@ -163,6 +171,11 @@ def final_metrics(definitions: list[dict], lines: list[tuple[int, str]]) -> list
                 except ValueError:
                     continue
         if last:
-            metrics.append({"MetricName": definition["Name"], "Value": last[1],
-                            "Timestamp": dt.datetime.fromtimestamp(last[0] / 1000, dt.timezone.utc)})
+            metrics.append(
+                {
+                    "MetricName": definition["Name"],
+                    "Value": last[1],
+                    "Timestamp": dt.datetime.fromtimestamp(last[0] / 1000, dt.UTC),
+                }
+            )
     return metrics

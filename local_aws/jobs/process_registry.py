@@ -8,6 +8,7 @@ that (and the way elsewhere): at a server's start it kills every recorded group 
 once a process of the group proves to be that job's by its environment (LOCAL_AWS_OPT_ML naming the
 recorded stand-in, inside this home). A recorded id that now belongs to anything else is left alone.
 """
+
 from __future__ import annotations
 
 import json
@@ -32,8 +33,11 @@ def register(home: Path, pgid: int, opt_ml: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     server = psutil.Process()
     record = folder / f"{pgid}.json"
-    record.write_text(json.dumps({"pgid": pgid, "opt_ml": str(opt_ml), "server_pid": server.pid,
-                                  "server_started": server.create_time()}))
+    record.write_text(
+        json.dumps(
+            {"pgid": pgid, "opt_ml": str(opt_ml), "server_pid": server.pid, "server_started": server.create_time()}
+        )
+    )
     return record
 
 

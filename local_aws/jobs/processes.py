@@ -5,6 +5,7 @@ machine allows it, in a mount namespace whose /opt/ml is the host's directory (s
 The thread that starts a host is the job's thread, which waits for the host's end (see container):
 on Linux the parent-death signal fires when that thread ends, so it must outlive what it starts.
 """
+
 from __future__ import annotations
 
 import os
@@ -28,8 +29,14 @@ class HostProcess:
         try:
             self._proc = subprocess.Popen(
                 [sys.executable, "-I", "-S", str(SUPERVISOR), str(os.getpid()), str(status_write), opt_ml, *argv],
-                cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True, pass_fds=(status_write,))
+                cwd=root,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                pass_fds=(status_write,),
+            )
         except OSError as exc:
             os.close(status_read)
             raise ContainerError(f"ClientError: cannot start the container command: {exc}") from None
@@ -79,4 +86,3 @@ class HostProcess:
         self._status.close()
         self._exit_code = int(report[-1]) if report[-2:-1] == ["exit"] else self._proc.returncode
         return self._exit_code
-

@@ -6,10 +6,11 @@ SecondaryStatus transitions Starting -> Downloading -> Training -> Uploading -> 
 Stopped, MaxRuntimeExceeded). A job that cannot run fails with AWS's ClientError/AlgorithmError
 reasons; an emulator bug fails it with InternalServerError, saying so.
 """
+
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 from local_aws.core import credentials
 from local_aws.core.errors import ValidationException
@@ -31,8 +32,9 @@ def start(kind: JobKind, request: dict, ctx: RequestContext, tuning_job_arn: str
     if kind is JobKind.TRAINING:
         job.secondary("Starting", "Launching requested ML instances")
     run = _run_processing if kind is JobKind.PROCESSING else _run_training
-    job.thread = threading.Thread(target=_finishing(job, lambda: run(job, ctx)), name=f"{kind.value}Job-{job.name}",
-                                  daemon=True)
+    job.thread = threading.Thread(
+        target=_finishing(job, lambda: run(job, ctx)), name=f"{kind.value}Job-{job.name}", daemon=True
+    )
     job.thread.start()
     return job
 
@@ -52,11 +54,13 @@ def stop(kind: JobKind, name: str, ctx: RequestContext) -> None:
 
 def _finishing(job: Job, body: Callable[[], None]) -> Callable[[], None]:
     """The thread's body, with the job's `finished` event set however it ends."""
+
     def target() -> None:
         try:
             body()
         finally:
             job.finished.set()
+
     return target
 
 
@@ -84,8 +88,12 @@ def _run_processing(job: Job, ctx: RequestContext) -> None:
         status, reason = "Failed", str(err)
     except Exception as exc:  # an emulator bug: the job fails and says so
         status, reason = "Failed", _internal_failure(exc)
-    job.touch(status=status, failure_reason=reason, ended=now(),
-              exit_message=outputs.exit_message(container.roots, result, status == "Failed"))
+    job.touch(
+        status=status,
+        failure_reason=reason,
+        ended=now(),
+        exit_message=outputs.exit_message(container.roots, result, status == "Failed"),
+    )
 
 
 def _run_training(job: Job, ctx: RequestContext) -> None:
@@ -117,8 +125,12 @@ def _run_training(job: Job, ctx: RequestContext) -> None:
     except Exception as exc:  # an emulator bug: the job fails and says so
         status, reason = "Failed", _internal_failure(exc)
     job.secondary(*_last_transition(status, reason, result))
-    job.touch(status=status, failure_reason=reason, ended=now(),
-              exit_message=outputs.exit_message(container.roots, result, status == "Failed"))
+    job.touch(
+        status=status,
+        failure_reason=reason,
+        ended=now(),
+        exit_message=outputs.exit_message(container.roots, result, status == "Failed"),
+    )
 
 
 def _upload_training_outputs(job: Job, container: Container) -> None:

@@ -8,13 +8,14 @@ is resolved first and, when it leaves the directory it belongs in, the job fails
 naming it. Reading back never follows a symbolic link (SageMaker: "Symlinks are not followed when
 uploading output data"), so a link the job made to ~/.ssh/id_rsa is skipped, not uploaded.
 """
+
 from __future__ import annotations
 
 import os
 import posixpath
 import stat
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 from local_aws.core.opt_ml_guard import CONTAINER_ROOT
 from local_aws.jobs.specs import ContainerError
@@ -31,16 +32,20 @@ def resolve(container_path: str, confined_to: str = CONTAINER_ROOT) -> str:
     if _under(resolved, confined_to):
         return resolved
     if not _under(container_path, confined_to):
-        raise ContainerError(f"ClientError: local path {container_path} is not under {confined_to}/; SageMaker "
-                             f"containers read and write this data under {confined_to}/.")
-    raise ContainerError(f"ClientError: local path {container_path} resolves to {resolved}, outside "
-                         f"{confined_to}/; a job's paths must stay inside its container.")
+        raise ContainerError(
+            f"ClientError: local path {container_path} is not under {confined_to}/; SageMaker "
+            f"containers read and write this data under {confined_to}/."
+        )
+    raise ContainerError(
+        f"ClientError: local path {container_path} resolves to {resolved}, outside "
+        f"{confined_to}/; a job's paths must stay inside its container."
+    )
 
 
 def local_path(container_path: str, root: Path, confined_to: str = CONTAINER_ROOT) -> Path:
     """Where a container path is on a host's /opt/ml stand-in `root`, once resolved (see `resolve`)."""
     resolved = resolve(container_path, confined_to)
-    return root.joinpath(resolved[len(CONTAINER_ROOT):].lstrip("/"))
+    return root.joinpath(resolved[len(CONTAINER_ROOT) :].lstrip("/"))
 
 
 def placed(directory: str, relative: str, root: Path, source: str) -> Path:
@@ -49,8 +54,10 @@ def placed(directory: str, relative: str, root: Path, source: str) -> Path:
     `source` when its ../ segments would take it anywhere else."""
     target = posixpath.normpath(posixpath.join(directory, relative.lstrip("/")))
     if not target.startswith(directory.rstrip("/") + "/"):
-        raise ContainerError(f"ClientError: {source} would be written to {target}, outside the input's local "
-                             f"path {directory}; keys and manifest entries must not climb out of it with ../.")
+        raise ContainerError(
+            f"ClientError: {source} would be written to {target}, outside the input's local "
+            f"path {directory}; keys and manifest entries must not climb out of it with ../."
+        )
     return local_path(target, root)
 
 

@@ -12,6 +12,7 @@ program. Any other image (a built-in algorithm, an image of one's own) has nothi
 without a ContainerEntrypoint, nor has a framework image without `sagemaker_program` (XGBoost's
 built-in algorithm mode): such a job fails with a ClientError that says so.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,10 +26,19 @@ CODE_DIR = "/opt/ml/code"
 PROGRAM = "sagemaker_program"
 SUBMIT_DIRECTORY = "sagemaker_submit_directory"
 # The toolkit's params.SAGEMAKER_HYPERPARAMETERS: for the toolkit, never for the program.
-TOOLKIT_HYPERPARAMETERS = frozenset({
-    PROGRAM, SUBMIT_DIRECTORY, "sagemaker_enable_cloudwatch_metrics", "sagemaker_region",
-    "sagemaker_container_log_level", "sagemaker_job_name", "default_user_module_name", "_tuning_objective_metric",
-    "sagemaker_s3_output"})
+TOOLKIT_HYPERPARAMETERS = frozenset(
+    {
+        PROGRAM,
+        SUBMIT_DIRECTORY,
+        "sagemaker_enable_cloudwatch_metrics",
+        "sagemaker_region",
+        "sagemaker_container_log_level",
+        "sagemaker_job_name",
+        "default_user_module_name",
+        "_tuning_objective_metric",
+        "sagemaker_s3_output",
+    }
+)
 DEFAULT_LOG_LEVEL = 20  # logging.INFO
 
 
@@ -50,13 +60,32 @@ _MXNET = Framework("sagemaker_mxnet_container.training:main", False)
 _CHAINER = Framework("sagemaker_chainer_container.training:main", False)
 # ECR repository -> framework, for the training images of sagemaker.core.image_uri_config.
 FRAMEWORK_REPOSITORIES = {
-    "sagemaker-scikit-learn": _SKLEARN, "sagemaker-xgboost": _XGBOOST,
-    **dict.fromkeys(["pytorch-training", "sagemaker-pytorch", "pytorch", "pytorch-training-neuron",
-                     "pytorch-training-neuronx", "pytorch-trcomp-training", "smdistributed-modelparallel",
-                     "huggingface-pytorch-training", "huggingface-pytorch-trcomp-training",
-                     "huggingface-pytorch-training-neuronx"], _PYTORCH),
-    **dict.fromkeys(["tensorflow-training", "sagemaker-tensorflow-scriptmode", "huggingface-tensorflow-training",
-                     "huggingface-tensorflow-trcomp-training"], _TENSORFLOW),
+    "sagemaker-scikit-learn": _SKLEARN,
+    "sagemaker-xgboost": _XGBOOST,
+    **dict.fromkeys(
+        [
+            "pytorch-training",
+            "sagemaker-pytorch",
+            "pytorch",
+            "pytorch-training-neuron",
+            "pytorch-training-neuronx",
+            "pytorch-trcomp-training",
+            "smdistributed-modelparallel",
+            "huggingface-pytorch-training",
+            "huggingface-pytorch-trcomp-training",
+            "huggingface-pytorch-training-neuronx",
+        ],
+        _PYTORCH,
+    ),
+    **dict.fromkeys(
+        [
+            "tensorflow-training",
+            "sagemaker-tensorflow-scriptmode",
+            "huggingface-tensorflow-training",
+            "huggingface-tensorflow-trcomp-training",
+        ],
+        _TENSORFLOW,
+    ),
     **dict.fromkeys(["mxnet-training", "sagemaker-mxnet"], _MXNET),
     "sagemaker-chainer": _CHAINER,
 }
@@ -65,6 +94,7 @@ FRAMEWORK_REPOSITORIES = {
 @dataclass(frozen=True)
 class ScriptMode:
     """What the toolkit would run: the program, the archive it comes in and the hyperparameters split."""
+
     framework: Framework
     program: str
     submit_directory: str | None  # the source archive's S3 URI; None: the program is expected in /opt/ml/code
@@ -73,41 +103,93 @@ class ScriptMode:
 
     def command(self) -> list[str]:
         """The host's command: the launcher, with the program and its `--name value` arguments."""
-        return ["python3", str(LAUNCHER), CODE_DIR, "capture" if self.framework.captures_stderr else "inherit",
-                self.program, *to_cmd_args(self.hyperparameters)]
+        return [
+            "python3",
+            str(LAUNCHER),
+            CODE_DIR,
+            "capture" if self.framework.captures_stderr else "inherit",
+            self.program,
+            *to_cmd_args(self.hyperparameters),
+        ]
 
-    def environment(self, job_name: str, host: str, hosts: list[str], resource_config: dict,
-                    input_data_config: dict, channels: dict[str, str]) -> dict[str, str]:
+    def environment(
+        self,
+        job_name: str,
+        host: str,
+        hosts: list[str],
+        resource_config: dict,
+        input_data_config: dict,
+        channels: dict[str, str],
+    ) -> dict[str, str]:
         """The variables the toolkit sets for the program (`Environment.to_env_vars` and those it exports);
         `channels` maps each channel to its directory."""
         training_env = self._training_env(job_name, host, hosts, resource_config, input_data_config, channels)
-        names = ("hosts", "network_interface_name", "input_data_config", "output_data_dir", "current_host",
-                 "current_instance_type", "current_instance_group", "current_instance_group_hosts",
-                 "instance_groups", "instance_groups_dict", "distribution_instance_groups", "is_hetero",
-                 "module_name", "log_level", "framework_module", "input_dir", "input_config_dir", "output_dir",
-                 "num_cpus", "num_gpus", "num_neurons", "model_dir", "module_dir", "output_intermediate_dir",
-                 "user_entry_point", "resource_config")
+        names = (
+            "hosts",
+            "network_interface_name",
+            "input_data_config",
+            "output_data_dir",
+            "current_host",
+            "current_instance_type",
+            "current_instance_group",
+            "current_instance_group_hosts",
+            "instance_groups",
+            "instance_groups_dict",
+            "distribution_instance_groups",
+            "is_hetero",
+            "module_name",
+            "log_level",
+            "framework_module",
+            "input_dir",
+            "input_config_dir",
+            "output_dir",
+            "num_cpus",
+            "num_gpus",
+            "num_neurons",
+            "model_dir",
+            "module_dir",
+            "output_intermediate_dir",
+            "user_entry_point",
+            "resource_config",
+        )
         env = {name: training_env[name] for name in names}
-        env.update({"hps": self.hyperparameters, "framework_params": training_env["additional_framework_parameters"],
-                    "channels": sorted(channels), "training_env": training_env,
-                    "user_args": to_cmd_args(self.hyperparameters)})
+        env.update(
+            {
+                "hps": self.hyperparameters,
+                "framework_params": training_env["additional_framework_parameters"],
+                "channels": sorted(channels),
+                "training_env": training_env,
+                "user_args": to_cmd_args(self.hyperparameters),
+            }
+        )
         env.update({f"channel_{name}": path for name, path in channels.items()})
         env.update({f"hp_{key}": value for key, value in self.hyperparameters.items()})
         variables = {f"SM_{key.upper()}": _env_value(value) for key, value in env.items()}
-        variables.update({
-            "SAGEMAKER_TRAINING_MODULE": self.framework.training_module, "CURRENT_HOST": host,
-            "SAGEMAKER_JOB_NAME": str(self.toolkit_hyperparameters.get("sagemaker_job_name", "")),
-            "SAGEMAKER_REGION": str(self.toolkit_hyperparameters.get("sagemaker_region", "")),
-        })
+        variables.update(
+            {
+                "SAGEMAKER_TRAINING_MODULE": self.framework.training_module,
+                "CURRENT_HOST": host,
+                "SAGEMAKER_JOB_NAME": str(self.toolkit_hyperparameters.get("sagemaker_job_name", "")),
+                "SAGEMAKER_REGION": str(self.toolkit_hyperparameters.get("sagemaker_region", "")),
+            }
+        )
         return variables
 
-    def _training_env(self, job_name: str, host: str, hosts: list[str], resource_config: dict,
-                      input_data_config: dict, channels: dict[str, str]) -> dict[str, Any]:
+    def _training_env(
+        self,
+        job_name: str,
+        host: str,
+        hosts: list[str],
+        resource_config: dict,
+        input_data_config: dict,
+        channels: dict[str, str],
+    ) -> dict[str, Any]:
         """The toolkit's Environment as a dict (SM_TRAINING_ENV), for a homogeneous cluster without distribution."""
         groups = resource_config.get("instance_groups", [])
         return {
-            "additional_framework_parameters": {k: v for k, v in self.toolkit_hyperparameters.items()
-                                                if k not in TOOLKIT_HYPERPARAMETERS},
+            "additional_framework_parameters": {
+                k: v for k, v in self.toolkit_hyperparameters.items() if k not in TOOLKIT_HYPERPARAMETERS
+            },
             "channel_input_dirs": channels,
             "current_host": host,
             "current_instance_group": resource_config.get("current_group_name"),
@@ -152,14 +234,18 @@ def plan(request: dict) -> ScriptMode:
     image = (request.get("AlgorithmSpecification") or {}).get("TrainingImage") or ""
     framework = FRAMEWORK_REPOSITORIES.get(repository(image))
     if framework is None:
-        what = (f"the image {image}" if image else
-                f"the algorithm {(request.get('AlgorithmSpecification') or {}).get('AlgorithmName')}")
+        what = (
+            f"the image {image}"
+            if image
+            else f"the algorithm {(request.get('AlgorithmSpecification') or {}).get('AlgorithmName')}"
+        )
         raise NotRunnable(
             f"ClientError: local_aws cannot run {what} without a ContainerEntrypoint: it runs jobs with the "
             f"project's Python, in place of the SageMaker framework images (scikit-learn, XGBoost, PyTorch, "
             f"TensorFlow, MXNet, Chainer, HuggingFace) in script mode, and has no stand-in for this image's own "
             f"program. Set AlgorithmSpecification.ContainerEntrypoint (e.g. ['python3', "
-            f"'/opt/ml/input/data/code/train.py']) or use a framework image with the {PROGRAM} hyperparameter.")
+            f"'/opt/ml/input/data/code/train.py']) or use a framework image with the {PROGRAM} hyperparameter."
+        )
     hyperparameters = {key: decoded(value) for key, value in (request.get("HyperParameters") or {}).items()}
     toolkit = {k: v for k, v in hyperparameters.items() if k in TOOLKIT_HYPERPARAMETERS or k.startswith("sagemaker_")}
     program = toolkit.get(PROGRAM)
@@ -168,10 +254,16 @@ def plan(request: dict) -> ScriptMode:
             f"ClientError: the framework image {image} runs a script named by the {PROGRAM} hyperparameter (and "
             f"downloads it from {SUBMIT_DIRECTORY}), and this job has none; local_aws cannot run the image's "
             f"built-in algorithm. Set {PROGRAM} (e.g. 'train.py') and {SUBMIT_DIRECTORY} (the S3 URI of a "
-            f"sourcedir.tar.gz), or a ContainerEntrypoint.")
+            f"sourcedir.tar.gz), or a ContainerEntrypoint."
+        )
     submit = toolkit.get(SUBMIT_DIRECTORY)
-    return ScriptMode(framework, str(program), str(submit) if submit else None, toolkit,
-                      {k: v for k, v in hyperparameters.items() if k not in toolkit})
+    return ScriptMode(
+        framework,
+        str(program),
+        str(submit) if submit else None,
+        toolkit,
+        {k: v for k, v in hyperparameters.items() if k not in toolkit},
+    )
 
 
 def repository(image: str) -> str:

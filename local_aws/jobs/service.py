@@ -6,9 +6,11 @@ ExitMessage and, for training, the artifacts, SecondaryStatusTransitions and fin
 in; List filters, sorts and pages through local_aws.core.paging. `local_aws.jobs.api` offers the same
 functions to code inside local_aws (a pipeline's steps).
 """
+
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from local_aws.core import paging
 from local_aws.core.protocol import RequestContext, action, drop_none, now
@@ -28,11 +30,20 @@ def describe(kind: JobKind, name: str, ctx: RequestContext) -> dict:
 
 def _describe_processing(job: Job) -> dict:
     body = {k: v for k, v in job.request.items() if k != "Tags"}
-    body.update(drop_none({
-        "ProcessingJobArn": job.arn, "ProcessingJobStatus": job.status, "ExitMessage": job.exit_message,
-        "FailureReason": job.failure_reason, "ProcessingEndTime": job.ended, "ProcessingStartTime": job.started,
-        "LastModifiedTime": job.last_modified, "CreationTime": job.created,
-    }))
+    body.update(
+        drop_none(
+            {
+                "ProcessingJobArn": job.arn,
+                "ProcessingJobStatus": job.status,
+                "ExitMessage": job.exit_message,
+                "FailureReason": job.failure_reason,
+                "ProcessingEndTime": job.ended,
+                "ProcessingStartTime": job.started,
+                "LastModifiedTime": job.last_modified,
+                "CreationTime": job.created,
+            }
+        )
+    )
     return body
 
 
@@ -40,33 +51,61 @@ def _describe_training(job: Job) -> dict:
     body = {k: v for k, v in job.request.items() if k != "Tags"}
     transitions, metrics = job.snapshot()
     seconds = int(((job.ended or now()) - job.started).total_seconds()) if job.started else None
-    body.update(drop_none({
-        "TrainingJobArn": job.arn, "TuningJobArn": job.tuning_job_arn,
-        "ModelArtifacts": {"S3ModelArtifacts": f"{specs.artifact_prefix(job)}/model.tar.gz"},
-        "TrainingJobStatus": job.status, "SecondaryStatus": transitions[-1]["Status"] if transitions else "Starting",
-        "FailureReason": job.failure_reason, "CreationTime": job.created, "TrainingStartTime": job.started,
-        "TrainingEndTime": job.ended, "LastModifiedTime": job.last_modified,
-        "SecondaryStatusTransitions": transitions, "FinalMetricDataList": metrics or None,
-        "TrainingTimeInSeconds": seconds if job.ended else None,
-        "BillableTimeInSeconds": seconds if job.ended else None,
-        "EnableNetworkIsolation": job.request.get("EnableNetworkIsolation", False),
-        "EnableInterContainerTrafficEncryption": job.request.get("EnableInterContainerTrafficEncryption", False),
-        "EnableManagedSpotTraining": job.request.get("EnableManagedSpotTraining", False),
-    }))
+    body.update(
+        drop_none(
+            {
+                "TrainingJobArn": job.arn,
+                "TuningJobArn": job.tuning_job_arn,
+                "ModelArtifacts": {"S3ModelArtifacts": f"{specs.artifact_prefix(job)}/model.tar.gz"},
+                "TrainingJobStatus": job.status,
+                "SecondaryStatus": transitions[-1]["Status"] if transitions else "Starting",
+                "FailureReason": job.failure_reason,
+                "CreationTime": job.created,
+                "TrainingStartTime": job.started,
+                "TrainingEndTime": job.ended,
+                "LastModifiedTime": job.last_modified,
+                "SecondaryStatusTransitions": transitions,
+                "FinalMetricDataList": metrics or None,
+                "TrainingTimeInSeconds": seconds if job.ended else None,
+                "BillableTimeInSeconds": seconds if job.ended else None,
+                "EnableNetworkIsolation": job.request.get("EnableNetworkIsolation", False),
+                "EnableInterContainerTrafficEncryption": job.request.get(
+                    "EnableInterContainerTrafficEncryption", False
+                ),
+                "EnableManagedSpotTraining": job.request.get("EnableManagedSpotTraining", False),
+            }
+        )
+    )
     return body
 
 
 def _processing_summary(job: Job) -> dict:
-    return drop_none({"ProcessingJobName": job.name, "ProcessingJobArn": job.arn, "CreationTime": job.created,
-                      "ProcessingEndTime": job.ended, "LastModifiedTime": job.last_modified,
-                      "ProcessingJobStatus": job.status, "FailureReason": job.failure_reason,
-                      "ExitMessage": job.exit_message})
+    return drop_none(
+        {
+            "ProcessingJobName": job.name,
+            "ProcessingJobArn": job.arn,
+            "CreationTime": job.created,
+            "ProcessingEndTime": job.ended,
+            "LastModifiedTime": job.last_modified,
+            "ProcessingJobStatus": job.status,
+            "FailureReason": job.failure_reason,
+            "ExitMessage": job.exit_message,
+        }
+    )
 
 
 def _training_summary(job: Job) -> dict:
-    return drop_none({"TrainingJobName": job.name, "TrainingJobArn": job.arn, "CreationTime": job.created,
-                      "TrainingEndTime": job.ended, "LastModifiedTime": job.last_modified,
-                      "TrainingJobStatus": job.status, "SecondaryStatus": job.secondary_status})
+    return drop_none(
+        {
+            "TrainingJobName": job.name,
+            "TrainingJobArn": job.arn,
+            "CreationTime": job.created,
+            "TrainingEndTime": job.ended,
+            "LastModifiedTime": job.last_modified,
+            "TrainingJobStatus": job.status,
+            "SecondaryStatus": job.secondary_status,
+        }
+    )
 
 
 def _list(kind: JobKind, request: dict, ctx: RequestContext) -> dict:
@@ -76,13 +115,13 @@ def _list(kind: JobKind, request: dict, ctx: RequestContext) -> dict:
     if request.get("StatusEquals"):
         jobs = [j for j in jobs if j.status == request["StatusEquals"]]
     jobs = paging.within_time_bounds(jobs, request)
-    jobs.sort(key=_SORT_KEYS.get(request.get("SortBy", "CreationTime"), lambda j: j.created),
-              reverse=request.get("SortOrder", "Descending") == "Descending")
+    jobs.sort(
+        key=_SORT_KEYS.get(request.get("SortBy", "CreationTime"), lambda j: j.created),
+        reverse=request.get("SortOrder", "Descending") == "Descending",
+    )
     found = paging.page(jobs, request, ctx, DEFAULT_PAGE_SIZE, key=lambda job: job.arn)
     summary = _processing_summary if kind is PROCESSING else _training_summary
     return found.answer({f"{kind.value}JobSummaries": [summary(j) for j in found.items]})
-
-
 
 
 # -- processing jobs ---------------------------------------------------------------------------

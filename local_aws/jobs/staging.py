@@ -9,6 +9,7 @@ local path, S3 key, manifest entry and archive member is resolved inside the sta
 sandbox). `python`, `python3` and `pip` shims on PATH run the project's interpreter in place of the
 image's.
 """
+
 from __future__ import annotations
 
 import io
@@ -68,13 +69,16 @@ def _code_archive(spec: ContainerSpec) -> bytes:
     """The source archive's bytes (a script-mode job's sagemaker_submit_directory, an S3 .tar.gz)."""
     uri = spec.code_archive or ""
     if not uri.startswith("s3://"):
-        raise ContainerError(f"ClientError: sagemaker_submit_directory {uri!r} is not an S3 URI; SageMaker "
-                             f"downloads the source archive (sourcedir.tar.gz) from S3.")
+        raise ContainerError(
+            f"ClientError: sagemaker_submit_directory {uri!r} is not an S3 URI; SageMaker "
+            f"downloads the source archive (sourcedir.tar.gz) from S3."
+        )
     bucket, key = moto_state.parse_s3_uri(uri)
     data = moto_state.get_object(bucket, key, spec.account_id)
     if data is None:
-        raise ContainerError(f"ClientError: Failed to download the source code: {uri} (sagemaker_submit_directory) "
-                             f"does not exist.")
+        raise ContainerError(
+            f"ClientError: Failed to download the source code: {uri} (sagemaker_submit_directory) does not exist."
+        )
     return data
 
 
@@ -87,19 +91,30 @@ def _unpack_code(spec: ContainerSpec, archive: bytes, root: Path) -> None:
         with tarfile.open(fileobj=io.BytesIO(archive), mode="r:*") as tar:
             tar.extractall(code, filter="data")
     except tarfile.FilterError as exc:
-        raise ContainerError(f"ClientError: the source archive {spec.code_archive} has a member that would be "
-                             f"written outside {CODE_DIR}: {exc}") from None
+        raise ContainerError(
+            f"ClientError: the source archive {spec.code_archive} has a member that would be "
+            f"written outside {CODE_DIR}: {exc}"
+        ) from None
     except (tarfile.TarError, EOFError, OSError) as exc:
-        raise ContainerError(f"ClientError: the source archive {spec.code_archive} could not be unpacked into "
-                             f"{CODE_DIR} (a .tar.gz is expected): {exc}") from None
+        raise ContainerError(
+            f"ClientError: the source archive {spec.code_archive} could not be unpacked into "
+            f"{CODE_DIR} (a .tar.gz is expected): {exc}"
+        ) from None
 
 
 def _sdk_scripts(spec: ContainerSpec, root: Path) -> list[Path]:
     """The staged scripts the SDK generated (drivers, repack), whose /opt/ml paths are rewritten."""
-    drivers = [script for path in spec.driver_dirs for script in local_path(path, root).rglob("*")
-               if script.suffix in (".sh", ".py") and script.is_file()]
-    shipped = [script for script in local_path("/opt/ml/input/data", root).rglob("*")
-               if script.name in SDK_SCRIPT_NAMES and script.is_file()]
+    drivers = [
+        script
+        for path in spec.driver_dirs
+        for script in local_path(path, root).rglob("*")
+        if script.suffix in (".sh", ".py") and script.is_file()
+    ]
+    shipped = [
+        script
+        for script in local_path("/opt/ml/input/data", root).rglob("*")
+        if script.name in SDK_SCRIPT_NAMES and script.is_file()
+    ]
     return list(dict.fromkeys(drivers + shipped))
 
 
@@ -131,14 +146,17 @@ def _input_objects(spec: ContainerSpec, inp: S3Input) -> list[tuple[str, str, st
         manifest = json.loads(raw)
         base_bucket, base = moto_state.parse_s3_uri(manifest[0]["prefix"])
         return [(base_bucket, base + rel, rel, f"the manifest entry {rel!r} of {inp.s3_uri}") for rel in manifest[1:]]
-    objects = [(bucket, key, _relative(key, prefix), f"the S3 object s3://{bucket}/{key}")
-               for key, _, _ in moto_state.list_keys(bucket, prefix, spec.account_id)
-               if not key.endswith("/")]
+    objects = [
+        (bucket, key, _relative(key, prefix), f"the S3 object s3://{bucket}/{key}")
+        for key, _, _ in moto_state.list_keys(bucket, prefix, spec.account_id)
+        if not key.endswith("/")
+    ]
     if not objects:
         raise ContainerError(
             f'ClientError: No S3 objects found under S3 URL "{inp.s3_uri}" given in input data source. '
             f"Please ensure that the bucket exists in the selected region ({spec.region}) and that "
-            "objects exist under that S3 prefix.")
+            "objects exist under that S3 prefix."
+        )
     return objects
 
 
@@ -147,19 +165,21 @@ def _relative(key: str, prefix: str) -> str:
     if key == prefix:
         return key.rsplit("/", 1)[-1]
     if not prefix or prefix.endswith("/"):
-        return key[len(prefix):]
+        return key[len(prefix) :]
     if key.startswith(prefix + "/"):
-        return key[len(prefix) + 1:]
-    return key[len(prefix.rsplit("/", 1)[0]) + 1:] if "/" in prefix else key
+        return key[len(prefix) + 1 :]
+    return key[len(prefix.rsplit("/", 1)[0]) + 1 :] if "/" in prefix else key
 
 
 def _write_python_shims(bin_dir: Path) -> None:
     """`python`, `python3`, `pip` on PATH for shell drivers: the project's interpreter."""
     bin_dir.mkdir(parents=True)
     python = f'#!/bin/sh\nexec "{sys.executable}" "$@"\n'
-    pip = ('#!/bin/sh\ncase "$1" in uninstall) echo "local_aws: skipped pip uninstall $*'
-           ' (it would change the project environment)"; exit 0;; esac\n'
-           f'exec "{sys.executable}" -m pip "$@"\n')
+    pip = (
+        '#!/bin/sh\ncase "$1" in uninstall) echo "local_aws: skipped pip uninstall $*'
+        ' (it would change the project environment)"; exit 0;; esac\n'
+        f'exec "{sys.executable}" -m pip "$@"\n'
+    )
     for name, text in (("python", python), ("python3", python), ("pip", pip), ("pip3", pip)):
         (bin_dir / name).write_text(text)
         (bin_dir / name).chmod(0o755)

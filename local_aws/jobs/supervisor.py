@@ -14,6 +14,7 @@ server thread that started it ends (prctl PR_SET_PDEATHSIG), kill -9 included; e
 every second that its parent is still the server. A stop's SIGTERM reaches the whole group: the
 command handles it, and the supervisor waits for the command's end.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -33,6 +34,7 @@ def end_group(*_: object) -> None:
 
 def follow_server(server_pid: int) -> None:
     """End the group when the server is gone."""
+
     def check_parent(*_: object) -> None:
         if os.getppid() != server_pid:
             end_group()
@@ -50,8 +52,9 @@ def follow_server(server_pid: int) -> None:
 
 def private_opt_ml(root: str) -> None:
     """Enter a mount namespace whose /opt/ml is `root` (opt_ml_mount, loaded by path: no package here)."""
-    spec = importlib.util.spec_from_file_location("opt_ml_mount", os.path.join(os.path.dirname(__file__),
-                                                                               "opt_ml_mount.py"))
+    spec = importlib.util.spec_from_file_location(
+        "opt_ml_mount", os.path.join(os.path.dirname(__file__), "opt_ml_mount.py")
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     module.enter(root)

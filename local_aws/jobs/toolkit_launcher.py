@@ -12,6 +12,7 @@ command (see script_mode), with the toolkit's SM_* environment set and the sourc
   /opt/ml/output/failure (the job's FailureReason) and exits 1; on success writes /opt/ml/output/success.
 A stop's SIGTERM reaches the program too (the host's process group): the launcher waits for its end.
 """
+
 from __future__ import annotations
 
 import importlib.metadata
@@ -53,8 +54,10 @@ def report_requirements(code_dir: str) -> None:
             met.append(f"{requirement} ({requirement.name} {version})")
         else:
             unmet.append(f"{requirement} ({requirement.name} {version} is installed)")
-    print("local_aws: requirements.txt: local_aws installs nothing (it runs offline, with the project's Python).",
-          flush=True)
+    print(
+        "local_aws: requirements.txt: local_aws installs nothing (it runs offline, with the project's Python).",
+        flush=True,
+    )
     if met:
         print(f"local_aws: requirements.txt: already installed: {', '.join(met)}", flush=True)
     if unmet:
@@ -66,8 +69,11 @@ def command(code_dir: str, program: str, args: list[str]) -> list[str]:
     if program.endswith(".sh"):
         return _shell(code_dir, program, args)
     if os.path.exists(os.path.join(code_dir, "setup.py")):
-        print("local_aws: the source has a setup.py; it is not installed with pip (the project's Python stays as "
-              "it is): the program runs as a module from the source directory.", flush=True)
+        print(
+            "local_aws: the source has a setup.py; it is not installed with pip (the project's Python stays as "
+            "it is): the program runs as a module from the source directory.",
+            flush=True,
+        )
         return [sys.executable, "-m", program.removesuffix(".py"), *args]
     if program.endswith(".py"):
         return [sys.executable, program, *args]

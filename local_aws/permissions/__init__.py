@@ -4,6 +4,7 @@ Each module declares, with local_aws.core.authorization.rules, the IAM actions a
 needs and the ARNs of the resources it acts on, from the Service Authorization Reference. Services
 without rules need `<prefix>:<Operation>` on `*`.
 """
+
 from local_aws.permissions import athena, glue, iam_sts, logs, s3, sagemaker
 
 __all__ = ["athena", "glue", "iam_sts", "logs", "s3", "sagemaker"]

@@ -1,4 +1,5 @@
 """Athena: an action on a query or a workgroup names the workgroup's ARN (primary when none is given)."""
+
 from __future__ import annotations
 
 from local_aws.core.authorization import Call, Need, rules

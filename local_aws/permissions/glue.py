@@ -4,6 +4,7 @@ AWS checks every level of the hierarchy (docs: "Specifying AWS Glue resource ARN
 sagemaker_featurestore.t needs glue:GetTable on the catalog, on database/sagemaker_featurestore and
 on table/sagemaker_featurestore/t.
 """
+
 from __future__ import annotations
 
 from local_aws.core.authorization import Call, Need, rules

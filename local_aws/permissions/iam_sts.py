@@ -3,6 +3,7 @@
 AWS answers sts:GetCallerIdentity whatever the policies say. Changing IAM makes every cached
 decision stale (local_aws.core.authorization.forget_decisions, called by the server).
 """
+
 from __future__ import annotations
 
 from local_aws.core.authorization import Call, Need, rules

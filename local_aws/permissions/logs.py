@@ -1,4 +1,5 @@
 """CloudWatch Logs: an action on a log group (or one of its streams) names that group's ARN."""
+
 from __future__ import annotations
 
 from local_aws.core.authorization import Call, Need, rules

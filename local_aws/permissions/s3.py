@@ -4,6 +4,7 @@ Named as the Service Authorization Reference names them: GET of a key is s3:GetO
 listing a bucket s3:ListBucket, a copy needs s3:GetObject on its source as well, a multi-object
 delete s3:DeleteObject on each key, a subresource (?tagging, ?acl, ?location, ...) its own action.
 """
+
 from __future__ import annotations
 
 import re
@@ -18,21 +19,47 @@ _KEY = re.compile(rb"<Key>(.*?)</Key>", re.DOTALL)
 
 # subresource -> action, per method, on a bucket and on an object; None: the plain request
 _BUCKET = {
-    "GET": {"location": "GetBucketLocation", "tagging": "GetBucketTagging", "acl": "GetBucketAcl",
-            "policy": "GetBucketPolicy", "versioning": "GetBucketVersioning", "cors": "GetBucketCORS",
-            "uploads": "ListBucketMultipartUploads", "versions": "ListBucketVersions",
-            "lifecycle": "GetLifecycleConfiguration", "notification": "GetBucketNotification",
-            "encryption": "GetEncryptionConfiguration", None: "ListBucket"},
-    "PUT": {"tagging": "PutBucketTagging", "policy": "PutBucketPolicy", "acl": "PutBucketAcl",
-            "versioning": "PutBucketVersioning", "cors": "PutBucketCORS", "lifecycle": "PutLifecycleConfiguration",
-            "notification": "PutBucketNotification", "encryption": "PutEncryptionConfiguration", None: "CreateBucket"},
-    "DELETE": {"tagging": "PutBucketTagging", "policy": "DeleteBucketPolicy", "cors": "PutBucketCORS",
-               "lifecycle": "PutLifecycleConfiguration", "encryption": "PutEncryptionConfiguration",
-               None: "DeleteBucket"},
+    "GET": {
+        "location": "GetBucketLocation",
+        "tagging": "GetBucketTagging",
+        "acl": "GetBucketAcl",
+        "policy": "GetBucketPolicy",
+        "versioning": "GetBucketVersioning",
+        "cors": "GetBucketCORS",
+        "uploads": "ListBucketMultipartUploads",
+        "versions": "ListBucketVersions",
+        "lifecycle": "GetLifecycleConfiguration",
+        "notification": "GetBucketNotification",
+        "encryption": "GetEncryptionConfiguration",
+        None: "ListBucket",
+    },
+    "PUT": {
+        "tagging": "PutBucketTagging",
+        "policy": "PutBucketPolicy",
+        "acl": "PutBucketAcl",
+        "versioning": "PutBucketVersioning",
+        "cors": "PutBucketCORS",
+        "lifecycle": "PutLifecycleConfiguration",
+        "notification": "PutBucketNotification",
+        "encryption": "PutEncryptionConfiguration",
+        None: "CreateBucket",
+    },
+    "DELETE": {
+        "tagging": "PutBucketTagging",
+        "policy": "DeleteBucketPolicy",
+        "cors": "PutBucketCORS",
+        "lifecycle": "PutLifecycleConfiguration",
+        "encryption": "PutEncryptionConfiguration",
+        None: "DeleteBucket",
+    },
 }
 _OBJECT = {
-    "GET": {"tagging": "GetObjectTagging", "acl": "GetObjectAcl", "uploadId": "ListMultipartUploadParts",
-            None: "GetObject"},
+    "GET": {
+        "tagging": "GetObjectTagging",
+        "acl": "GetObjectAcl",
+        "uploadId": "ListMultipartUploadParts",
+        None: "GetObject",
+    },
     "PUT": {"tagging": "PutObjectTagging", "acl": "PutObjectAcl", None: "PutObject"},
     "POST": {"select": "GetObject", None: "PutObject"},  # ?uploads, ?uploadId: a multipart upload
     "DELETE": {"uploadId": "AbortMultipartUpload", "tagging": "DeleteObjectTagging", None: "DeleteObject"},

@@ -4,6 +4,7 @@ plus iam:PassRole on every role it hands to SageMaker (with iam:PassedToService,
 ARNs follow the Service Authorization Reference: arn:aws:sagemaker:<region>:<account>:<type>/<name>,
 the name in lower case as SageMaker writes its ARNs.
 """
+
 from __future__ import annotations
 
 from local_aws.core.authorization import Call, Need, rules
@@ -11,11 +12,18 @@ from local_aws.core.credentials import SAGEMAKER_SERVICE
 
 # request member naming the resource -> its ARN's resource type
 _RESOURCE_MEMBERS = {
-    "FeatureGroupName": "feature-group", "PipelineName": "pipeline", "ProcessingJobName": "processing-job",
-    "TrainingJobName": "training-job", "HyperParameterTuningJobName": "hyper-parameter-tuning-job",
-    "ModelPackageGroupName": "model-package-group", "ModelName": "model", "ExperimentName": "experiment",
-    "TrialName": "experiment-trial", "TrialComponentName": "experiment-trial-component",
-    "EndpointName": "endpoint", "EndpointConfigName": "endpoint-config",
+    "FeatureGroupName": "feature-group",
+    "PipelineName": "pipeline",
+    "ProcessingJobName": "processing-job",
+    "TrainingJobName": "training-job",
+    "HyperParameterTuningJobName": "hyper-parameter-tuning-job",
+    "ModelPackageGroupName": "model-package-group",
+    "ModelName": "model",
+    "ExperimentName": "experiment",
+    "TrialName": "experiment-trial",
+    "TrialComponentName": "experiment-trial-component",
+    "EndpointName": "endpoint",
+    "EndpointConfigName": "endpoint-config",
 }
 _ARN_MEMBERS = ("PipelineExecutionArn", "ModelPackageArn", "ResourceArn")
 

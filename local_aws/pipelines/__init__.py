@@ -15,6 +15,7 @@
 
 Importing the package registers its request handlers.
 """
+
 from local_aws.pipelines import executions, experiments, service
 
 __all__ = ["executions", "experiments", "service"]

@@ -3,6 +3,7 @@
 `parsing.parse` builds one from the JSON the SDK's `Pipeline.definition()` emits; executions run
 steps in the order `upstream` allows. Nothing here reads JSON or evaluates expressions.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -10,22 +11,46 @@ from dataclasses import dataclass, field
 from typing import Any
 
 _CACHE, _RETRY = {"CacheConfig"}, {"RetryPolicies"}
-_CHECK = {"CheckType", "ModelPackageGroupName", "SkipCheck", "FailOnViolation", "RegisterNewBaseline",
-          "SuppliedBaselineConstraints"}
+_CHECK = {
+    "CheckType",
+    "ModelPackageGroupName",
+    "SkipCheck",
+    "FailOnViolation",
+    "RegisterNewBaseline",
+    "SuppliedBaselineConstraints",
+}
 # The members a step of each type may have besides Name, Type, Arguments, DependsOn, DisplayName and
 # Description: the pipeline definition JSON schema's, and what the SDK's step classes emit (to_request).
 STEP_TYPE_MEMBERS: dict[str, set[str]] = {
-    "Training": _CACHE | _RETRY, "Processing": _CACHE | _RETRY | {"PropertyFiles"}, "Transform": _CACHE | _RETRY,
-    "Tuning": _CACHE | _RETRY, "AutoML": _CACHE | _RETRY, "Job": _CACHE | _RETRY, "EMRServerless": _CACHE | _RETRY,
-    "EndpointConfig": _CACHE | _RETRY, "Endpoint": _CACHE, "EMR": _CACHE, "Model": _RETRY, "RegisterModel": _RETRY,
-    "Callback": _CACHE | {"SqsQueueUrl", "OutputParameters"}, "Lambda": _CACHE | {"FunctionArn", "OutputParameters"},
+    "Training": _CACHE | _RETRY,
+    "Processing": _CACHE | _RETRY | {"PropertyFiles"},
+    "Transform": _CACHE | _RETRY,
+    "Tuning": _CACHE | _RETRY,
+    "AutoML": _CACHE | _RETRY,
+    "Job": _CACHE | _RETRY,
+    "EMRServerless": _CACHE | _RETRY,
+    "EndpointConfig": _CACHE | _RETRY,
+    "Endpoint": _CACHE,
+    "EMR": _CACHE,
+    "Model": _RETRY,
+    "RegisterModel": _RETRY,
+    "Callback": _CACHE | {"SqsQueueUrl", "OutputParameters"},
+    "Lambda": _CACHE | {"FunctionArn", "OutputParameters"},
     "QualityCheck": _CACHE | _RETRY | _CHECK | {"SuppliedBaselineStatistics"},
     "ClarifyCheck": _CACHE | _RETRY | _CHECK | {"ModelName"},
-    "Condition": set(), "Fail": set(), "InferenceComponent": set(), "Lineage": set(), "Cleanup": set(),
+    "Condition": set(),
+    "Fail": set(),
+    "InferenceComponent": set(),
+    "Lineage": set(),
+    "Cleanup": set(),
     "ForEach": set(),
 }
-REQUIRED_STEP_MEMBERS = {"Lambda": ("FunctionArn",), "Callback": ("SqsQueueUrl",), "QualityCheck": ("CheckType",),
-                         "ClarifyCheck": ("CheckType",)}
+REQUIRED_STEP_MEMBERS = {
+    "Lambda": ("FunctionArn",),
+    "Callback": ("SqsQueueUrl",),
+    "QualityCheck": ("CheckType",),
+    "ClarifyCheck": ("CheckType",),
+}
 STEP_TYPES = set(STEP_TYPE_MEMBERS)
 JOB_STEP_TYPES = {"Training", "Processing", "Transform", "Tuning"}
 TRIGGERS = {"Completed", "Failed", "Stopped", "Any"}

@@ -8,6 +8,7 @@ An execution is saved without its lock, stop event and coordinator thread (`save
 ones when loaded (`restored`); one that was running when the server died cannot go on, so it loads
 Failed, saying that RetryPipelineExecution resumes it.
 """
+
 from __future__ import annotations
 
 import copy
@@ -26,10 +27,13 @@ from local_aws.pipelines.expressions import EvaluationError, Scope, iso_time, lo
 RUNNING = ("Executing", "Stopping")
 TERMINAL_STEP = {"Succeeded", "Failed", "Stopped"}
 TERMINAL_EXECUTION = {"Succeeded", "Failed", "Stopped", "CompletedWithFailures"}
-STOPPED_WHILE_RUNNING = ("local_aws stopped while this execution ran (the server was killed or crashed). "
-                         "RetryPipelineExecution resumes it: steps that succeeded are kept, the others run again.")
-STEP_STOPPED_WHILE_RUNNING = ("local_aws stopped while this step ran (the server was killed or crashed). "
-                              "RetryPipelineExecution runs it again.")
+STOPPED_WHILE_RUNNING = (
+    "local_aws stopped while this execution ran (the server was killed or crashed). "
+    "RetryPipelineExecution resumes it: steps that succeeded are kept, the others run again."
+)
+STEP_STOPPED_WHILE_RUNNING = (
+    "local_aws stopped while this step ran (the server was killed or crashed). RetryPipelineExecution runs it again."
+)
 
 
 @dataclass
@@ -50,8 +54,13 @@ class StepRecord:
     ran_in: str | None = None  # execution whose job produced the result (own ARN unless a cache hit)
 
     def summary(self) -> dict:
-        item = {"StepName": self.step.name, "StartTime": self.start_time, "StepStatus": self.status,
-                "AttemptCount": self.attempt_count, "Metadata": self.metadata}
+        item = {
+            "StepName": self.step.name,
+            "StartTime": self.start_time,
+            "StepStatus": self.status,
+            "AttemptCount": self.attempt_count,
+            "Metadata": self.metadata,
+        }
         if self.step.display_name:
             item["StepDisplayName"] = self.step.display_name
         if self.step.description:
@@ -116,9 +125,15 @@ class Execution:
         reach it), and no lock, event or thread."""
         with self.lock:
             return dataclasses.replace(
-                self, steps={name: copy.copy(record) for name, record in self.steps.items()},
-                retried_attempts=dict(self.retried_attempts), excluded=set(self.excluded),
-                experiment=dict(self.experiment), lock=None, stop_requested=None, coordinator=None)
+                self,
+                steps={name: copy.copy(record) for name, record in self.steps.items()},
+                retried_attempts=dict(self.retried_attempts),
+                excluded=set(self.excluded),
+                experiment=dict(self.experiment),
+                lock=None,
+                stop_requested=None,
+                coordinator=None,
+            )
 
     def restored(self, stopped_at: dt.datetime) -> bool:
         """Give a loaded execution a lock and a stop event; one that was running fails, and its unfinished
@@ -136,21 +151,30 @@ class Execution:
 
     def scope(self, job_variables: dict[str, str] | None = None) -> Scope:
         variables: dict[str, Any] = {
-            "PipelineName": self.pipeline_name, "PipelineArn": self.pipeline_arn,
-            "PipelineExecutionId": self.execution_id, "PipelineExecutionArn": self.arn,
-            "StartDateTime": iso_time(self.created), "CurrentDateTime": lambda: iso_time(now()),
+            "PipelineName": self.pipeline_name,
+            "PipelineArn": self.pipeline_arn,
+            "PipelineExecutionId": self.execution_id,
+            "PipelineExecutionArn": self.arn,
+            "StartDateTime": iso_time(self.created),
+            "CurrentDateTime": lambda: iso_time(now()),
         }
         variables.update(job_variables or {})
-        return Scope(parameters=self.parameters, variables=variables, experiment=self.experiment,
-                     step_properties=self._step_properties, read_property_file=self._read_property_file,
-                     read_s3_json=self._read_s3_json)
+        return Scope(
+            parameters=self.parameters,
+            variables=variables,
+            experiment=self.experiment,
+            step_properties=self._step_properties,
+            read_property_file=self._read_property_file,
+            read_s3_json=self._read_s3_json,
+        )
 
     def _step_properties(self, name: str) -> Any:
         with self.lock:
             record = self.steps.get(name)
         if record is None or record.status != "Succeeded":
             raise EvaluationError(
-                f"Step '{name}' has not succeeded in this execution, so its properties are undefined.")
+                f"Step '{name}' has not succeeded in this execution, so its properties are undefined."
+            )
         return record.properties
 
     def _read_property_file(self, step_name: str, file_name: str) -> Any:
@@ -159,7 +183,8 @@ class Execution:
         output = next((o for o in outputs if o.get("OutputName") == spec["OutputName"]), None)
         if output is None:
             raise EvaluationError(
-                f"Step '{step_name}' has no output '{spec['OutputName']}' for property file '{file_name}'.")
+                f"Step '{step_name}' has no output '{spec['OutputName']}' for property file '{file_name}'."
+            )
         uri = output["S3Output"]["S3Uri"].rstrip("/") + "/" + spec["FilePath"].lstrip("/")
         return self._read_s3_json(uri, f"property file '{file_name}' of step '{step_name}'")
 

@@ -7,6 +7,7 @@ runs the steps in the background (local_aws.pipelines.executor). A reset stops
 every running execution (waiting for its jobs to stop) and forgets them all; a shutdown stops them
 the same way.
 """
+
 from __future__ import annotations
 
 import random
@@ -67,13 +68,22 @@ def start_pipeline_execution(request: dict, ctx: RequestContext) -> dict:
         created = now()
         role_arn = request.get("RoleArn") or pipeline.role_arn
         execution = Execution(
-            arn=f"{pipeline.arn}/execution/{execution_id}", execution_id=execution_id, pipeline_name=pipeline.name,
-            pipeline_arn=pipeline.arn, role_arn=role_arn, definition=version.definition, parameters=typed,
-            parameter_list=listed, ctx=replace(ctx, principal=authorization.acting_as(role_arn)),  # steps act as it
+            arn=f"{pipeline.arn}/execution/{execution_id}",
+            execution_id=execution_id,
+            pipeline_name=pipeline.name,
+            pipeline_arn=pipeline.arn,
+            role_arn=role_arn,
+            definition=version.definition,
+            parameters=typed,
+            parameter_list=listed,
+            ctx=replace(ctx, principal=authorization.acting_as(role_arn)),  # steps act as it
             display_name=request.get("PipelineExecutionDisplayName") or f"execution-{int(created.timestamp() * 1000)}",
             description=request.get("PipelineExecutionDescription"),
             parallelism=request.get("ParallelismConfiguration") or pipeline.parallelism,
-            version_id=version.version_id, created=created, modified=created)
+            version_id=version.version_id,
+            created=created,
+            modified=created,
+        )
         experiment = version.definition.experiment_config
         if experiment:
             execution.experiment = _evaluated(experiment, execution, "PipelineExperimentConfig")
@@ -116,17 +126,26 @@ def _selective_source(pipeline: Pipeline, definition: Definition, config: dict) 
     source_arn = config.get("SourcePipelineExecutionArn")
     source = models.executions.get(source_arn or "")
     if source is None or source.pipeline_arn != pipeline.arn:
-        raise ValidationException(f"Invalid SourcePipelineExecutionArn: {source_arn or 'null'}. It must be an "
-                                  f"execution of pipeline '{pipeline.arn}'.")
+        raise ValidationException(
+            f"Invalid SourcePipelineExecutionArn: {source_arn or 'null'}. It must be an "
+            f"execution of pipeline '{pipeline.arn}'."
+        )
     with source.lock:
         if source.status not in ("Succeeded", "Failed"):  # AWS's rule for a selective execution's source
-            raise ValidationException(f"Source pipeline execution '{source_arn}' is {source.status}: the source of a "
-                                      "selective execution must have Succeeded or Failed.")
-        missing = sorted(name for name in ancestors(definition, selected)
-                         if getattr(source.steps.get(name), "status", None) != "Succeeded")
+            raise ValidationException(
+                f"Source pipeline execution '{source_arn}' is {source.status}: the source of a "
+                "selective execution must have Succeeded or Failed."
+            )
+        missing = sorted(
+            name
+            for name in ancestors(definition, selected)
+            if getattr(source.steps.get(name), "status", None) != "Succeeded"
+        )
     if missing:
-        raise ValidationException(f"Invalid SourcePipelineExecutionArn: {source_arn}. The selected steps {selected} "
-                                  f"have dependencies on {missing}, which did not succeed in that execution.")
+        raise ValidationException(
+            f"Invalid SourcePipelineExecutionArn: {source_arn}. The selected steps {selected} "
+            f"have dependencies on {missing}, which did not succeed in that execution."
+        )
     return source
 
 
@@ -134,16 +153,25 @@ def _selective_source(pipeline: Pipeline, definition: Definition, config: dict) 
 def describe_pipeline_execution(request: dict, ctx: RequestContext) -> dict:
     execution = models.find_execution(request["PipelineExecutionArn"])
     with execution.lock:
-        return drop_none({
-            "PipelineArn": execution.pipeline_arn, "PipelineExecutionArn": execution.arn,
-            "PipelineExecutionDisplayName": execution.display_name, "PipelineExecutionStatus": execution.status,
-            "PipelineExecutionDescription": execution.description,
-            "PipelineExperimentConfig": execution.experiment or None, "FailureReason": execution.failure_reason,
-            "CreationTime": execution.created, "LastModifiedTime": execution.modified, "CreatedBy": {},
-            "LastModifiedBy": {}, "ParallelismConfiguration": execution.parallelism,
-            "SelectiveExecutionConfig": execution.selective, "PipelineVersionId": execution.version_id,
-            "MLflowConfig": execution.mlflow,
-        })
+        return drop_none(
+            {
+                "PipelineArn": execution.pipeline_arn,
+                "PipelineExecutionArn": execution.arn,
+                "PipelineExecutionDisplayName": execution.display_name,
+                "PipelineExecutionStatus": execution.status,
+                "PipelineExecutionDescription": execution.description,
+                "PipelineExperimentConfig": execution.experiment or None,
+                "FailureReason": execution.failure_reason,
+                "CreationTime": execution.created,
+                "LastModifiedTime": execution.modified,
+                "CreatedBy": {},
+                "LastModifiedBy": {},
+                "ParallelismConfiguration": execution.parallelism,
+                "SelectiveExecutionConfig": execution.selective,
+                "PipelineVersionId": execution.version_id,
+                "MLflowConfig": execution.mlflow,
+            }
+        )
 
 
 @action("sagemaker", "ListPipelineExecutions")
@@ -152,18 +180,25 @@ def list_pipeline_executions(request: dict, ctx: RequestContext) -> dict:
         pipeline = models.find_pipeline(ctx, request["PipelineName"])
     found = [e for e in models.executions_of(pipeline.arn) if created_between(e.created, request)]
     by_arn = request.get("SortBy") == "PipelineExecutionArn"
-    found.sort(key=lambda e: e.arn if by_arn else e.created,
-               reverse=request.get("SortOrder", "Descending") == "Descending")
+    found.sort(
+        key=lambda e: e.arn if by_arn else e.created, reverse=request.get("SortOrder", "Descending") == "Descending"
+    )
     listed = page(found, request, ctx, DEFAULT_MAX_RESULTS, scope=pipeline.arn, key=lambda e: e.arn)
     summaries = []
     for execution in listed.items:
         with execution.lock:
-            summaries.append(drop_none({
-                "PipelineExecutionArn": execution.arn, "StartTime": execution.created,
-                "PipelineExecutionStatus": execution.status, "PipelineExecutionDescription": execution.description,
-                "PipelineExecutionDisplayName": execution.display_name,
-                "PipelineExecutionFailureReason": execution.failure_reason,
-            }))
+            summaries.append(
+                drop_none(
+                    {
+                        "PipelineExecutionArn": execution.arn,
+                        "StartTime": execution.created,
+                        "PipelineExecutionStatus": execution.status,
+                        "PipelineExecutionDescription": execution.description,
+                        "PipelineExecutionDisplayName": execution.display_name,
+                        "PipelineExecutionFailureReason": execution.failure_reason,
+                    }
+                )
+            )
     return listed.answer({"PipelineExecutionSummaries": summaries})
 
 
@@ -172,10 +207,12 @@ def list_pipeline_execution_steps(request: dict, ctx: RequestContext) -> dict:
     validation.require(ctx.service, request, "PipelineExecutionArn")  # optional in the model, needed here
     execution = models.find_execution(request["PipelineExecutionArn"])
     with execution.lock:
-        records = sorted(execution.steps.values(), key=lambda r: r.start_time,
-                         reverse=request.get("SortOrder", "Descending") == "Descending")
-        listed = page(records, request, ctx, DEFAULT_MAX_RESULTS, scope=execution.arn,
-                      key=lambda r: r.step.name)
+        records = sorted(
+            execution.steps.values(),
+            key=lambda r: r.start_time,
+            reverse=request.get("SortOrder", "Descending") == "Descending",
+        )
+        listed = page(records, request, ctx, DEFAULT_MAX_RESULTS, scope=execution.arn, key=lambda r: r.step.name)
         return listed.answer({"PipelineExecutionSteps": [r.summary() for r in listed.items]})
 
 
@@ -185,7 +222,8 @@ def stop_pipeline_execution(request: dict, ctx: RequestContext) -> dict:
     with execution.lock:
         if execution.status in TERMINAL_EXECUTION and execution.status != "Stopped":
             raise ConflictException(
-                f"Pipeline execution '{execution.arn}' is {execution.status} and cannot be stopped.")
+                f"Pipeline execution '{execution.arn}' is {execution.status} and cannot be stopped."
+            )
     executor.request_stop(execution)
     return {"PipelineExecutionArn": execution.arn}
 
@@ -195,8 +233,10 @@ def retry_pipeline_execution(request: dict, ctx: RequestContext) -> dict:
     execution = models.find_execution(request["PipelineExecutionArn"])
     with execution.lock:
         if execution.status not in ("Failed", "Stopped"):
-            raise ConflictException(f"Pipeline execution '{execution.arn}' is {execution.status}; only Failed or "
-                                    "Stopped executions can be retried.")
+            raise ConflictException(
+                f"Pipeline execution '{execution.arn}' is {execution.status}; only Failed or "
+                "Stopped executions can be retried."
+            )
         if execution.coordinator is not None and execution.coordinator.is_alive():
             raise ConflictException(f"Pipeline execution '{execution.arn}' is still finishing; retry in a moment.")
         executor.prepare_retry(execution, request.get("ParallelismConfiguration"))

@@ -8,6 +8,7 @@ starts (except one whose DependsOn trigger asks for that failure); running steps
 execution fails, or completes with failures when every failure was handled. Each change of the
 execution or a step record marks the saved state changed (models.STATE) once made.
 """
+
 from __future__ import annotations
 
 import logging
@@ -35,18 +36,26 @@ def reuse(execution: Execution, source: Execution, selected: list[str]) -> None:
         for name in sorted(needed):
             record = source.steps[name]
             execution.steps[name] = StepRecord(
-                step=execution.definition.steps[name], status="Succeeded", start_time=record.start_time,
-                end_time=record.end_time, attempt_count=record.attempt_count, metadata=dict(record.metadata),
-                properties=record.properties, cache_key=record.cache_key, ran_in=record.ran_in or source.arn,
-                selective_source=source.arn)
+                step=execution.definition.steps[name],
+                status="Succeeded",
+                start_time=record.start_time,
+                end_time=record.end_time,
+                attempt_count=record.attempt_count,
+                metadata=dict(record.metadata),
+                properties=record.properties,
+                cache_key=record.cache_key,
+                ran_in=record.ran_in or source.arn,
+                selective_source=source.arn,
+            )
     execution.excluded = set(execution.definition.steps) - needed - set(selected)
 
 
 def start(execution: Execution) -> None:
     """Run the execution's not yet succeeded steps in the background (start and retry)."""
     execution.stop_requested = threading.Event()
-    execution.coordinator = threading.Thread(target=_coordinate, args=(execution,), daemon=True,
-                                             name=f"pipeline-{execution.execution_id}")
+    execution.coordinator = threading.Thread(
+        target=_coordinate, args=(execution,), daemon=True, name=f"pipeline-{execution.execution_id}"
+    )
     execution.coordinator.start()
 
 
@@ -67,8 +76,9 @@ def request_stop(execution: Execution) -> None:
 def prepare_retry(execution: Execution, parallelism: dict | None) -> None:
     """RetryPipelineExecution: forget failed and stopped steps so they run again; keep the rest."""
     with execution.lock:
-        execution.retried_attempts = {name: r.attempt_count for name, r in execution.steps.items()
-                                      if r.status in ("Failed", "Stopped")}
+        execution.retried_attempts = {
+            name: r.attempt_count for name, r in execution.steps.items() if r.status in ("Failed", "Stopped")
+        }
         for name in execution.retried_attempts:
             del execution.steps[name]
         if parallelism:
@@ -93,8 +103,12 @@ def _coordinate(execution: Execution) -> None:
                     record.attempt_count = execution.retried_attempts.get(name, 0)
                     execution.steps[name] = record
                     running.add(name)
-                    threading.Thread(target=_run_step, args=(execution, record, running), daemon=True,
-                                     name=f"step-{execution.execution_id}-{name}").start()
+                    threading.Thread(
+                        target=_run_step,
+                        args=(execution, record, running),
+                        daemon=True,
+                        name=f"step-{execution.execution_id}-{name}",
+                    ).start()
                     models.STATE.changed()
             if not running:
                 _finish(execution)
@@ -146,8 +160,11 @@ def _readiness(execution: Execution, name: str) -> str:
             continue
         if upstream.status not in _TRIGGER_MATCH[dependency.trigger]:
             return "never"
-        if step.branch_of and dependency.step == step.branch_of[0] and \
-                (upstream.properties or {}).get("Outcome") != step.branch_of[1]:
+        if (
+            step.branch_of
+            and dependency.step == step.branch_of[0]
+            and (upstream.properties or {}).get("Outcome") != step.branch_of[1]
+        ):
             return "never"
     return verdict
 
@@ -167,8 +184,11 @@ def _finish(execution: Execution) -> None:
 
 def _failure_handled(execution: Execution, failed: str) -> bool:
     """True when a step that asked to run on this step's failure did run."""
-    return any(d.step == failed and d.trigger in ("Failed", "Any") and name in execution.steps
-               for name, deps in execution.definition.upstream.items() for d in deps)
+    return any(
+        d.step == failed and d.trigger in ("Failed", "Any") and name in execution.steps
+        for name, deps in execution.definition.upstream.items()
+        for d in deps
+    )
 
 
 def _run_step(execution: Execution, record: StepRecord, running: set[str]) -> None:
@@ -203,14 +223,16 @@ def _attempts(execution: Execution, record: StepRecord) -> Outcome:
         delay = retry_delay(record.step.retry_policies, outcome.exception_type, retries, first_attempt)
         if delay is None:
             return outcome
-        log.info("retrying step %s of %s in %.1f s after %s", record.step.name, execution.arn, delay,
-                 outcome.exception_type)
+        log.info(
+            "retrying step %s of %s in %.1f s after %s", record.step.name, execution.arn, delay, outcome.exception_type
+        )
         if execution.stop_requested.wait(delay):
             return Outcome("Stopped")
 
 
-def retry_delay(policies: list[dict], exception_type: str, retries: dict[int, int],
-                first_attempt: float) -> float | None:
+def retry_delay(
+    policies: list[dict], exception_type: str, retries: dict[int, int], first_attempt: float
+) -> float | None:
     """Seconds to wait before retrying a failure of this type, or None when no policy allows another try.
 
     The first policy naming the type decides: IntervalSeconds * BackoffRate ** (retries it already

@@ -6,6 +6,7 @@ trial (a "run group"), created if missing. Deleting the pipeline keeps them, as 
 them and answers the Experiments API, except DescribeExperiment, answered here so that a missing
 experiment is ResourceNotFound (moto fails with an internal error).
 """
+
 from __future__ import annotations
 
 from local_aws.core import moto_experiments
@@ -19,8 +20,9 @@ def record(execution: Execution) -> None:
     experiment = execution.experiment.get("ExperimentName")
     if experiment:
         trial = execution.experiment.get("TrialName")
-        moto_experiments.ensure_trial(execution.ctx.region, execution.ctx.account_id, str(experiment),
-                                      str(trial) if trial else None)
+        moto_experiments.ensure_trial(
+            execution.ctx.region, execution.ctx.account_id, str(experiment), str(trial) if trial else None
+        )
 
 
 @action("sagemaker", "DescribeExperiment")
@@ -28,6 +30,7 @@ def describe_experiment(request: dict, ctx: RequestContext) -> dict:
     name = request["ExperimentName"]
     described = moto_experiments.describe_experiment(ctx.region, ctx.account_id, name)
     if described is None:
-        raise ResourceNotFound(f"Experiment 'arn:aws:sagemaker:{ctx.region}:{ctx.account_id}:experiment/{name}' "
-                               "does not exist.")
+        raise ResourceNotFound(
+            f"Experiment 'arn:aws:sagemaker:{ctx.region}:{ctx.account_id}:experiment/{name}' does not exist."
+        )
     return described

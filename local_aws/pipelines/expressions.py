@@ -5,13 +5,15 @@ Step arguments may hold `{"Get": "Parameters.X" | "Execution.X" | "Steps.S.<prop
 | "S3Uri", "Path"}}` anywhere; a Condition step's conditions compare their values. At run time they
 read a Scope: one execution's typed parameters, its variables and its steps' results.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import json
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any
 
 _PATH_TOKEN = re.compile(r"\.?([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]|\['([^']*)'\]|\[\"([^\"]*)\"\]")
 _NAME_KEYS = ("OutputName", "InputName", "ChannelName", "MetricName", "Name")
@@ -164,10 +166,11 @@ def to_text(value: Any) -> str:
 
 
 def iso_time(value: dt.datetime) -> str:
-    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
 # --- conditions ----------------------------------------------------------------------------------
+
 
 def evaluate_conditions(conditions: list[dict], scope: Scope) -> bool:
     """A Condition step's outcome: every condition in the list must hold."""
@@ -188,14 +191,20 @@ def _condition(condition: dict, scope: Scope) -> bool:
         if not _comparable(left, right):
             raise EvaluationError(
                 f"Equals condition compares LeftValue {left!r} ({_type_name(left)}) with RightValue {right!r} "
-                f"({_type_name(right)}), which are not of the same type.")
+                f"({_type_name(right)}), which are not of the same type."
+            )
         return _equal(left, right)
     if not _comparable(left, right) or isinstance(left, (bool, dict, list)) or left is None:
         raise EvaluationError(
             f"{kind} condition cannot order LeftValue {left!r} ({_type_name(left)}) and RightValue {right!r} "
-            f"({_type_name(right)}); both must be numbers or both strings.")
-    return {"GreaterThan": left > right, "GreaterThanOrEqualTo": left >= right,
-            "LessThan": left < right, "LessThanOrEqualTo": left <= right}[kind]
+            f"({_type_name(right)}); both must be numbers or both strings."
+        )
+    return {
+        "GreaterThan": left > right,
+        "GreaterThanOrEqualTo": left >= right,
+        "LessThan": left < right,
+        "LessThanOrEqualTo": left <= right,
+    }[kind]
 
 
 def _is_number(value: Any) -> bool:

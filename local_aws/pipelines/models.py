@@ -9,6 +9,7 @@ Both registries are saved (local_aws.core.persistence): whatever changes a pipel
 a step record calls `STATE.changed()` once it has; the saver thread copies them under the locks and
 pickles the copies. An execution running when the server died loads Failed (execution.py).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -91,8 +92,9 @@ def executions_of(pipeline_arn: str) -> list[Execution]:
         return [e for e in executions.values() if e.pipeline_arn == pipeline_arn]
 
 
-def cached_run(pipeline_arn: str, step_name: str, key: str,
-               expire_after: dt.timedelta | None) -> tuple[str, StepRecord] | None:
+def cached_run(
+    pipeline_arn: str, step_name: str, key: str, expire_after: dt.timedelta | None
+) -> tuple[str, StepRecord] | None:
     """(execution ARN, record) of the newest successful, unexpired run of this step with these
     arguments in this pipeline (a step's CacheConfig lets it reuse that run), or None."""
     oldest = now() - expire_after if expire_after else None
@@ -119,10 +121,15 @@ def created_between(created: dt.datetime, request: dict) -> bool:
 def _dump() -> dict:
     """Copies of the pipelines (their version list and start tokens) and of the executions."""
     with lock:
-        return {"layout": LAYOUT, "saved_at": now(),
-                "pipelines": [dataclasses.replace(p, versions=list(p.versions), start_tokens=dict(p.start_tokens))
-                              for p in pipelines.values()],
-                "executions": [execution.saved() for execution in executions.values()]}
+        return {
+            "layout": LAYOUT,
+            "saved_at": now(),
+            "pipelines": [
+                dataclasses.replace(p, versions=list(p.versions), start_tokens=dict(p.start_tokens))
+                for p in pipelines.values()
+            ],
+            "executions": [execution.saved() for execution in executions.values()],
+        }
 
 
 def _load(snapshot: dict) -> None:

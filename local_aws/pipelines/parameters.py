@@ -4,6 +4,7 @@ A definition declares each parameter's Type (String, Integer, Float, Boolean), a
 and, for strings, optional EnumValues; an execution runs with typed values, each given one checked
 against its declaration, and lists them back as ListPipelineParametersForExecution answers.
 """
+
 from __future__ import annotations
 
 import re
@@ -37,7 +38,8 @@ def parse_parameters(raw: Any) -> dict[str, dict]:
                 typed_value(kind, item["DefaultValue"])
             except ValueError:
                 raise DefinitionError(
-                    f"Default value {item['DefaultValue']!r} of parameter '{name}' is not of type {kind}.") from None
+                    f"Default value {item['DefaultValue']!r} of parameter '{name}' is not of type {kind}."
+                ) from None
         enum = item.get("EnumValues")
         if enum is not None and (kind != "String" or not isinstance(enum, list)):
             raise DefinitionError(f"EnumValues of parameter '{name}' must be a list, on a String parameter.")
@@ -87,7 +89,8 @@ def execution_values(definition: Definition, given: list[dict]) -> tuple[dict[st
         if name not in definition.parameters:
             raise ValidationException(
                 f"Pipeline parameter '{name}' is not defined in the pipeline definition; "
-                f"declared parameters: {sorted(definition.parameters)}.")
+                f"declared parameters: {sorted(definition.parameters)}."
+            )
         values[name] = value
     typed, listed = {}, []
     for name, spec in definition.parameters.items():
@@ -96,16 +99,19 @@ def execution_values(definition: Definition, given: list[dict]) -> tuple[dict[st
                 typed[name] = typed_value(spec["Type"], values[name])
             except ValueError:
                 raise ValidationException(
-                    f"Value '{values[name]}' of pipeline parameter '{name}' is not a valid {spec['Type']}.") from None
+                    f"Value '{values[name]}' of pipeline parameter '{name}' is not a valid {spec['Type']}."
+                ) from None
             text = values[name]
         elif "DefaultValue" in spec:
             typed[name] = typed_value(spec["Type"], spec["DefaultValue"])
             text = to_text(typed[name])
         else:
             raise ValidationException(
-                f"Pipeline parameter '{name}' has no default value, so StartPipelineExecution must give it a value.")
+                f"Pipeline parameter '{name}' has no default value, so StartPipelineExecution must give it a value."
+            )
         if spec.get("EnumValues") and typed[name] not in spec["EnumValues"]:
             raise ValidationException(
-                f"Value '{text}' of pipeline parameter '{name}' is not one of {spec['EnumValues']}.")
+                f"Value '{text}' of pipeline parameter '{name}' is not one of {spec['EnumValues']}."
+            )
         listed.append({"Name": name, "Value": text})
     return typed, listed

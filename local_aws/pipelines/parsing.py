@@ -7,6 +7,7 @@ and OutputParameters, a Lambda's FunctionArn...), their DependsOn, CacheConfig, 
 PropertyFiles, every expression's references (local_aws.pipelines.references), and that the steps'
 dependencies form no cycle. The first problem found is raised as a DefinitionError whose message names it.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -16,8 +17,15 @@ import re
 from typing import Any
 
 from local_aws.pipelines.definition import (
-    JOB_STEP_TYPES, REQUIRED_STEP_MEMBERS, STEP_TYPE_MEMBERS, STEP_TYPES, TRIGGERS, Definition, DefinitionError,
-    Dependency, Step,
+    JOB_STEP_TYPES,
+    REQUIRED_STEP_MEMBERS,
+    STEP_TYPE_MEMBERS,
+    STEP_TYPES,
+    TRIGGERS,
+    Definition,
+    DefinitionError,
+    Dependency,
+    Step,
 )
 from local_aws.pipelines.expressions import referenced_steps
 from local_aws.pipelines.parameters import parse_parameters
@@ -29,15 +37,17 @@ STEP_MEMBERS = {"Name", "Type", "Arguments", "DependsOn", "DisplayName", "Descri
 STEP_SETTINGS = {"CacheConfig", "RetryPolicies", "PropertyFiles"}  # parsed into the Step's own fields
 MLFLOW_MEMBERS = {"MlflowResourceArn", "MlflowExperimentName"}
 OUTPUT_TYPES = {"String", "Integer", "Boolean", "Float"}
-CHECK_TYPES = {"QualityCheck": {"DATA_QUALITY", "MODEL_QUALITY"},
-               "ClarifyCheck": {"DATA_BIAS", "MODEL_BIAS", "MODEL_EXPLAINABILITY"}}
+CHECK_TYPES = {
+    "QualityCheck": {"DATA_QUALITY", "MODEL_QUALITY"},
+    "ClarifyCheck": {"DATA_BIAS", "MODEL_BIAS", "MODEL_EXPLAINABILITY"},
+}
 CONDITION_TYPES = {"Equals", "GreaterThan", "GreaterThanOrEqualTo", "LessThan", "LessThanOrEqualTo", "In", "Not", "Or"}
 STEP_EXCEPTION_TYPES = {"Step.SERVICE_FAULT", "Step.THROTTLING"}
 JOB_EXCEPTION_TYPES = {"SageMaker.JOB_INTERNAL_ERROR", "SageMaker.CAPACITY_ERROR", "SageMaker.RESOURCE_LIMIT"}
 STEP_NAME = re.compile(r"^[A-Za-z0-9\-_]{1,64}$")
 _DURATION = re.compile(
-    r"^P?(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$",
-    re.IGNORECASE)
+    r"^P?(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$", re.IGNORECASE
+)
 
 
 def parse(text: str) -> Definition:
@@ -53,8 +63,8 @@ def parse(text: str) -> Definition:
         raise DefinitionError(f"Unable to parse pipeline definition. Unknown member(s) {sorted(unknown)}.")
     if document.get("Version") != SCHEMA_VERSION:
         raise DefinitionError(
-            f"Unable to parse pipeline definition. Version must be \"{SCHEMA_VERSION}\", "
-            f"got {document.get('Version')!r}.")
+            f'Unable to parse pipeline definition. Version must be "{SCHEMA_VERSION}", got {document.get("Version")!r}.'
+        )
     parameters = parse_parameters(document.get("Parameters") or [])
     raw_steps = document.get("Steps")
     if not isinstance(raw_steps, list) or not raw_steps:
@@ -65,8 +75,10 @@ def parse(text: str) -> Definition:
     mlflow = _json_object(document, "MlflowConfig")
     unknown = set(mlflow or {}) - MLFLOW_MEMBERS
     if unknown:
-        raise DefinitionError(f"Unable to parse pipeline definition. MlflowConfig has unknown member(s) "
-                              f"{sorted(unknown)}; it may have {sorted(MLFLOW_MEMBERS)}.")
+        raise DefinitionError(
+            f"Unable to parse pipeline definition. MlflowConfig has unknown member(s) "
+            f"{sorted(unknown)}; it may have {sorted(MLFLOW_MEMBERS)}."
+        )
     for step in steps.values():
         check_step_references(step, steps, parameters)
     for name, config in (("PipelineExperimentConfig", experiment), ("MlflowConfig", mlflow)):
@@ -74,8 +86,14 @@ def parse(text: str) -> Definition:
             check_expressions(config, name, steps, parameters)
     upstream = {name: _upstream(step, steps) for name, step in steps.items()}
     _check_acyclic(upstream)
-    return Definition(text=text, parameters=parameters, steps=steps, upstream=upstream, experiment_config=experiment,
-                      mlflow_config={k: v for k, v in mlflow.items() if v is not None} if mlflow else None)
+    return Definition(
+        text=text,
+        parameters=parameters,
+        steps=steps,
+        upstream=upstream,
+        experiment_config=experiment,
+        mlflow_config={k: v for k, v in mlflow.items() if v is not None} if mlflow else None,
+    )
 
 
 def _json_object(document: dict, member: str) -> dict | None:
@@ -91,12 +109,14 @@ def parse_duration(text: str) -> dt.timedelta:
     if not text or not match or not any(match.groups()):
         raise DefinitionError(f"ExpireAfter '{text}' is not an ISO 8601 duration such as P30D or PT12H.")
     years, months, weeks, days, hours, minutes, seconds = (float(g) if g else 0.0 for g in match.groups())
-    return dt.timedelta(days=years * 365 + months * 30 + weeks * 7 + days, hours=hours, minutes=minutes,
-                        seconds=seconds)
+    return dt.timedelta(
+        days=years * 365 + months * 30 + weeks * 7 + days, hours=hours, minutes=minutes, seconds=seconds
+    )
 
 
-def _collect_steps(raw_steps: Any, steps: dict[str, Step] | None, branch_of: tuple[str, bool] | None,
-                   names: set[str]) -> None:
+def _collect_steps(
+    raw_steps: Any, steps: dict[str, Step] | None, branch_of: tuple[str, bool] | None, names: set[str]
+) -> None:
     """Parse the steps into `steps` (None: a ForEach body's, checked for their form only), names unique."""
     if not isinstance(raw_steps, list):
         raise DefinitionError("Unable to parse pipeline definition. Steps must be a Json Array.")
@@ -105,7 +125,8 @@ def _collect_steps(raw_steps: Any, steps: dict[str, Step] | None, branch_of: tup
         if step.name in names:
             raise DefinitionError(
                 f"Step names must be unique within a pipeline: '{step.name}' appears more than once "
-                "(a step inside a Condition's IfSteps/ElseSteps or a ForEach's body counts too).")
+                "(a step inside a Condition's IfSteps/ElseSteps or a ForEach's body counts too)."
+            )
         names.add(step.name)
         if steps is not None:
             steps[step.name] = step
@@ -127,12 +148,14 @@ def _parse_step(raw: Any, branch_of: tuple[str, bool] | None) -> Step:
     unknown = set(raw) - STEP_MEMBERS - STEP_SETTINGS - STEP_TYPE_MEMBERS[kind]
     if unknown:
         raise DefinitionError(
-            f"Unable to parse pipeline definition. Step '{name}' has unknown member(s) {sorted(unknown)}.")
+            f"Unable to parse pipeline definition. Step '{name}' has unknown member(s) {sorted(unknown)}."
+        )
     misplaced = sorted(STEP_SETTINGS & (set(raw) - STEP_TYPE_MEMBERS[kind]))
     if misplaced:
         owners = sorted(other for other, allowed in STEP_TYPE_MEMBERS.items() if misplaced[0] in allowed)
-        raise DefinitionError(f"Step '{name}' of type {kind} cannot have a {misplaced[0]}; it applies to {owners} "
-                              "steps.")
+        raise DefinitionError(
+            f"Step '{name}' of type {kind} cannot have a {misplaced[0]}; it applies to {owners} steps."
+        )
     missing = [member for member in REQUIRED_STEP_MEMBERS.get(kind, ()) if raw.get(member) is None]
     if missing:
         raise DefinitionError(f"Unable to parse pipeline definition. {kind} step '{name}' needs {missing}.")
@@ -143,9 +166,16 @@ def _parse_step(raw: Any, branch_of: tuple[str, bool] | None) -> Step:
         _check_conditions(name, arguments.get("Conditions"))
     members = {key: raw[key] for key in STEP_TYPE_MEMBERS[kind] - STEP_SETTINGS if key in raw}
     _check_members(name, kind, members)
-    step = Step(name=name, type=kind, arguments=arguments, depends_on=_parse_depends_on(name, raw.get("DependsOn")),
-                display_name=raw.get("DisplayName"), description=raw.get("Description"),
-                branch_of=branch_of, members=members)
+    step = Step(
+        name=name,
+        type=kind,
+        arguments=arguments,
+        depends_on=_parse_depends_on(name, raw.get("DependsOn")),
+        display_name=raw.get("DisplayName"),
+        description=raw.get("Description"),
+        branch_of=branch_of,
+        members=members,
+    )
     cache = raw.get("CacheConfig")
     if cache is not None:
         if not isinstance(cache, dict) or not isinstance(cache.get("Enabled"), bool):
@@ -162,33 +192,43 @@ def _check_members(name: str, kind: str, members: dict) -> None:
     """A Lambda's or Callback's OutputParameters and a check step's CheckType, as the schema has them."""
     outputs = members.get("OutputParameters", [])
     if not isinstance(outputs, list) or not all(
-            isinstance(o, dict) and isinstance(o.get("OutputName"), str) and o.get("OutputType", "String") in
-            OUTPUT_TYPES and set(o) <= {"OutputName", "OutputType"} for o in outputs):
+        isinstance(o, dict)
+        and isinstance(o.get("OutputName"), str)
+        and o.get("OutputType", "String") in OUTPUT_TYPES
+        and set(o) <= {"OutputName", "OutputType"}
+        for o in outputs
+    ):
         raise DefinitionError(
-            f"OutputParameters of step '{name}' must be a Json Array of {{\"OutputName\": name, \"OutputType\": "
-            f"one of {sorted(OUTPUT_TYPES)}}}.")
+            f'OutputParameters of step \'{name}\' must be a Json Array of {{"OutputName": name, "OutputType": '
+            f"one of {sorted(OUTPUT_TYPES)}}}."
+        )
     if len({o["OutputName"] for o in outputs}) != len(outputs):
         raise DefinitionError(f"OutputParameters of step '{name}' name an output more than once.")
     for member in ("FunctionArn", "SqsQueueUrl"):
         if not isinstance(members.get(member, ""), str):
             raise DefinitionError(f"{member} of step '{name}' must be a string.")
     if kind in CHECK_TYPES and members["CheckType"] not in CHECK_TYPES[kind]:
-        raise DefinitionError(f"CheckType of {kind} step '{name}' must be one of {sorted(CHECK_TYPES[kind])}, "
-                              f"got {members['CheckType']!r}.")
+        raise DefinitionError(
+            f"CheckType of {kind} step '{name}' must be one of {sorted(CHECK_TYPES[kind])}, "
+            f"got {members['CheckType']!r}."
+        )
 
 
 def _parse_property_files(name: str, arguments: dict, raw: list) -> dict[str, dict]:
     files = {}
     for item in raw:
-        if not isinstance(item, dict) or not all(isinstance(item.get(k), str) for k in
-                                                 ("PropertyFileName", "OutputName", "FilePath")):
+        if not isinstance(item, dict) or not all(
+            isinstance(item.get(k), str) for k in ("PropertyFileName", "OutputName", "FilePath")
+        ):
             raise DefinitionError(
-                f"Property file {item!r} of step '{name}' needs PropertyFileName, OutputName and FilePath.")
+                f"Property file {item!r} of step '{name}' needs PropertyFileName, OutputName and FilePath."
+            )
         outputs = [o.get("OutputName") for o in (arguments.get("ProcessingOutputConfig") or {}).get("Outputs", [])]
         if item["OutputName"] not in outputs:
             raise DefinitionError(
                 f"Property file '{item['PropertyFileName']}' of step '{name}' names output '{item['OutputName']}', "
-                f"which is not among the step's ProcessingOutputConfig outputs {outputs}.")
+                f"which is not among the step's ProcessingOutputConfig outputs {outputs}."
+            )
         files[item["PropertyFileName"]] = item
     return files
 
@@ -202,13 +242,17 @@ def _parse_depends_on(name: str, raw: Any) -> list[Dependency]:
     for item in raw:
         if isinstance(item, str):
             dependencies.append(Dependency(item))
-        elif isinstance(item, dict) and isinstance(item.get("Step"), str) and \
-                item.get("Trigger", "Completed") in TRIGGERS:
+        elif (
+            isinstance(item, dict)
+            and isinstance(item.get("Step"), str)
+            and item.get("Trigger", "Completed") in TRIGGERS
+        ):
             dependencies.append(Dependency(item["Step"], item.get("Trigger", "Completed")))
         else:
             raise DefinitionError(
                 f"DependsOn entry {item!r} of step '{name}' must be a step name or "
-                f"{{\"Step\": name, \"Trigger\": one of {sorted(TRIGGERS)}}}.")
+                f'{{"Step": name, "Trigger": one of {sorted(TRIGGERS)}}}.'
+            )
     return dependencies
 
 
@@ -223,7 +267,8 @@ def _parse_retry_policies(name: str, kind: str, raw: Any) -> list[dict]:
         wrong = [t for t in types if t not in allowed]
         if wrong:
             raise DefinitionError(
-                f"Retry policy of step '{name}' ({kind}) names exception type(s) {wrong}; allowed: {sorted(allowed)}.")
+                f"Retry policy of step '{name}' ({kind}) names exception type(s) {wrong}; allowed: {sorted(allowed)}."
+            )
         if ("MaxAttempts" in policy) == ("ExpireAfterMin" in policy):
             raise DefinitionError(f"Retry policy of step '{name}' needs exactly one of MaxAttempts and ExpireAfterMin.")
         attempts = policy.get("MaxAttempts")
@@ -246,9 +291,11 @@ def _check_condition(name: str, condition: Any) -> None:
     kind = condition.get("Type") if isinstance(condition, dict) else None
     if kind not in CONDITION_TYPES:
         raise DefinitionError(
-            f"Condition {condition!r} in step '{name}' has unknown Type; use one of {sorted(CONDITION_TYPES)}.")
+            f"Condition {condition!r} in step '{name}' has unknown Type; use one of {sorted(CONDITION_TYPES)}."
+        )
     needed = {"Not": ["Condition"], "Or": ["Conditions"], "In": ["QueryValue", "Values"]}.get(
-        kind, ["LeftValue", "RightValue"])
+        kind, ["LeftValue", "RightValue"]
+    )
     missing = [k for k in needed if k not in condition]
     if missing:
         raise DefinitionError(f"{kind} condition in step '{name}' is missing {missing}.")
@@ -273,5 +320,8 @@ def _check_acyclic(upstream: dict[str, list[Dependency]]) -> None:
         graphlib.TopologicalSorter(graph).prepare()
     except graphlib.CycleError as exc:
         cycle = exc.args[1]  # each step runs before the next; the first is repeated at the end
-        raise DefinitionError("Pipeline definition has a cycle between steps: " + " -> ".join(cycle) +
-                              ". Remove a DependsOn entry or property reference to break it.") from None
+        raise DefinitionError(
+            "Pipeline definition has a cycle between steps: "
+            + " -> ".join(cycle)
+            + ". Remove a DependsOn entry or property reference to break it."
+        ) from None

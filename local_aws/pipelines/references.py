@@ -6,6 +6,7 @@ Describe response (DescribeProcessingJobResponse, ...), so `Steps.P.ProcessingOu
 is refused before anything runs, as the service refuses it; a Lambda or Callback step's properties
 are the OutputParameters it declares.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -17,8 +18,14 @@ from local_aws.pipelines.definition import DefinitionError, Step
 from local_aws.pipelines.expressions import expressions, path_tokens
 
 EXECUTION_VARIABLES = {
-    "StartDateTime", "CurrentDateTime", "PipelineName", "PipelineArn", "PipelineExecutionId",
-    "PipelineExecutionArn", "TrainingJobName", "ProcessingJobName",
+    "StartDateTime",
+    "CurrentDateTime",
+    "PipelineName",
+    "PipelineArn",
+    "PipelineExecutionId",
+    "PipelineExecutionArn",
+    "TrainingJobName",
+    "ProcessingJobName",
 }
 # The botocore shapes a step's properties follow (what `Steps.<name>.<path>` may name).
 PROPERTY_SHAPES = {
@@ -39,31 +46,41 @@ def check_step_references(step: Step, steps: dict[str, Step], parameters: dict[s
     for dependency in step.depends_on:
         if dependency.step not in steps:
             raise DefinitionError(
-                f"Step '{step.name}' DependsOn step '{dependency.step}', which is not defined in the pipeline.")
+                f"Step '{step.name}' DependsOn step '{dependency.step}', which is not defined in the pipeline."
+            )
         if dependency.step == step.name:
             raise DefinitionError(f"Step '{step.name}' cannot depend on itself.")
     check_expressions(step.own_expressions, f"step '{step.name}'", steps, parameters, step)
 
 
-def check_expressions(obj: Any, where: str, steps: dict[str, Step], parameters: dict[str, dict],
-                      step: Step | None = None) -> None:
+def check_expressions(
+    obj: Any, where: str, steps: dict[str, Step], parameters: dict[str, dict], step: Step | None = None
+) -> None:
     """Every expression in obj is well formed and names something that exists."""
     for expr in expressions(obj):
         if "Std:Join" in expr:
             join = expr["Std:Join"]
-            if not isinstance(join, dict) or not isinstance(join.get("Values"), list) or \
-                    not isinstance(join.get("On", ""), str):
+            if (
+                not isinstance(join, dict)
+                or not isinstance(join.get("Values"), list)
+                or not isinstance(join.get("On", ""), str)
+            ):
                 raise DefinitionError(f"Std:Join in {where} needs On (a string) and Values (a Json Array).")
         elif "Std:JsonGet" in expr:
             json_get = expr["Std:JsonGet"]
-            if not isinstance(json_get, dict) or not isinstance(json_get.get("Path"), str) or \
-                    ("PropertyFile" in json_get) == ("S3Uri" in json_get):
+            if (
+                not isinstance(json_get, dict)
+                or not isinstance(json_get.get("Path"), str)
+                or ("PropertyFile" in json_get) == ("S3Uri" in json_get)
+            ):
                 raise DefinitionError(f"Std:JsonGet in {where} needs a Path and exactly one of PropertyFile and S3Uri.")
             source = json_get.get("PropertyFile")
-            if source is not None and not (isinstance(source, dict) and isinstance(source.get("Get"), str)
-                                           and ".PropertyFiles." in source["Get"]):
+            if source is not None and not (
+                isinstance(source, dict) and isinstance(source.get("Get"), str) and ".PropertyFiles." in source["Get"]
+            ):
                 raise DefinitionError(
-                    f"Std:JsonGet in {where}: PropertyFile must be {{\"Get\": \"Steps.<step>.PropertyFiles.<name>\"}}.")
+                    f'Std:JsonGet in {where}: PropertyFile must be {{"Get": "Steps.<step>.PropertyFiles.<name>"}}.'
+                )
         else:
             _check_get(expr["Get"], where, steps, parameters, step)
 
@@ -79,20 +96,23 @@ def _check_get(path: Any, where: str, steps: dict[str, Step], parameters: dict[s
         if rest not in EXECUTION_VARIABLES:
             raise DefinitionError(
                 f"Invalid Get '{path}' in {where}: unknown execution variable; "
-                f"use one of {sorted(EXECUTION_VARIABLES)}.")
+                f"use one of {sorted(EXECUTION_VARIABLES)}."
+            )
         job_variable = {"TrainingJobName": "Training", "ProcessingJobName": "Processing"}.get(rest)
         if job_variable and (step is None or step.type != job_variable):
             raise DefinitionError(f"Invalid Get '{path}' in {where}: it is only defined inside a {job_variable} step.")
     elif namespace == "PipelineExperimentConfig":
         if rest not in ("ExperimentName", "TrialName"):
             raise DefinitionError(
-                f"Invalid Get '{path}' in {where}: use PipelineExperimentConfig.ExperimentName or .TrialName.")
+                f"Invalid Get '{path}' in {where}: use PipelineExperimentConfig.ExperimentName or .TrialName."
+            )
     elif namespace == "Steps":
         _check_property_path(path, rest, where, steps)
     else:
         raise DefinitionError(
             f"Invalid Get '{path}' in {where}: it must start with Parameters., Execution., Steps. "
-            "or PipelineExperimentConfig.")
+            "or PipelineExperimentConfig."
+        )
 
 
 def _check_property_path(path: str, rest: str, where: str, steps: dict[str, Step]) -> None:
@@ -101,15 +121,17 @@ def _check_property_path(path: str, rest: str, where: str, steps: dict[str, Step
     if target is None:
         raise DefinitionError(f"Invalid Get '{path}' in {where}: step '{name}' is not defined in the pipeline.")
     if prop.startswith("PropertyFiles."):
-        file_name = prop[len("PropertyFiles."):]
+        file_name = prop[len("PropertyFiles.") :]
         if file_name not in target.property_files:
             raise DefinitionError(
                 f"Invalid Get '{path}' in {where}: step '{name}' declares no property file '{file_name}' "
-                f"(declared: {sorted(target.property_files)}).")
+                f"(declared: {sorted(target.property_files)})."
+            )
         return
     if not prop:
         raise DefinitionError(
-            f"Invalid Get '{path}' in {where}: name a property of step '{name}', e.g. Steps.{name}.<Property>.")
+            f"Invalid Get '{path}' in {where}: name a property of step '{name}', e.g. Steps.{name}.<Property>."
+        )
     if target.type == "Fail":
         raise DefinitionError(f"Invalid Get '{path}' in {where}: a Fail step has no properties.")
     if target.type == "Condition":
@@ -122,8 +144,10 @@ def _check_property_path(path: str, rest: str, where: str, steps: dict[str, Step
     if target.type in ("Lambda", "Callback"):
         declared = [o["OutputName"] for o in (target.members or {}).get("OutputParameters", [])]
         if len(tokens) != 2 or tokens[0] != "OutputParameters" or tokens[1] not in declared:
-            raise DefinitionError(f"Invalid property reference '{path}' in {where}: a {target.type} step's properties "
-                                  f"are its OutputParameters['<name>'], with <name> one of {declared}.")
+            raise DefinitionError(
+                f"Invalid property reference '{path}' in {where}: a {target.type} step's properties "
+                f"are its OutputParameters['<name>'], with <name> one of {declared}."
+            )
         return
     shapes = PROPERTY_SHAPES.get(target.type)
     if shapes is None:

@@ -4,6 +4,7 @@ Create and Update take the definition as text or from S3 and validate it (local_
 before keeping it as a new version. Pipelines are mirrored into moto's records only so that moto's
 AddTags/ListTags/DeleteTags work on them.
 """
+
 from __future__ import annotations
 
 from local_aws.core import moto_state
@@ -25,17 +26,20 @@ def _definition(request: dict, ctx: RequestContext, required: bool) -> Definitio
     if location:
         if not moto_state.bucket_exists(location["Bucket"], ctx.account_id):
             raise ValidationException(
-                f"Unable to read the pipeline definition from S3: bucket {location['Bucket']} does not exist.")
+                f"Unable to read the pipeline definition from S3: bucket {location['Bucket']} does not exist."
+            )
         data = moto_state.get_object(location["Bucket"], location["ObjectKey"], ctx.account_id)
         if data is None:
             raise ValidationException(
                 f"Unable to read the pipeline definition from s3://{location['Bucket']}/{location['ObjectKey']}: "
-                "the object does not exist.")
+                "the object does not exist."
+            )
         text = data.decode("utf-8", errors="replace")
     if not text:
         if required:
             raise ValidationException(
-                "Either Pipeline Definition or Pipeline Definition S3 location should be provided")
+                "Either Pipeline Definition or Pipeline Definition S3 location should be provided"
+            )
         return None
     try:
         return parse(text)
@@ -50,17 +54,32 @@ def create_pipeline(request: dict, ctx: RequestContext) -> dict:
     arn = models.pipeline_arn(ctx, name)
     with models.lock:
         if arn in models.pipelines:
-            raise ValidationException(f"Pipeline names must be unique within an AWS account and region. "
-                                      f"Pipeline with name ({name}) already exists.")
-        pipeline = Pipeline(name=name, arn=arn, ctx=ctx, role_arn=request["RoleArn"],
-                            display_name=request.get("PipelineDisplayName") or name,
-                            description=request.get("PipelineDescription"),
-                            parallelism=request.get("ParallelismConfiguration"),
-                            versions=[Version(1, definition, now())])
+            raise ValidationException(
+                f"Pipeline names must be unique within an AWS account and region. "
+                f"Pipeline with name ({name}) already exists."
+            )
+        pipeline = Pipeline(
+            name=name,
+            arn=arn,
+            ctx=ctx,
+            role_arn=request["RoleArn"],
+            display_name=request.get("PipelineDisplayName") or name,
+            description=request.get("PipelineDescription"),
+            parallelism=request.get("ParallelismConfiguration"),
+            versions=[Version(1, definition, now())],
+        )
         models.pipelines[arn] = pipeline
-        moto_state.mirror_pipeline(ctx.region, ctx.account_id, name, definition.text, pipeline.role_arn,
-                                   list(request.get("Tags") or []), pipeline.display_name, pipeline.description,
-                                   pipeline.parallelism)
+        moto_state.mirror_pipeline(
+            ctx.region,
+            ctx.account_id,
+            name,
+            definition.text,
+            pipeline.role_arn,
+            list(request.get("Tags") or []),
+            pipeline.display_name,
+            pipeline.description,
+            pipeline.parallelism,
+        )
     models.STATE.changed()
     return {"PipelineArn": arn}
 
@@ -88,31 +107,61 @@ def describe_pipeline(request: dict, ctx: RequestContext) -> dict:
     with models.lock:
         pipeline = models.find_pipeline(ctx, request["PipelineName"])
         version = pipeline.version(request.get("PipelineVersionId"), ResourceNotFound)
-        return drop_none({
-            "PipelineArn": pipeline.arn, "PipelineName": pipeline.name, "PipelineDisplayName": pipeline.display_name,
-            "PipelineDefinition": version.definition.text, "PipelineDescription": pipeline.description,
-            "RoleArn": pipeline.role_arn, "PipelineStatus": "Active", "CreationTime": pipeline.created,
-            "LastModifiedTime": pipeline.modified, "LastRunTime": pipeline.last_run, "CreatedBy": {},
-            "LastModifiedBy": {}, "ParallelismConfiguration": pipeline.parallelism,
-        })
+        return drop_none(
+            {
+                "PipelineArn": pipeline.arn,
+                "PipelineName": pipeline.name,
+                "PipelineDisplayName": pipeline.display_name,
+                "PipelineDefinition": version.definition.text,
+                "PipelineDescription": pipeline.description,
+                "RoleArn": pipeline.role_arn,
+                "PipelineStatus": "Active",
+                "CreationTime": pipeline.created,
+                "LastModifiedTime": pipeline.modified,
+                "LastRunTime": pipeline.last_run,
+                "CreatedBy": {},
+                "LastModifiedBy": {},
+                "ParallelismConfiguration": pipeline.parallelism,
+            }
+        )
 
 
 @action("sagemaker", "ListPipelines")
 def list_pipelines(request: dict, ctx: RequestContext) -> dict:
     prefix = request.get("PipelineNamePrefix") or ""
     with models.lock:
-        found = [p for p in models.pipelines.values()
-                 if p.ctx.region == ctx.region and p.ctx.account_id == ctx.account_id
-                 and p.name.startswith(prefix) and created_between(p.created, request)]
+        found = [
+            p
+            for p in models.pipelines.values()
+            if p.ctx.region == ctx.region
+            and p.ctx.account_id == ctx.account_id
+            and p.name.startswith(prefix)
+            and created_between(p.created, request)
+        ]
     by_name = request.get("SortBy") == "Name"
-    found.sort(key=lambda p: p.name if by_name else p.created,
-               reverse=request.get("SortOrder", "Descending") == "Descending")
+    found.sort(
+        key=lambda p: p.name if by_name else p.created, reverse=request.get("SortOrder", "Descending") == "Descending"
+    )
     listed = page(found, request, ctx, DEFAULT_MAX_RESULTS, key=lambda p: p.arn)
-    return listed.answer({"PipelineSummaries": [drop_none({
-        "PipelineArn": p.arn, "PipelineName": p.name, "PipelineDisplayName": p.display_name,
-        "PipelineDescription": p.description, "RoleArn": p.role_arn, "CreationTime": p.created,
-        "LastModifiedTime": p.modified, "LastExecutionTime": p.last_run,
-    }) for p in listed.items]})
+    return listed.answer(
+        {
+            "PipelineSummaries": [
+                drop_none(
+                    {
+                        "PipelineArn": p.arn,
+                        "PipelineName": p.name,
+                        "PipelineDisplayName": p.display_name,
+                        "PipelineDescription": p.description,
+                        "RoleArn": p.role_arn,
+                        "CreationTime": p.created,
+                        "LastModifiedTime": p.modified,
+                        "LastExecutionTime": p.last_run,
+                    }
+                )
+                for p in listed.items
+            ]
+        }
+    )
 
 
 @action("sagemaker", "ListPipelineVersions")
@@ -123,10 +172,21 @@ def list_pipeline_versions(request: dict, ctx: RequestContext) -> dict:
     last_runs = {e.version_id: e.arn for e in sorted(models.executions_of(pipeline.arn), key=lambda e: e.created)}
     versions.sort(key=lambda v: v.version_id, reverse=request.get("SortOrder", "Descending") == "Descending")
     listed = page(versions, request, ctx, DEFAULT_MAX_RESULTS, scope=pipeline.arn)
-    return listed.answer({"PipelineVersionSummaries": [drop_none({
-        "PipelineArn": pipeline.arn, "PipelineVersionId": v.version_id, "CreationTime": v.created,
-        "LastExecutionPipelineExecutionArn": last_runs.get(v.version_id),
-    }) for v in listed.items]})
+    return listed.answer(
+        {
+            "PipelineVersionSummaries": [
+                drop_none(
+                    {
+                        "PipelineArn": pipeline.arn,
+                        "PipelineVersionId": v.version_id,
+                        "CreationTime": v.created,
+                        "LastExecutionPipelineExecutionArn": last_runs.get(v.version_id),
+                    }
+                )
+                for v in listed.items
+            ]
+        }
+    )
 
 
 @action("sagemaker", "DeletePipeline")
@@ -136,8 +196,10 @@ def delete_pipeline(request: dict, ctx: RequestContext) -> dict:
         executions = models.executions_of(pipeline.arn)
         running = [e.arn for e in executions if e.status in RUNNING]
         if running:
-            raise ConflictException(f"Pipeline '{pipeline.arn}' has running executions {running}; stop them with "
-                                    "StopPipelineExecution before deleting the pipeline.")
+            raise ConflictException(
+                f"Pipeline '{pipeline.arn}' has running executions {running}; stop them with "
+                "StopPipelineExecution before deleting the pipeline."
+            )
         del models.pipelines[pipeline.arn]
         for execution in executions:
             del models.executions[execution.arn]

@@ -8,6 +8,7 @@ CacheConfig reuses an earlier run with the same arguments instead. Condition, Fa
 an Outcome: a refused service call or a failed job fails the step, with the exception type a retry
 policy matches when the failure is one AWS retries.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -16,7 +17,8 @@ import logging
 import random
 import re
 import string
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from local_aws import model_registry, sagemaker_models, tuning
 from local_aws.core import moto_state, validation
@@ -38,8 +40,9 @@ def attempt(execution: Execution, record: StepRecord) -> Outcome:
     step = record.step
     runner = RUNNERS.get(step.type)
     if runner is None:
-        return Outcome("Failed", f"Step type {step.type} is not supported by local_aws; it runs "
-                                 f"{', '.join(RUNNERS)} steps.")
+        return Outcome(
+            "Failed", f"Step type {step.type} is not supported by local_aws; it runs {', '.join(RUNNERS)} steps."
+        )
     try:
         return runner(execution, record)
     except EvaluationError as exc:
@@ -149,8 +152,13 @@ def _cache_hit(execution: Execution, record: StepRecord, arguments: Any) -> Outc
     step = record.step
     if not step.cache_enabled:
         return None
-    key = hashlib.sha256(json.dumps({"Type": step.type, "Arguments": arguments, "PropertyFiles": step.property_files},
-                                    sort_keys=True, default=str).encode()).hexdigest()
+    key = hashlib.sha256(
+        json.dumps(
+            {"Type": step.type, "Arguments": arguments, "PropertyFiles": step.property_files},
+            sort_keys=True,
+            default=str,
+        ).encode()
+    ).hexdigest()
     record.cache_key = key
     found = models.cached_run(execution.pipeline_arn, step.name, key, step.cache_expire_after)
     if found is None:
@@ -187,16 +195,27 @@ def _run_register_model(execution: Execution, record: StepRecord) -> Outcome:
 def _run_model(execution: Execution, record: StepRecord) -> Outcome:
     arguments = evaluate(record.step.arguments, execution.scope())
     _set_running(execution, record)
-    request = drop_none({
-        "ModelName": _resource_name(execution, record.step.name),
-        "ExecutionRoleArn": arguments.get("ExecutionRoleArn") or execution.role_arn,
-        "PrimaryContainer": arguments.get("PrimaryContainer"), "Containers": arguments.get("Containers"),
-        "VpcConfig": arguments.get("VpcConfig"), "Tags": arguments.get("Tags"),
-    })
+    request = drop_none(
+        {
+            "ModelName": _resource_name(execution, record.step.name),
+            "ExecutionRoleArn": arguments.get("ExecutionRoleArn") or execution.role_arn,
+            "PrimaryContainer": arguments.get("PrimaryContainer"),
+            "Containers": arguments.get("Containers"),
+            "VpcConfig": arguments.get("VpcConfig"),
+            "Tags": arguments.get("Tags"),
+        }
+    )
     validation.validate("sagemaker", "CreateModel", request)
     model = moto_state.create_model(
-        execution.ctx.region, execution.ctx.account_id, request["ModelName"], request["ExecutionRoleArn"],
-        request.get("PrimaryContainer"), request.get("Containers"), request.get("VpcConfig"), request.get("Tags"))
+        execution.ctx.region,
+        execution.ctx.account_id,
+        request["ModelName"],
+        request["ExecutionRoleArn"],
+        request.get("PrimaryContainer"),
+        request.get("Containers"),
+        request.get("VpcConfig"),
+        request.get("Tags"),
+    )
     _set_running(execution, record, {"Model": {"Arn": model["ModelArn"]}})
     return Outcome("Succeeded", properties=sagemaker_models.aws_answer("sagemaker", "DescribeModel", model))
 

@@ -6,6 +6,7 @@ final objective value. The registry (local_aws.core.run_registry) keeps the reco
 restart the history is there, and a tuning job that was running has ended Failed, saying why, with its
 running training jobs (they ended with the server).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -18,8 +19,19 @@ from local_aws.core.protocol import RequestContext, drop_none, now
 from local_aws.core.run_registry import RunRegistry
 
 INTERRUPTED = "local_aws stopped while this tuning job ran, and its training jobs ended with it. Run it again."
-_SAVED_FIELDS = ("name", "arn", "region", "account_id", "request", "created", "status", "last_modified", "ended",
-                 "failure_reason", "trainings")
+_SAVED_FIELDS = (
+    "name",
+    "arn",
+    "region",
+    "account_id",
+    "request",
+    "created",
+    "status",
+    "last_modified",
+    "ended",
+    "failure_reason",
+    "trainings",
+)
 
 
 @dataclass
@@ -78,9 +90,13 @@ class TuningJob:
         """TrainingJobStatusCounters and ObjectiveStatusCounters."""
         summaries = self.summaries()
         statuses = [s["TrainingJobStatus"] for s in summaries]
-        training = {"Completed": statuses.count("Completed"), "InProgress": statuses.count("InProgress"),
-                    "RetryableError": 0, "NonRetryableError": statuses.count("Failed"),
-                    "Stopped": statuses.count("Stopped")}
+        training = {
+            "Completed": statuses.count("Completed"),
+            "InProgress": statuses.count("InProgress"),
+            "RetryableError": 0,
+            "NonRetryableError": statuses.count("Failed"),
+            "Stopped": statuses.count("Stopped"),
+        }
         objectives = [s.get("ObjectiveStatus", "Pending") for s in summaries]
         objective = {name: objectives.count(name) for name in ("Succeeded", "Pending", "Failed")}
         return training, objective
@@ -89,10 +105,14 @@ class TuningJob:
 def register(request: dict, ctx: RequestContext) -> TuningJob:
     name = request["HyperParameterTuningJobName"]
     arn = f"arn:aws:sagemaker:{ctx.region}:{ctx.account_id}:hyper-parameter-tuning-job/{name.lower()}"
-    return REGISTRY.add((ctx.account_id, ctx.region, name), TuningJob(name, arn, ctx.region, ctx.account_id, request),
-                        lambda: ResourceInUse(
-                            f"Hyperparameter tuning job names must be unique within an AWS account and region, "
-                            f"and a hyperparameter tuning job with this name already exists ({arn})"))
+    return REGISTRY.add(
+        (ctx.account_id, ctx.region, name),
+        TuningJob(name, arn, ctx.region, ctx.account_id, request),
+        lambda: ResourceInUse(
+            f"Hyperparameter tuning job names must be unique within an AWS account and region, "
+            f"and a hyperparameter tuning job with this name already exists ({arn})"
+        ),
+    )
 
 
 def find(name: str, ctx: RequestContext) -> TuningJob:
@@ -117,5 +137,6 @@ def _fail_running_trainings(job: TuningJob, stamp: dt.datetime) -> None:
             summary.update(TrainingJobStatus="Failed", ObjectiveStatus="Failed", FailureReason=INTERRUPTED)
 
 
-REGISTRY: RunRegistry[TuningJob] = RunRegistry("tuning", TuningJob, _SAVED_FIELDS, INTERRUPTED, stop=_stop,
-                                               after_interruption=_fail_running_trainings)
+REGISTRY: RunRegistry[TuningJob] = RunRegistry(
+    "tuning", TuningJob, _SAVED_FIELDS, INTERRUPTED, stop=_stop, after_interruption=_fail_running_trainings
+)

@@ -5,6 +5,7 @@ log space (MinValue must be above 0), ReverseLogarithmic uniformly in log(1 - x)
 0 <= MinValue and MaxValue < 1), Auto as Linear. Values are handed to the training job as strings, as
 SageMaker hands every hyperparameter.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -61,27 +62,34 @@ def parse(parameter_ranges: dict, strategy: str) -> list[Range]:
     names = [r.name for r in ranges]
     duplicated = sorted({name for name in names if names.count(name) > 1})
     if duplicated:
-        raise ValidationException(f"The hyperparameter(s) {', '.join(duplicated)} appear in more than one range; "
-                                  "give each hyperparameter one range.")
+        raise ValidationException(
+            f"The hyperparameter(s) {', '.join(duplicated)} appear in more than one range; "
+            "give each hyperparameter one range."
+        )
     if not ranges:
         raise ValidationException("ParameterRanges must define at least one hyperparameter range to tune.")
     if strategy == "Grid" and any(r.kind == "Continuous" for r in ranges):
-        raise ValidationException("The Grid strategy does not support ContinuousParameterRanges: use "
-                                  "IntegerParameterRanges or CategoricalParameterRanges, or another strategy.")
+        raise ValidationException(
+            "The Grid strategy does not support ContinuousParameterRanges: use "
+            "IntegerParameterRanges or CategoricalParameterRanges, or another strategy."
+        )
     return ranges
 
 
 def _check_bounds(name: str, kind: str, low: float, high: float, scaling: str) -> None:
     if not math.isfinite(low) or not math.isfinite(high) or low > high:
-        raise ValidationException(f"The range of hyperparameter {name} is invalid: MinValue {low:g} must not "
-                                  f"exceed MaxValue {high:g}.")
+        raise ValidationException(
+            f"The range of hyperparameter {name} is invalid: MinValue {low:g} must not exceed MaxValue {high:g}."
+        )
     if kind == "Integer" and (low != int(low) or high != int(high)):
         raise ValidationException(f"IntegerParameterRange {name} needs whole numbers as MinValue and MaxValue.")
     if scaling == "Logarithmic" and low <= 0:
         raise ValidationException(f"Logarithmic scaling of hyperparameter {name} needs MinValue greater than 0.")
     if scaling == "ReverseLogarithmic" and (kind == "Integer" or not 0 <= low <= high < 1):
-        raise ValidationException(f"ReverseLogarithmic scaling of hyperparameter {name} needs a continuous range "
-                                  "with 0 <= MinValue <= MaxValue < 1.")
+        raise ValidationException(
+            f"ReverseLogarithmic scaling of hyperparameter {name} needs a continuous range "
+            "with 0 <= MinValue <= MaxValue < 1."
+        )
 
 
 def grid(ranges: list[Range]) -> list[dict[str, str]]:

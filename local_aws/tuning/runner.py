@@ -8,6 +8,7 @@ Completed when MaxNumberOfTrainingJobs ran (Grid: every combination) or a job re
 TargetObjectiveMetricValue, Failed when no training job succeeded, Stopped when asked to stop (its
 running training jobs are stopped). Early stopping (TrainingJobEarlyStoppingType Auto) acts as Off.
 """
+
 from __future__ import annotations
 
 import logging
@@ -44,8 +45,9 @@ def _guarded(job: TuningJob, ctx: RequestContext) -> None:
 def _run(job: TuningJob, ctx: RequestContext) -> None:
     config, definition = job.config, job.request["TrainingJobDefinition"]
     parameters = tuning_ranges.parse(config["ParameterRanges"], config["Strategy"])
-    strategy = strategy_for(config["Strategy"], parameters, job.objective["Type"] == "Minimize",
-                            config.get("RandomSeed"))
+    strategy = strategy_for(
+        config["Strategy"], parameters, job.objective["Type"] == "Minimize", config.get("RandomSeed")
+    )
     limits = config["ResourceLimits"]
     budget = limits.get("MaxNumberOfTrainingJobs") or 0
     if isinstance(strategy, GridSearch):
@@ -66,8 +68,7 @@ def _run(job: TuningJob, ctx: RequestContext) -> None:
                 strategy.observe(suggestion[0], None)
         if not running:
             break
-        for name in [n for n in running if wait_for_job(JobKind.TRAINING, n, ctx, WATCH_SECONDS) in
-                     TERMINAL]:
+        for name in [n for n in running if wait_for_job(JobKind.TRAINING, n, ctx, WATCH_SECONDS) in TERMINAL]:
             objective = _finished(job, ctx, name)
             strategy.observe(running.pop(name), objective)
             reached = reached or (objective is not None and target is not None and _beats(job, objective, target))
@@ -83,17 +84,30 @@ def _run(job: TuningJob, ctx: RequestContext) -> None:
 def _launch(job: TuningJob, ctx: RequestContext, definition: dict, index: int, tuned: dict[str, str]) -> str | None:
     """Start one training job; its name, or None when SageMaker refused it (recorded as failed)."""
     name = f"{job.name}-{index:03d}-{os.urandom(4).hex()}"
-    summary = {"TrainingJobName": name, "TuningJobName": job.name, "CreationTime": now(),
-               "TunedHyperParameters": tuned, "TrainingJobStatus": "InProgress", "ObjectiveStatus": "Pending",
-               "TrainingJobDefinitionName": definition.get("DefinitionName")}
+    summary = {
+        "TrainingJobName": name,
+        "TuningJobName": job.name,
+        "CreationTime": now(),
+        "TunedHyperParameters": tuned,
+        "TrainingJobStatus": "InProgress",
+        "ObjectiveStatus": "Pending",
+        "TrainingJobDefinitionName": definition.get("DefinitionName"),
+    }
     try:
-        summary["TrainingJobArn"] = start_job(JobKind.TRAINING, training_request(definition, name, tuned,
-                                                                                 job.objective["MetricName"]),
-                                              ctx, tuning_job_arn=job.arn)
+        summary["TrainingJobArn"] = start_job(
+            JobKind.TRAINING,
+            training_request(definition, name, tuned, job.objective["MetricName"]),
+            ctx,
+            tuning_job_arn=job.arn,
+        )
     except AwsError as err:
-        summary.update(TrainingJobArn=f"arn:aws:sagemaker:{job.region}:{job.account_id}:training-job/{name.lower()}",
-                       TrainingJobStatus="Failed", ObjectiveStatus="Failed", TrainingEndTime=now(),
-                       FailureReason=f"{err.code}: {err.message}")
+        summary.update(
+            TrainingJobArn=f"arn:aws:sagemaker:{job.region}:{job.account_id}:training-job/{name.lower()}",
+            TrainingJobStatus="Failed",
+            ObjectiveStatus="Failed",
+            TrainingEndTime=now(),
+            FailureReason=f"{err.code}: {err.message}",
+        )
         job.record(summary)
         return None
     job.record(summary)
@@ -106,26 +120,43 @@ def training_request(definition: dict, name: str, tuned: dict[str, str], objecti
     As on AWS, the job also gets the hyperparameter `_tuning_objective_metric` naming the objective."""
     algorithm = definition["AlgorithmSpecification"]
     tuning_resources = definition.get("HyperParameterTuningResourceConfig") or {}
-    resources = definition.get("ResourceConfig") or drop_none({
-        "InstanceType": tuning_resources.get("InstanceType", "ml.m5.large"),
-        "InstanceCount": tuning_resources.get("InstanceCount", 1),
-        "VolumeSizeInGB": tuning_resources.get("VolumeSizeInGB", 30)})
-    return drop_none({
-        "TrainingJobName": name, "RoleArn": definition["RoleArn"],
-        "AlgorithmSpecification": drop_none({
-            "TrainingImage": algorithm.get("TrainingImage"), "AlgorithmName": algorithm.get("AlgorithmName"),
-            "TrainingInputMode": algorithm["TrainingInputMode"],
-            "MetricDefinitions": algorithm.get("MetricDefinitions")}),
-        "HyperParameters": {**(definition.get("StaticHyperParameters") or {}), **tuned,
-                            "_tuning_objective_metric": objective_metric},
-        "InputDataConfig": definition.get("InputDataConfig"), "OutputDataConfig": definition["OutputDataConfig"],
-        "ResourceConfig": resources, "StoppingCondition": definition["StoppingCondition"],
-        "VpcConfig": definition.get("VpcConfig"), "Environment": definition.get("Environment"),
-        "EnableNetworkIsolation": definition.get("EnableNetworkIsolation"),
-        "EnableInterContainerTrafficEncryption": definition.get("EnableInterContainerTrafficEncryption"),
-        "EnableManagedSpotTraining": definition.get("EnableManagedSpotTraining"),
-        "CheckpointConfig": definition.get("CheckpointConfig"), "RetryStrategy": definition.get("RetryStrategy"),
-    })
+    resources = definition.get("ResourceConfig") or drop_none(
+        {
+            "InstanceType": tuning_resources.get("InstanceType", "ml.m5.large"),
+            "InstanceCount": tuning_resources.get("InstanceCount", 1),
+            "VolumeSizeInGB": tuning_resources.get("VolumeSizeInGB", 30),
+        }
+    )
+    return drop_none(
+        {
+            "TrainingJobName": name,
+            "RoleArn": definition["RoleArn"],
+            "AlgorithmSpecification": drop_none(
+                {
+                    "TrainingImage": algorithm.get("TrainingImage"),
+                    "AlgorithmName": algorithm.get("AlgorithmName"),
+                    "TrainingInputMode": algorithm["TrainingInputMode"],
+                    "MetricDefinitions": algorithm.get("MetricDefinitions"),
+                }
+            ),
+            "HyperParameters": {
+                **(definition.get("StaticHyperParameters") or {}),
+                **tuned,
+                "_tuning_objective_metric": objective_metric,
+            },
+            "InputDataConfig": definition.get("InputDataConfig"),
+            "OutputDataConfig": definition["OutputDataConfig"],
+            "ResourceConfig": resources,
+            "StoppingCondition": definition["StoppingCondition"],
+            "VpcConfig": definition.get("VpcConfig"),
+            "Environment": definition.get("Environment"),
+            "EnableNetworkIsolation": definition.get("EnableNetworkIsolation"),
+            "EnableInterContainerTrafficEncryption": definition.get("EnableInterContainerTrafficEncryption"),
+            "EnableManagedSpotTraining": definition.get("EnableManagedSpotTraining"),
+            "CheckpointConfig": definition.get("CheckpointConfig"),
+            "RetryStrategy": definition.get("RetryStrategy"),
+        }
+    )
 
 
 def _finished(job: TuningJob, ctx: RequestContext, name: str) -> float | None:
@@ -135,16 +166,27 @@ def _finished(job: TuningJob, ctx: RequestContext, name: str) -> float | None:
     value = next((m["Value"] for m in described.get("FinalMetricDataList", []) if m["MetricName"] == metric), None)
     completed = described["TrainingJobStatus"] == "Completed"
     objective = value if completed else None
-    job.record(drop_none({
-        "TrainingJobName": name, "TrainingJobStatus": described["TrainingJobStatus"],
-        "TrainingStartTime": described.get("TrainingStartTime"), "TrainingEndTime": described.get("TrainingEndTime"),
-        "FailureReason": described.get("FailureReason") or (
-            None if objective is not None or not completed else
-            f"The objective metric {metric} was not found in the training job's log: check MetricDefinitions."),
-        "ObjectiveStatus": "Succeeded" if objective is not None else "Failed",
-        "FinalHyperParameterTuningJobObjectiveMetric": None if objective is None else {
-            "Type": job.objective["Type"], "MetricName": metric, "Value": objective},
-    }))
+    job.record(
+        drop_none(
+            {
+                "TrainingJobName": name,
+                "TrainingJobStatus": described["TrainingJobStatus"],
+                "TrainingStartTime": described.get("TrainingStartTime"),
+                "TrainingEndTime": described.get("TrainingEndTime"),
+                "FailureReason": described.get("FailureReason")
+                or (
+                    None
+                    if objective is not None or not completed
+                    else f"The objective metric {metric} was not found in the training job's log: "
+                    "check MetricDefinitions."
+                ),
+                "ObjectiveStatus": "Succeeded" if objective is not None else "Failed",
+                "FinalHyperParameterTuningJobObjectiveMetric": None
+                if objective is None
+                else {"Type": job.objective["Type"], "MetricName": metric, "Value": objective},
+            }
+        )
+    )
     return objective
 
 

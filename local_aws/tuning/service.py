@@ -5,6 +5,7 @@ Create checks what the model cannot say (ranges, the objective among the MetricD
 the strategy local_aws runs), answers at once and runs the tuning job in the background
 (local_aws.tuning.runner). A pipeline's TuningStep uses the same calls in-process (start_tuning_job).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -31,8 +32,9 @@ def start_tuning_job(request: dict, ctx: RequestContext) -> str:
     """CreateHyperParameterTuningJob from within local_aws (a pipeline's TuningStep): validated against the
     model and authorized for the caller in `ctx` as the server does the API's requests; its ARN."""
     validation.validate("sagemaker", "CreateHyperParameterTuningJob", request)
-    authorization.authorize(ctx.principal, Call("sagemaker", "CreateHyperParameterTuningJob", request, ctx.region,
-                                                ctx.account_id))
+    authorization.authorize(
+        ctx.principal, Call("sagemaker", "CreateHyperParameterTuningJob", request, ctx.region, ctx.account_id)
+    )
     return _create(request, ctx)
 
 
@@ -49,14 +51,20 @@ def _check(request: dict) -> None:
     config = request["HyperParameterTuningJobConfig"]
     strategy = config["Strategy"]
     if strategy == "Hyperband":
-        raise ValidationException("local_aws does not run the Hyperband strategy (it stops training jobs early from "
-                                  "their intermediate metrics): use Bayesian, Random or Grid.")
+        raise ValidationException(
+            "local_aws does not run the Hyperband strategy (it stops training jobs early from "
+            "their intermediate metrics): use Bayesian, Random or Grid."
+        )
     if request.get("TrainingJobDefinitions") or "TrainingJobDefinition" not in request:
-        raise ValidationException("local_aws runs tuning jobs of one TrainingJobDefinition; TrainingJobDefinitions "
-                                  "(several algorithms in one tuning job) is not supported.")
+        raise ValidationException(
+            "local_aws runs tuning jobs of one TrainingJobDefinition; TrainingJobDefinitions "
+            "(several algorithms in one tuning job) is not supported."
+        )
     if "HyperParameterTuningJobObjective" not in config or "ParameterRanges" not in config:
-        raise ValidationException("HyperParameterTuningJobConfig needs a HyperParameterTuningJobObjective and "
-                                  "ParameterRanges for a training job definition without its own.")
+        raise ValidationException(
+            "HyperParameterTuningJobConfig needs a HyperParameterTuningJobObjective and "
+            "ParameterRanges for a training job definition without its own."
+        )
     tuned = {r.name for r in tuning_ranges.parse(config["ParameterRanges"], strategy)}
     limits = config["ResourceLimits"]
     if strategy != "Grid" and not limits.get("MaxNumberOfTrainingJobs"):
@@ -65,12 +73,16 @@ def _check(request: dict) -> None:
     metric = config["HyperParameterTuningJobObjective"]["MetricName"]
     defined = [m["Name"] for m in definition["AlgorithmSpecification"].get("MetricDefinitions") or []]
     if metric not in defined:
-        raise ValidationException(f"The objective metric {metric} is not one of the MetricDefinitions of the training "
-                                  f"job definition ({', '.join(defined) or 'none'}): define a regex for it.")
+        raise ValidationException(
+            f"The objective metric {metric} is not one of the MetricDefinitions of the training "
+            f"job definition ({', '.join(defined) or 'none'}): define a regex for it."
+        )
     static = definition.get("StaticHyperParameters") or {}
     if tuned & set(static):
-        raise ValidationException(f"The hyperparameter(s) {', '.join(sorted(tuned & set(static)))} are both static "
-                                  "and tuned: give each one either a static value or a range.")
+        raise ValidationException(
+            f"The hyperparameter(s) {', '.join(sorted(tuned & set(static)))} are both static "
+            "and tuned: give each one either a static value or a range."
+        )
 
 
 @action("sagemaker", "DescribeHyperParameterTuningJob")
@@ -81,18 +93,27 @@ def describe_hyper_parameter_tuning_job(request: dict, ctx: RequestContext) -> d
 def describe(job: TuningJob) -> dict:
     training, objective = job.counters()
     started = job.created
-    return drop_none({
-        "HyperParameterTuningJobName": job.name, "HyperParameterTuningJobArn": job.arn,
-        "HyperParameterTuningJobConfig": job.config,
-        "TrainingJobDefinition": job.request.get("TrainingJobDefinition"),
-        "WarmStartConfig": job.request.get("WarmStartConfig"), "Autotune": job.request.get("Autotune"),
-        "HyperParameterTuningJobStatus": job.status, "CreationTime": job.created,
-        "HyperParameterTuningEndTime": job.ended, "LastModifiedTime": job.last_modified,
-        "TrainingJobStatusCounters": training, "ObjectiveStatusCounters": objective,
-        "BestTrainingJob": job.best(), "FailureReason": job.failure_reason,
-        "ConsumedResources": {"RuntimeInSeconds": int(((job.ended or dt.datetime.now(dt.timezone.utc)) - started)
-                                                      .total_seconds())},
-    })
+    return drop_none(
+        {
+            "HyperParameterTuningJobName": job.name,
+            "HyperParameterTuningJobArn": job.arn,
+            "HyperParameterTuningJobConfig": job.config,
+            "TrainingJobDefinition": job.request.get("TrainingJobDefinition"),
+            "WarmStartConfig": job.request.get("WarmStartConfig"),
+            "Autotune": job.request.get("Autotune"),
+            "HyperParameterTuningJobStatus": job.status,
+            "CreationTime": job.created,
+            "HyperParameterTuningEndTime": job.ended,
+            "LastModifiedTime": job.last_modified,
+            "TrainingJobStatusCounters": training,
+            "ObjectiveStatusCounters": objective,
+            "BestTrainingJob": job.best(),
+            "FailureReason": job.failure_reason,
+            "ConsumedResources": {
+                "RuntimeInSeconds": int(((job.ended or dt.datetime.now(dt.UTC)) - started).total_seconds())
+            },
+        }
+    )
 
 
 @action("sagemaker", "ListHyperParameterTuningJobs")
@@ -109,13 +130,20 @@ def list_hyper_parameter_tuning_jobs(request: dict, ctx: RequestContext) -> dict
 
 def _summary(job: TuningJob) -> dict:
     training, objective = job.counters()
-    return drop_none({
-        "HyperParameterTuningJobName": job.name, "HyperParameterTuningJobArn": job.arn,
-        "HyperParameterTuningJobStatus": job.status, "Strategy": job.config["Strategy"],
-        "CreationTime": job.created, "HyperParameterTuningEndTime": job.ended, "LastModifiedTime": job.last_modified,
-        "TrainingJobStatusCounters": training, "ObjectiveStatusCounters": objective,
-        "ResourceLimits": job.config["ResourceLimits"],
-    })
+    return drop_none(
+        {
+            "HyperParameterTuningJobName": job.name,
+            "HyperParameterTuningJobArn": job.arn,
+            "HyperParameterTuningJobStatus": job.status,
+            "Strategy": job.config["Strategy"],
+            "CreationTime": job.created,
+            "HyperParameterTuningEndTime": job.ended,
+            "LastModifiedTime": job.last_modified,
+            "TrainingJobStatusCounters": training,
+            "ObjectiveStatusCounters": objective,
+            "ResourceLimits": job.config["ResourceLimits"],
+        }
+    )
 
 
 @action("sagemaker", "ListTrainingJobsForHyperParameterTuningJob")
@@ -124,9 +152,14 @@ def list_training_jobs_for_hyper_parameter_tuning_job(request: dict, ctx: Reques
     summaries = job.summaries()
     if request.get("StatusEquals"):
         summaries = [s for s in summaries if s["TrainingJobStatus"] == request["StatusEquals"]]
-    found = paging.page(sorted_summaries(job, summaries, request.get("SortBy", "CreationTime"),
-                                         request.get("SortOrder", "Descending")),
-                        request, ctx, DEFAULT_PAGE_SIZE, scope=job.arn, key=lambda s: s["TrainingJobName"])
+    found = paging.page(
+        sorted_summaries(job, summaries, request.get("SortBy", "CreationTime"), request.get("SortOrder", "Descending")),
+        request,
+        ctx,
+        DEFAULT_PAGE_SIZE,
+        scope=job.arn,
+        key=lambda s: s["TrainingJobName"],
+    )
     return found.answer({"TrainingJobSummaries": found.items})
 
 
@@ -138,11 +171,15 @@ def sorted_summaries(job: TuningJob, summaries: list[dict], sort_by: str, order:
         unscored = [s for s in summaries if "FinalHyperParameterTuningJobObjectiveMetric" not in s]
         best_first = order == "Descending"
         minimize = job.objective["Type"] == "Minimize"
-        scored.sort(key=lambda s: s["FinalHyperParameterTuningJobObjectiveMetric"]["Value"],
-                    reverse=best_first != minimize)
+        scored.sort(
+            key=lambda s: s["FinalHyperParameterTuningJobObjectiveMetric"]["Value"], reverse=best_first != minimize
+        )
         return scored + unscored
-    keys: dict[str, Any] = {"Name": lambda s: s["TrainingJobName"], "Status": lambda s: s["TrainingJobStatus"],
-                            "CreationTime": lambda s: s["CreationTime"]}
+    keys: dict[str, Any] = {
+        "Name": lambda s: s["TrainingJobName"],
+        "Status": lambda s: s["TrainingJobStatus"],
+        "CreationTime": lambda s: s["CreationTime"],
+    }
     return sorted(summaries, key=keys[sort_by], reverse=order == "Descending")
 
 
@@ -150,9 +187,9 @@ def sorted_summaries(job: TuningJob, summaries: list[dict], sort_by: str, order:
 def stop_hyper_parameter_tuning_job(request: dict, ctx: RequestContext) -> dict:
     job = models.find(request["HyperParameterTuningJobName"], ctx)
     if job.status != "InProgress":
-        raise ValidationException(f"The hyperparameter tuning job {job.name} is {job.status}; only an InProgress "
-                                  "tuning job can be stopped.")
+        raise ValidationException(
+            f"The hyperparameter tuning job {job.name} is {job.status}; only an InProgress tuning job can be stopped."
+        )
     job.touch(status="Stopping")
     job.stop_requested.set()
     return {}
-

@@ -5,6 +5,7 @@ combination of the categorical and integer values once; Bayesian learns from the
 so far, here with Optuna's TPE sampler (a Bayesian optimisation method; AWS does not document its own
 model). Hyperband needs its early stopping of running jobs and is refused at Create.
 """
+
 from __future__ import annotations
 
 import logging
@@ -57,8 +58,9 @@ class BayesianSearch:
 
         optuna.logging.set_verbosity(logging.WARNING)
         self.optuna, self.ranges = optuna, ranges
-        self.study = optuna.create_study(direction="minimize" if minimize else "maximize",
-                                         sampler=optuna.samplers.TPESampler(seed=seed))
+        self.study = optuna.create_study(
+            direction="minimize" if minimize else "maximize", sampler=optuna.samplers.TPESampler(seed=seed)
+        )
         self.trials: dict[int, object] = {}
         self.lock = threading.Lock()
 
@@ -80,8 +82,9 @@ class BayesianSearch:
         values = {}
         for r in self.ranges:
             value = trial.params[r.name]
-            values[r.name] = value if r.kind == "Categorical" else r.text(
-                1 - value if r.scaling == "ReverseLogarithmic" else value)
+            values[r.name] = (
+                value if r.kind == "Categorical" else r.text(1 - value if r.scaling == "ReverseLogarithmic" else value)
+            )
         return trial.number, values
 
     def observe(self, handle: int, objective: float | None) -> None:

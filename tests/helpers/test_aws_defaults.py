@@ -5,6 +5,7 @@ outside loopback is refused by the network guard.
 Outside Studio the caller's own identity (an SSO or admin role, an IAM user) is no role SageMaker can
 assume: the default execution role is the project's role, which notebook 00 creates; the region is
 the session's, and polling is AWS-paced."""
+
 from __future__ import annotations
 
 import json
@@ -25,15 +26,27 @@ print(json.dumps({"role": setup.role_arn, "region": setup.region, "poll": setup.
 def test_outside_studio_the_default_role_is_the_project_role_and_the_region_the_sessions(aws, tmp_path):
     endpoint = aws.client("sts").meta.endpoint_url
     env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "LOCAL_AWS_PORT"))}
-    env.update({"AWS_ACCESS_KEY_ID": "AKIDLOCALFAKEKEY0000", "AWS_SECRET_ACCESS_KEY": "fake-secret",
-                "AWS_DEFAULT_REGION": "eu-west-1", "AWS_ENDPOINT_URL_STS": endpoint,
-                "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-                "PYTHONPATH": os.pathsep.join([str(GUARD_SITE), str(REPO)]),
-                "LOCAL_AWS_NETGUARD_LOG": str(tmp_path / "netguard.log")})
-    result = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=env, cwd=REPO,
-                            timeout=120)
+    env.update(
+        {
+            "AWS_ACCESS_KEY_ID": "AKIDLOCALFAKEKEY0000",
+            "AWS_SECRET_ACCESS_KEY": "fake-secret",
+            "AWS_DEFAULT_REGION": "eu-west-1",
+            "AWS_ENDPOINT_URL_STS": endpoint,
+            "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            "PYTHONPATH": os.pathsep.join([str(GUARD_SITE), str(REPO)]),
+            "LOCAL_AWS_NETGUARD_LOG": str(tmp_path / "netguard.log"),
+        }
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=env, cwd=REPO, timeout=120
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert json.loads(result.stdout.splitlines()[-1]) == {
-        "role": "arn:aws:iam::123456789012:role/demo-sagemaker-execution", "region": "eu-west-1", "poll": 15,
-        "bucket": "sagemaker-eu-west-1-123456789012", "studio": False}
+        "role": "arn:aws:iam::123456789012:role/demo-sagemaker-execution",
+        "region": "eu-west-1",
+        "poll": 15,
+        "bucket": "sagemaker-eu-west-1-123456789012",
+        "studio": False,
+    }
     assert not (tmp_path / "netguard.log").exists()

@@ -1,4 +1,5 @@
 """The notebooks' helpers: names, session setup, tables of real local_aws responses, figures."""
+
 from __future__ import annotations
 
 import json
@@ -7,20 +8,27 @@ import os
 import pandas as pd
 import pytest
 from matplotlib.figure import Figure
+from support import wait_until
 
 import helpers
 from helpers import plots, views
 from helpers.names import Names, check_project
+from helpers.paths import NOTEBOOKS, step_script
 from helpers.session import default_bucket_name
 from helpers.tutorial_runner import TUTORIAL, literal, split_parameters
-from helpers.paths import NOTEBOOKS, step_script
-from support import wait_until
 
 ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
-EVALUATION = {"regression_metrics": {"mse": {"value": 4.5, "standard_deviation": 0.3},
-                                     "rmse": {"value": 2.12, "standard_deviation": 0.07},
-                                     "r2": {"value": 0.55, "standard_deviation": 0.03}}}
+EVALUATION = {
+    "regression_metrics": {
+        "mse": {"value": 4.5, "standard_deviation": 0.3},
+        "rmse": {"value": 2.12, "standard_deviation": 0.07},
+        "r2": {"value": 0.55, "standard_deviation": 0.03},
+    }
+}
+
+
+MODEL_OUTPUT = "Steps.Train.ProcessingOutputConfig.Outputs['model'].S3Output.S3Uri"
 
 
 @pytest.fixture()
@@ -34,19 +42,29 @@ def environment():
 
 # -- names ----------------------------------------------------------------------------------------
 
+
 def test_every_name_derives_from_the_project():
     names = Names("demo-2")
     assert (names.feature_group, names.model_package_group, names.pipeline) == (
-        "demo-2-features", "demo-2-models", "demo-2-pipeline")
+        "demo-2-features",
+        "demo-2-models",
+        "demo-2-pipeline",
+    )
     assert names.job("train") == "demo-2-train"
     assert names.key("data", "/abalone.csv") == "demo-2/data/abalone.csv"
     assert names.s3_uri("bucket", "jobs", "x") == "s3://bucket/demo-2/jobs/x"
 
 
-@pytest.mark.parametrize("project, words", [
-    ("Abalone", ["lower-case"]), ("a--b", ["single hyphens"]), ("-a", ["starting"]), ("", ["project=''"]),
-    ("a" * 25, ["25 characters", "at most 24"]),
-])
+@pytest.mark.parametrize(
+    "project, words",
+    [
+        ("Abalone", ["lower-case"]),
+        ("a--b", ["single hyphens"]),
+        ("-a", ["starting"]),
+        ("", ["project=''"]),
+        ("a" * 25, ["25 characters", "at most 24"]),
+    ],
+)
 def test_a_bad_project_name_is_refused_saying_why(project, words):
     with pytest.raises(ValueError) as error:
         check_project(project)
@@ -55,6 +73,7 @@ def test_a_bad_project_name_is_refused_saying_why(project, words):
 
 
 # -- configure ------------------------------------------------------------------------------------
+
 
 def test_configure_local_points_boto3_and_the_sdk_at_the_running_server(server, environment):
     setup = helpers.configure(backend="local", project="unit")
@@ -69,10 +88,12 @@ def test_configure_local_points_boto3_and_the_sdk_at_the_running_server(server, 
 
 
 def test_configure_aws_with_a_role_needs_no_call_and_forgets_the_local_endpoint(environment):
-    environment.update({"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
-                        "AWS_ENDPOINT_URL": "http://127.0.0.1:1"})  # as a local configure() left them
-    setup = helpers.configure(backend="aws", region="eu-west-1", project="demo",
-                              role_arn="arn:aws:iam::111122223333:role/service-role/Studio")
+    environment.update(
+        {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_ENDPOINT_URL": "http://127.0.0.1:1"}
+    )  # as a local configure() left them
+    setup = helpers.configure(
+        backend="aws", region="eu-west-1", project="demo", role_arn="arn:aws:iam::111122223333:role/service-role/Studio"
+    )
     assert "AWS_ENDPOINT_URL" not in environment and environment.get("AWS_ACCESS_KEY_ID") != "local"
     assert (setup.account, setup.region, setup.endpoint_url) == ("111122223333", "eu-west-1", None)
     assert setup.bucket == default_bucket_name("eu-west-1", "111122223333") == "sagemaker-eu-west-1-111122223333"
@@ -94,18 +115,28 @@ def test_step_script_paths_and_a_missing_one():
 
 # -- views of real responses ----------------------------------------------------------------------
 
+
 def test_feature_group_views(aws):
     sm = aws.client("sagemaker")
     aws.client("s3").create_bucket(Bucket="view-bucket")
     sm.create_feature_group(
-        FeatureGroupName="view-features", RecordIdentifierFeatureName="id", EventTimeFeatureName="time",
-        FeatureDefinitions=[{"FeatureName": "id", "FeatureType": "String"},
-                            {"FeatureName": "time", "FeatureType": "String"},
-                            {"FeatureName": "rings", "FeatureType": "Integral"}],
-        OnlineStoreConfig={"EnableOnlineStore": True}, RoleArn=ROLE,
-        OfflineStoreConfig={"S3StorageConfig": {"S3Uri": "s3://view-bucket/offline"}})
-    described = wait_until(lambda: sm.describe_feature_group(FeatureGroupName="view-features"),
-                           lambda d: d["FeatureGroupStatus"] != "Creating", timeout=60)
+        FeatureGroupName="view-features",
+        RecordIdentifierFeatureName="id",
+        EventTimeFeatureName="time",
+        FeatureDefinitions=[
+            {"FeatureName": "id", "FeatureType": "String"},
+            {"FeatureName": "time", "FeatureType": "String"},
+            {"FeatureName": "rings", "FeatureType": "Integral"},
+        ],
+        OnlineStoreConfig={"EnableOnlineStore": True},
+        RoleArn=ROLE,
+        OfflineStoreConfig={"S3StorageConfig": {"S3Uri": "s3://view-bucket/offline"}},
+    )
+    described = wait_until(
+        lambda: sm.describe_feature_group(FeatureGroupName="view-features"),
+        lambda d: d["FeatureGroupStatus"] != "Creating",
+        timeout=60,
+    )
     table = views.feature_group(described)["value"]
     assert table["name"] == "view-features" and table["status"] == "Created"
     assert table["online store"] == "enabled" and table["features"] == 3
@@ -115,7 +146,8 @@ def test_feature_group_views(aws):
     assert features.to_dict("records") == [
         {"feature": "id", "type": "String", "role": "record identifier"},
         {"feature": "time", "type": "String", "role": "event time"},
-        {"feature": "rings", "type": "Integral", "role": ""}]
+        {"feature": "rings", "type": "Integral", "role": ""},
+    ]
 
 
 def test_processing_job_views(aws):
@@ -123,17 +155,43 @@ def test_processing_job_views(aws):
     s3.create_bucket(Bucket="view-bucket")
     s3.put_object(Bucket="view-bucket", Key="code/hello.py", Body=b"print('hello')\n")
     sm.create_processing_job(
-        ProcessingJobName="view-job", RoleArn=ROLE,
+        ProcessingJobName="view-job",
+        RoleArn=ROLE,
         ProcessingResources={"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 5}},
-        AppSpecification={"ImageUri": IMAGE, "ContainerEntrypoint": ["python3", "/opt/ml/processing/input/code/hello.py"],
-                          "ContainerArguments": ["--greeting", "hi"]},
-        ProcessingInputs=[{"InputName": "code", "S3Input": {
-            "S3Uri": "s3://view-bucket/code/hello.py", "LocalPath": "/opt/ml/processing/input/code",
-            "S3DataType": "S3Prefix", "S3InputMode": "File"}}],
-        ProcessingOutputConfig={"Outputs": [{"OutputName": "report", "S3Output": {
-            "S3Uri": "s3://view-bucket/out", "LocalPath": "/opt/ml/processing/output", "S3UploadMode": "EndOfJob"}}]})
-    job = wait_until(lambda: sm.describe_processing_job(ProcessingJobName="view-job"),
-                     lambda d: d["ProcessingJobStatus"] in ("Completed", "Failed", "Stopped"), timeout=60)
+        AppSpecification={
+            "ImageUri": IMAGE,
+            "ContainerEntrypoint": ["python3", "/opt/ml/processing/input/code/hello.py"],
+            "ContainerArguments": ["--greeting", "hi"],
+        },
+        ProcessingInputs=[
+            {
+                "InputName": "code",
+                "S3Input": {
+                    "S3Uri": "s3://view-bucket/code/hello.py",
+                    "LocalPath": "/opt/ml/processing/input/code",
+                    "S3DataType": "S3Prefix",
+                    "S3InputMode": "File",
+                },
+            }
+        ],
+        ProcessingOutputConfig={
+            "Outputs": [
+                {
+                    "OutputName": "report",
+                    "S3Output": {
+                        "S3Uri": "s3://view-bucket/out",
+                        "LocalPath": "/opt/ml/processing/output",
+                        "S3UploadMode": "EndOfJob",
+                    },
+                }
+            ]
+        },
+    )
+    job = wait_until(
+        lambda: sm.describe_processing_job(ProcessingJobName="view-job"),
+        lambda d: d["ProcessingJobStatus"] in ("Completed", "Failed", "Stopped"),
+        timeout=60,
+    )
     table = views.processing_job(job)["value"]
     assert table["status"] == "Completed", job.get("FailureReason")
     assert table["instances"] == "1 x ml.m5.large" and table["arguments"] == "--greeting hi"
@@ -141,17 +199,26 @@ def test_processing_job_views(aws):
     assert isinstance(table["seconds"], float)
     channels = views.processing_channels(job)
     assert channels[["direction", "name", "container path"]].values.tolist() == [
-        ["input", "code", "/opt/ml/processing/input/code"], ["output", "report", "/opt/ml/processing/output"]]
+        ["input", "code", "/opt/ml/processing/input/code"],
+        ["output", "report", "/opt/ml/processing/output"],
+    ]
 
 
 def test_model_versions_view_newest_first_with_metrics(aws):
     sm = aws.client("sagemaker")
     sm.create_model_package_group(ModelPackageGroupName="view-models")
-    arns = [sm.create_model_package(
-        ModelPackageGroupName="view-models", ModelApprovalStatus=status,
-        InferenceSpecification={"Containers": [{"Image": IMAGE, "ModelDataUrl": "s3://b/model.tar.gz"}],
-                                "SupportedContentTypes": ["text/csv"], "SupportedResponseMIMETypes": ["text/csv"]},
-    )["ModelPackageArn"] for status in ("PendingManualApproval", "Approved")]
+    arns = [
+        sm.create_model_package(
+            ModelPackageGroupName="view-models",
+            ModelApprovalStatus=status,
+            InferenceSpecification={
+                "Containers": [{"Image": IMAGE, "ModelDataUrl": "s3://b/model.tar.gz"}],
+                "SupportedContentTypes": ["text/csv"],
+                "SupportedResponseMIMETypes": ["text/csv"],
+            },
+        )["ModelPackageArn"]
+        for status in ("PendingManualApproval", "Approved")
+    ]
     listed = sm.list_model_packages(ModelPackageGroupName="view-models")["ModelPackageSummaryList"]
     table = views.model_versions(listed, {arns[1]: EVALUATION})
     assert table.index.tolist() == [2, 1]
@@ -180,24 +247,35 @@ def test_metrics_view():
 CONDITION_PIPELINE = {
     "Version": "2020-12-01",
     "Parameters": [{"Name": "Threshold", "Type": "Float", "DefaultValue": 0.5}],
-    "Steps": [{
-        "Name": "Gate", "Type": "Condition",
-        "Arguments": {
-            "Conditions": [{"Type": "GreaterThanOrEqualTo", "LeftValue": 1.0, "RightValue": {"Get": "Parameters.Threshold"}}],
-            "IfSteps": [{"Name": "TooGood", "Type": "Fail", "Arguments": {"ErrorMessage": "expected"}}],
-            "ElseSteps": [{"Name": "Fine", "Type": "Fail", "Arguments": {"ErrorMessage": "not this one"}}],
-        },
-    }],
+    "Steps": [
+        {
+            "Name": "Gate",
+            "Type": "Condition",
+            "Arguments": {
+                "Conditions": [
+                    {"Type": "GreaterThanOrEqualTo", "LeftValue": 1.0, "RightValue": {"Get": "Parameters.Threshold"}}
+                ],
+                "IfSteps": [{"Name": "TooGood", "Type": "Fail", "Arguments": {"ErrorMessage": "expected"}}],
+                "ElseSteps": [{"Name": "Fine", "Type": "Fail", "Arguments": {"ErrorMessage": "not this one"}}],
+            },
+        }
+    ],
 }
 
 
 def test_execution_views_and_figures_of_a_real_execution(aws):
     sm = aws.client("sagemaker")
     sm.create_pipeline(PipelineName="view-pipeline", RoleArn=ROLE, PipelineDefinition=json.dumps(CONDITION_PIPELINE))
-    arn = sm.start_pipeline_execution(PipelineName="view-pipeline", PipelineExecutionDisplayName="first",
-                                      PipelineParameters=[{"Name": "Threshold", "Value": "0.25"}])["PipelineExecutionArn"]
-    wait_until(lambda: sm.describe_pipeline_execution(PipelineExecutionArn=arn),
-               lambda d: d["PipelineExecutionStatus"] not in ("Executing", "Stopping"), timeout=60)
+    arn = sm.start_pipeline_execution(
+        PipelineName="view-pipeline",
+        PipelineExecutionDisplayName="first",
+        PipelineParameters=[{"Name": "Threshold", "Value": "0.25"}],
+    )["PipelineExecutionArn"]
+    wait_until(
+        lambda: sm.describe_pipeline_execution(PipelineExecutionArn=arn),
+        lambda d: d["PipelineExecutionStatus"] not in ("Executing", "Stopping"),
+        timeout=60,
+    )
     steps = sm.list_pipeline_execution_steps(PipelineExecutionArn=arn)["PipelineExecutionSteps"]
 
     table = views.execution_steps(steps)
@@ -206,15 +284,22 @@ def test_execution_views_and_figures_of_a_real_execution(aws):
     assert table.loc[0, "job / outcome"] == "outcome: True"
     assert table.loc[1, "job / outcome"] == "fail: expected"
 
-    executions = views.executions(sm.list_pipeline_executions(PipelineName="view-pipeline")["PipelineExecutionSummaries"])
-    assert executions.loc[0, ["execution", "status", "display name"]].tolist() == [arn.rsplit("/", 1)[-1], "Failed", "first"]
+    executions = views.executions(
+        sm.list_pipeline_executions(PipelineName="view-pipeline")["PipelineExecutionSummaries"]
+    )
+    assert executions.loc[0, ["execution", "status", "display name"]].tolist() == [
+        arn.rsplit("/", 1)[-1],
+        "Failed",
+        "first",
+    ]
     parameters = views.parameters(sm.list_pipeline_parameters_for_execution(PipelineExecutionArn=arn))
     assert parameters.loc["Threshold", "value"] == "0.25" and list(parameters.columns) == ["value"]
     assert views.parameters(CONDITION_PIPELINE["Parameters"]).loc["Threshold", "type"] == "Float"
 
     statuses = {step["StepName"]: step["StepStatus"] for step in steps}
-    dag = plots.pipeline_dag(sm.describe_pipeline_definition_for_execution(PipelineExecutionArn=arn)["PipelineDefinition"],
-                             statuses)
+    dag = plots.pipeline_dag(
+        sm.describe_pipeline_definition_for_execution(PipelineExecutionArn=arn)["PipelineDefinition"], statuses
+    )
     legend = [text.get_text() for text in dag.axes[0].get_legend().get_texts()]
     assert legend == ["Failed", "Succeeded", "not run"]  # Fine, the branch not taken, stays grey
     timeline = plots.execution_timeline(steps)
@@ -222,20 +307,45 @@ def test_execution_views_and_figures_of_a_real_execution(aws):
 
 
 def test_pipeline_graph_knows_every_kind_of_dependency():
-    definition = {"Steps": [
-        {"Name": "Ingest", "Type": "Processing", "Arguments": {}},
-        {"Name": "Train", "Type": "Processing", "DependsOn": ["Ingest"], "Arguments": {}},
-        {"Name": "Gate", "Type": "Condition", "Arguments": {
-            "Conditions": [{"LeftValue": {"Std:JsonGet": {"PropertyFile": {"Get": "Steps.Train.PropertyFiles.Report"}}}}],
-            "IfSteps": [{"Name": "Register", "Type": "Processing", "Arguments": {"AppSpecification": {
-                "ContainerArguments": ["--model", {"Std:Join": {"Values": [
-                    {"Get": "Steps.Train.ProcessingOutputConfig.Outputs['model'].S3Output.S3Uri"}]}}]}}}],
-            "ElseSteps": [{"Name": "Fail", "Type": "Fail", "Arguments": {}}]}},
-    ]}
+    definition = {
+        "Steps": [
+            {"Name": "Ingest", "Type": "Processing", "Arguments": {}},
+            {"Name": "Train", "Type": "Processing", "DependsOn": ["Ingest"], "Arguments": {}},
+            {
+                "Name": "Gate",
+                "Type": "Condition",
+                "Arguments": {
+                    "Conditions": [
+                        {"LeftValue": {"Std:JsonGet": {"PropertyFile": {"Get": "Steps.Train.PropertyFiles.Report"}}}}
+                    ],
+                    "IfSteps": [
+                        {
+                            "Name": "Register",
+                            "Type": "Processing",
+                            "Arguments": {
+                                "AppSpecification": {
+                                    "ContainerArguments": [
+                                        "--model",
+                                        {"Std:Join": {"Values": [{"Get": MODEL_OUTPUT}]}},
+                                    ]
+                                }
+                            },
+                        }
+                    ],
+                    "ElseSteps": [{"Name": "Fail", "Type": "Fail", "Arguments": {}}],
+                },
+            },
+        ]
+    }
     graph = plots.pipeline_graph(json.dumps(definition))
     edges = {(a, b): d["kind"] for a, b, d in graph.edges(data=True)}
-    assert edges == {("Ingest", "Train"): "depends on", ("Train", "Gate"): "data", ("Gate", "Register"): "if",
-                     ("Gate", "Fail"): "else", ("Train", "Register"): "data"}
+    assert edges == {
+        ("Ingest", "Train"): "depends on",
+        ("Train", "Gate"): "data",
+        ("Gate", "Register"): "if",
+        ("Gate", "Fail"): "else",
+        ("Train", "Register"): "data",
+    }
     assert graph.nodes["Gate"]["type"] == "Condition"
 
 
@@ -250,8 +360,15 @@ def test_model_quality_figures():
 
 # -- the runner's parameters ------------------------------------------------------------------------
 
+
 def test_parameters_are_typed_like_papermill_and_go_where_they_are_declared():
-    assert (literal("20"), literal("0.5"), literal("True"), literal("None"), literal("demo")) == (20, 0.5, True, None, "demo")
+    assert (literal("20"), literal("0.5"), literal("True"), literal("None"), literal("demo")) == (
+        20,
+        0.5,
+        True,
+        None,
+        "demo",
+    )
     notebooks = [NOTEBOOKS / f"{name}.ipynb" for name in TUTORIAL]
     shares = split_parameters({"project": "demo", "n_estimators": 20}, notebooks)
     assert shares[NOTEBOOKS / "00_setup.ipynb"] == {"project": "demo"}
@@ -261,8 +378,9 @@ def test_parameters_are_typed_like_papermill_and_go_where_they_are_declared():
 
 
 def test_warnings_name_files_as_a_reader_finds_them_not_by_this_machines_paths():
-    from helpers.session import short_path_warning
     from support import REPO
+
+    from helpers.session import short_path_warning
 
     sdk = short_path_warning("No Wait", UserWarning, "/x/.venv/lib/python3.11/site-packages/sagemaker/core/w.py", 341)
     assert sdk.startswith("sagemaker/core/w.py:341: UserWarning: No Wait")
@@ -282,5 +400,12 @@ def test_lab_works_on_a_copy_that_keeps_the_learners_edits(tmp_path):
     assert lab.working_copy(source, copy) == ["02_new.ipynb"]  # added later: copied; edited: kept
     assert (copy / "00_setup.ipynb").read_text() == "the learner's edits"
     command = lab.jupyter_command(["--port=8890", "--no-browser"], copy)
-    assert command[1:] == ["-m", "jupyterlab", f"--notebook-dir={copy}", "--KernelManager.transport=ipc",
-                           "--port=8890", "--no-browser", *(["--allow-root"] if os.geteuid() == 0 else [])]
+    assert command[1:] == [
+        "-m",
+        "jupyterlab",
+        f"--notebook-dir={copy}",
+        "--KernelManager.transport=ipc",
+        "--port=8890",
+        "--no-browser",
+        *(["--allow-root"] if os.geteuid() == 0 else []),
+    ]

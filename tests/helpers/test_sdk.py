@@ -1,12 +1,13 @@
 """helpers.sdk: jsonschema checks each schema once per process (the SDK validates its config at every
 lookup), while every instance is still validated; the patch reaches jsonschema when it is imported later."""
+
 from __future__ import annotations
 
 import subprocess
 import sys
 import textwrap
 
-PROBE = textwrap.dedent('''
+PROBE = textwrap.dedent("""
     import sys
     from helpers import sdk
 
@@ -33,7 +34,7 @@ PROBE = textwrap.dedent('''
     except jsonschema.SchemaError:
         refused.append("bad schema")
     print(len(checks), refused)
-''')
+""")
 
 
 def test_each_schema_is_checked_once_and_every_instance_still_validated():
@@ -41,5 +42,7 @@ def test_each_schema_is_checked_once_and_every_instance_still_validated():
     assert result.returncode == 0, result.stderr
     checks, refused = result.stdout.strip().split(" ", 1)
     assert checks == "2", result.stdout  # the good schema once for five validations, the bad one once
-    assert refused == ("[\"'yes' is not of type 'boolean'\", \"Additional properties are not allowed "
-                       "('Telemetry' was unexpected)\", 'bad schema']"), refused
+    assert refused == (
+        "[\"'yes' is not of type 'boolean'\", \"Additional properties are not allowed "
+        "('Telemetry' was unexpected)\", 'bad schema']"
+    ), refused

@@ -11,6 +11,7 @@ AWS_ENDPOINT_URL_IAM send them to the test's local_aws. Everything else (STS, Sa
 AWS and be refused, so an empty guard log proves the notebook's AWS path needs nothing but S3 and
 IAM to build the definitions.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,9 +21,9 @@ from pathlib import Path
 import nbformat
 import papermill
 import pytest
+from support import GUARD_SITE, REPO
 
 from local_aws.core.config import SDK_CONFIG_FILE
-from support import GUARD_SITE, REPO
 
 NOTEBOOK = REPO / "notebooks" / "05_build_pipeline.ipynb"
 ROLE = "arn:aws:iam::111122223333:role/service-role/AmazonSageMaker-ExecutionRole-Tutorial"
@@ -44,7 +45,13 @@ def aws_like_kernel_environment(aws, tmp_path: Path, monkeypatch: pytest.MonkeyP
     """Fake AWS credentials, no local endpoint but S3's, the network guard on; its log's path."""
     aws.client("s3").create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
     endpoint = aws.client("s3").meta.endpoint_url
-    for name in ("AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN", "AWS_REGION", "LOCAL_AWS_PORT", "SAGEMAKER_ADMIN_CONFIG_OVERRIDE"):
+    for name in (
+        "AWS_ENDPOINT_URL",
+        "AWS_SESSION_TOKEN",
+        "AWS_REGION",
+        "LOCAL_AWS_PORT",
+        "SAGEMAKER_ADMIN_CONFIG_OVERRIDE",
+    ):
         monkeypatch.delenv(name, raising=False)
     log = tmp_path / "netguard.log"
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDLOCALFAKEKEY0000")
@@ -62,7 +69,11 @@ def aws_like_kernel_environment(aws, tmp_path: Path, monkeypatch: pytest.MonkeyP
 def test_the_aws_pipeline_definition_is_built_offline(aws, aws_like_kernel_environment: Path, tmp_path: Path):
     executed = tmp_path / "05_build_pipeline.ipynb"
     papermill.execute_notebook(
-        str(NOTEBOOK), str(executed), cwd=str(NOTEBOOK.parent), progress_bar=False, kernel_name="python3",
+        str(NOTEBOOK),
+        str(executed),
+        cwd=str(NOTEBOOK.parent),
+        progress_bar=False,
+        kernel_name="python3",
         parameters={"backend": "aws", "region": REGION, "role_arn": ROLE, "bucket": BUCKET, "run_pipeline": False},
         extra_arguments=["--IPKernelApp.log_level=ERROR"],
     )
@@ -70,8 +81,13 @@ def test_the_aws_pipeline_definition_is_built_offline(aws, aws_like_kernel_envir
     assert blocked == "", f"building the definition tried to reach AWS:\n{blocked}"
 
     notebook = nbformat.read(executed, as_version=4)
-    definition = next(output["data"]["application/json"] for cell in notebook.cells if cell.cell_type == "code"
-                      for output in cell.get("outputs", []) if "application/json" in output.get("data", {}))
+    definition = next(
+        output["data"]["application/json"]
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.get("outputs", [])
+        if "application/json" in output.get("data", {})
+    )
     parameters = {p["Name"]: p for p in definition["Parameters"]}
     assert parameters["ProcessingInstanceType"]["DefaultValue"] == "ml.m5.large"
     assert parameters["InputDataUri"]["DefaultValue"] == f"s3://{BUCKET}/abalone/data/abalone.csv"
@@ -82,7 +98,8 @@ def test_the_aws_pipeline_definition_is_built_offline(aws, aws_like_kernel_envir
         assert SKLEARN_IMAGE.match(arguments["AppSpecification"]["ImageUri"]), arguments["AppSpecification"]
         assert arguments["RoleArn"] == ROLE
         assert arguments["ProcessingResources"]["ClusterConfig"]["InstanceType"] == {
-            "Get": "Parameters.ProcessingInstanceType"}
+            "Get": "Parameters.ProcessingInstanceType"
+        }
         for channel in arguments["ProcessingInputs"]:
             uri = channel["S3Input"]["S3Uri"]
             assert not isinstance(uri, str) or uri.startswith(f"s3://{BUCKET}/abalone/"), uri
@@ -90,9 +107,13 @@ def test_the_aws_pipeline_definition_is_built_offline(aws, aws_like_kernel_envir
 
     # The training jobs of the TrainingStep and of the TuningStep: the same image and role, and every S3
     # location under the project's prefix (the tuner's train.py archive included).
-    shown = {output["metadata"]["application/json"]["root"]: output["data"]["application/json"]
-             for cell in notebook.cells if cell.cell_type == "code" for output in cell.get("outputs", [])
-             if "application/json" in output.get("data", {})}
+    shown = {
+        output["metadata"]["application/json"]["root"]: output["data"]["application/json"]
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.get("outputs", [])
+        if "application/json" in output.get("data", {})
+    }
     training = shown["Train (TrainingStep) arguments"]
     tuning = shown["Tune (TuningStep) arguments"]
     for job in (training, tuning["TrainingJobDefinition"]):
@@ -106,7 +127,9 @@ def test_the_aws_pipeline_definition_is_built_offline(aws, aws_like_kernel_envir
     assert static["sagemaker_program"] == "train.py"
     assert static["sagemaker_submit_directory"].startswith(f"s3://{BUCKET}/abalone/"), static
     assert tuning["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"] == {
-        "Type": "Minimize", "MetricName": "rmse"}
+        "Type": "Minimize",
+        "MetricName": "rmse",
+    }
 
     # The SDK put the step scripts where the definitions say, under the project's prefix.
     keys = [o["Key"] for o in aws.client("s3").list_objects_v2(Bucket=BUCKET)["Contents"]]
@@ -115,5 +138,8 @@ def test_the_aws_pipeline_definition_is_built_offline(aws, aws_like_kernel_envir
     assert any(k.endswith("/sourcedir.tar.gz") for k in keys), keys
     # Nothing was created: run_pipeline=False stops before upsert.
     assert notebook.cells[-1].cell_type == "markdown"
-    assert any("nothing was created or started" in "".join(o.get("text", "")) for c in notebook.cells
-               for o in c.get("outputs", []))
+    assert any(
+        "nothing was created or started" in "".join(o.get("text", ""))
+        for c in notebook.cells
+        for o in c.get("outputs", [])
+    )

@@ -2,6 +2,7 @@
 Stopping for a while as its job ignores the stop), the experiment and trials the executions recorded, one
 with a trial component, S3 objects and a bucket the tutorial created. With confirm=False it only lists
 them; then it deletes every one and keeps nothing."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,17 +10,19 @@ from pathlib import Path
 import boto3
 import nbformat
 import papermill
-
-from helpers.names import CREATED_BY_TAG, Names
 from support import REPO, error_of, wait_until
 from support.jobs import job_log
 from support.pipelines import create, definition, fail, processing, start, wait, wait_for_step
 
+from helpers.names import CREATED_BY_TAG, Names
+
 NOTEBOOK = REPO / "notebooks" / "99_cleanup.ipynb"
 NAMES = Names("tidy")
 BUCKET = "sagemaker-us-east-1-123456789012"  # the notebooks' default bucket
-DEFAULT_EXPERIMENT = {"ExperimentName": {"Get": "Execution.PipelineName"},
-                      "TrialName": {"Get": "Execution.PipelineExecutionId"}}
+DEFAULT_EXPERIMENT = {
+    "ExperimentName": {"Get": "Execution.PipelineName"},
+    "TrialName": {"Get": "Execution.PipelineExecutionId"},
+}
 STUBBORN = """
     import signal, time
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a stop leaves the execution Stopping for 5 s
@@ -38,12 +41,17 @@ def leave_project_behind(aws: boto3.Session) -> tuple[str, str]:
     create(sm, NAMES.pipeline, definition([fail("Stop", "no")], PipelineExperimentConfig=DEFAULT_EXPERIMENT))
     finished = start(sm, NAMES.pipeline)
     wait(sm, finished)
-    sm.update_pipeline(PipelineName=NAMES.pipeline, PipelineDefinition=definition(
-        [processing("Long", STUBBORN)], PipelineExperimentConfig=DEFAULT_EXPERIMENT))
+    sm.update_pipeline(
+        PipelineName=NAMES.pipeline,
+        PipelineDefinition=definition([processing("Long", STUBBORN)], PipelineExperimentConfig=DEFAULT_EXPERIMENT),
+    )
     running = start(sm, NAMES.pipeline)
     job = wait_for_step(sm, running, "Long", "Executing")["Metadata"]["ProcessingJob"]["Arn"].rsplit("/", 1)[1]
-    wait_until(lambda: job_log(aws.client("logs"), "/aws/sagemaker/ProcessingJobs", job),
-               lambda lines: "ignoring SIGTERM" in lines, what="the job ignoring SIGTERM")
+    wait_until(
+        lambda: job_log(aws.client("logs"), "/aws/sagemaker/ProcessingJobs", job),
+        lambda lines: "ignoring SIGTERM" in lines,
+        what="the job ignoring SIGTERM",
+    )
     sm.create_trial_component(TrialComponentName="tidy-run")  # a job's run, as on AWS
     sm.associate_trial_component(TrialComponentName="tidy-run", TrialName=finished.rsplit("/", 1)[1])
     return finished, running
@@ -52,9 +60,15 @@ def leave_project_behind(aws: boto3.Session) -> tuple[str, str]:
 def run_cleanup(tmp_path: Path, confirm: bool) -> str:
     """Execute 99 for the project in a fresh kernel (on the `aws` fixture's local_aws); what it printed."""
     output = tmp_path / f"99_cleanup_{confirm}.ipynb"
-    papermill.execute_notebook(str(NOTEBOOK), str(output), parameters={"project": NAMES.project, "confirm": confirm},
-                               cwd=str(NOTEBOOK.parent), kernel_name="python3", progress_bar=False,
-                               extra_arguments=["--IPKernelApp.log_level=ERROR"])  # no TCP warning
+    papermill.execute_notebook(
+        str(NOTEBOOK),
+        str(output),
+        parameters={"project": NAMES.project, "confirm": confirm},
+        cwd=str(NOTEBOOK.parent),
+        kernel_name="python3",
+        progress_bar=False,
+        extra_arguments=["--IPKernelApp.log_level=ERROR"],
+    )  # no TCP warning
     cells = nbformat.read(output, as_version=4).cells
     return "".join(o.get("text", "") for cell in cells for o in cell.get("outputs", []) if o["output_type"] == "stream")
 
@@ -72,8 +86,10 @@ def test_cleanup_lists_then_stops_waits_and_deletes_everything_experiments_inclu
     assert f"Stopping execution {running.rsplit('/', 1)[1]}." in printed
     assert f"Deleting experiment {NAMES.pipeline} and its 2 trials." in printed
     assert "Keeping" not in printed and "Kept" not in printed
-    assert (f"Gone: pipeline {NAMES.pipeline}, pipeline {NAMES.pipeline}-tuning, experiment {NAMES.pipeline}, "
-            f"experiment {NAMES.pipeline}-tuning") in printed
+    assert (
+        f"Gone: pipeline {NAMES.pipeline}, pipeline {NAMES.pipeline}-tuning, experiment {NAMES.pipeline}, "
+        f"experiment {NAMES.pipeline}-tuning"
+    ) in printed
     assert error_of(lambda: sm.describe_pipeline(PipelineName=NAMES.pipeline))[0] == "ResourceNotFound"
     assert error_of(lambda: sm.describe_experiment(ExperimentName=NAMES.pipeline))[0] == "ResourceNotFound"
     for arn in (finished, running):

@@ -3,13 +3,13 @@
 (tests/test_notebooks.py checks that the notebooks themselves, their kernels, the server and the
 jobs attempted none: the guard's log of their run stays empty.)
 """
+
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
 from jupyter_client.manager import start_new_kernel
-
 from support import REPO
 
 UNROUTABLE = ("198.51.100.7", 443)  # TEST-NET-2: documentation addresses, never a real host
@@ -37,7 +37,8 @@ def run_in_kernel(code: str, env: dict[str, str]) -> str:
 def test_a_kernel_configured_for_local_refuses_connections_outside_loopback(server, tmp_path: Path) -> None:
     log = tmp_path / "netguard.log"
     env = {**os.environ, **server.client_env(), "LOCAL_AWS_NETGUARD_LOG": str(log)}
-    output = run_in_kernel(f"""
+    output = run_in_kernel(
+        f"""
 import socket
 import helpers
 setup = helpers.configure(backend="local")
@@ -47,7 +48,9 @@ try:
     print("connected")
 except ConnectionRefusedError as error:
     print("refused", type(error).__name__)
-""", env)
+""",
+        env,
+    )
     assert f"endpoint {server.endpoint}" in output, output
     assert "refused NetworkBlocked" in output, output
     assert f"blocked {UNROUTABLE[0]}:{UNROUTABLE[1]}" in log.read_text()

@@ -9,6 +9,7 @@ environment, and the server's job processes inherit the guard log. (Per-cell xdi
 with --dist loadgroup would be the obvious design, but pytest-xdist 3.8 marks groups by rewriting
 item._nodeid, which pytest 9 no longer reads, so the cells would scatter over the workers.)
 """
+
 from __future__ import annotations
 
 import os
@@ -17,9 +18,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from support import REPO
 
 import local_aws
-from support import REPO
 
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 
@@ -35,14 +36,38 @@ def notebook_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 def test_every_notebook_runs_in_order_with_its_recorded_outputs_and_nothing_leaves_loopback(notebook_server):
     env, log = notebook_server
-    assert [p.name for p in NOTEBOOKS] == ["00_setup.ipynb", "01_feature_store_check.ipynb", "02_ingest.ipynb",
-                                           "03_train.ipynb", "04_register.ipynb", "05_build_pipeline.ipynb",
-                                           "06_inspect_executions.ipynb", "99_cleanup.ipynb"]
+    assert [p.name for p in NOTEBOOKS] == [
+        "00_setup.ipynb",
+        "01_feature_store_check.ipynb",
+        "02_ingest.ipynb",
+        "03_train.ipynb",
+        "04_register.ipynb",
+        "05_build_pipeline.ipynb",
+        "06_inspect_executions.ipynb",
+        "99_cleanup.ipynb",
+    ]
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist", "-q", "--nbval",
-         "--nbval-current-env", "--nbval-sanitize-with", str(REPO / "notebooks" / "nbval_sanitize.cfg"),
-         *map(str, NOTEBOOKS)],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:xdist",
+            "-q",
+            "--nbval",
+            "--nbval-current-env",
+            "--nbval-sanitize-with",
+            str(REPO / "notebooks" / "nbval_sanitize.cfg"),
+            *map(str, NOTEBOOKS),
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert result.returncode == 0, f"nbval failed:\n{result.stdout[-12000:]}\n{result.stderr[-3000:]}"
     assert " passed" in result.stdout and "failed" not in result.stdout, result.stdout[-3000:]
     blocked = log.read_text() if log.exists() else ""

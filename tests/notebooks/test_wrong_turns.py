@@ -8,6 +8,7 @@ sometimes not yet assumable, so local_aws refuses such a role as SageMaker does 
 05 and 03 after 00 without 02 (both name 02_ingest) - each stop well within a minute, instead of a long SDK
 traceback or a training job that waits half an hour on an empty offline store.
 """
+
 from __future__ import annotations
 
 import os
@@ -19,18 +20,31 @@ from pathlib import Path
 import boto3
 import nbformat
 import pytest
+from support import REPO
 
 import local_aws
-from support import REPO
 
 
 def papermill(notebook: str, out_dir: Path) -> tuple[subprocess.CompletedProcess, list[dict], float]:
     """Run one notebook as `make tutorial` does; the run, every output of the executed copy, seconds taken."""
     executed = out_dir / notebook
     started = time.monotonic()
-    result = subprocess.run([sys.executable, "-m", "papermill", str(REPO / "notebooks" / notebook), str(executed),
-                             "--cwd", str(REPO / "notebooks")],
-                            capture_output=True, text=True, env=dict(os.environ), cwd=REPO, timeout=300)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "papermill",
+            str(REPO / "notebooks" / notebook),
+            str(executed),
+            "--cwd",
+            str(REPO / "notebooks"),
+        ],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        cwd=REPO,
+        timeout=300,
+    )
     outputs = [output for cell in nbformat.read(executed, 4).cells for output in cell.get("outputs", [])]
     return result, outputs, time.monotonic() - started
 
@@ -51,7 +65,8 @@ def test_each_wrong_turn_stops_in_one_line_naming_the_notebook_to_run_first(tmp_
         result, outputs, seconds = papermill("03_train.ipynb", tmp_path)
         assert result.returncode != 0
         assert stop_line(outputs) == (
-            "the bucket sagemaker-us-east-1-123456789012 does not exist yet: run 00_setup first")
+            "the bucket sagemaker-us-east-1-123456789012 does not exist yet: run 00_setup first"
+        )
         assert seconds < 60, seconds
 
         result, outputs, seconds = papermill("04_register.ipynb", tmp_path)
@@ -64,8 +79,9 @@ def test_each_wrong_turn_stops_in_one_line_naming_the_notebook_to_run_first(tmp_
 
         result, outputs, _ = papermill("05_build_pipeline.ipynb", tmp_path)
         assert result.returncode != 0  # the pipeline's input, the data set 02 uploads, is not there
-        assert stop_line(outputs) == ("s3://sagemaker-us-east-1-123456789012/abalone/data/abalone.csv is not there "
-                                      "yet: run 02_ingest first")
+        assert stop_line(outputs) == (
+            "s3://sagemaker-us-east-1-123456789012/abalone/data/abalone.csv is not there yet: run 02_ingest first"
+        )
 
         result, outputs, seconds = papermill("03_train.ipynb", tmp_path)
         assert result.returncode != 0
@@ -79,7 +95,11 @@ def test_each_wrong_turn_stops_in_one_line_naming_the_notebook_to_run_first(tmp_
     assert "Created role abalone-sagemaker-execution." in text, text
     assert "The new role is not usable yet; retrying in 5 s." in text, text
     assert "Feature group abalone-features is Created" in text, text
-    assert role["AssumeRolePolicyDocument"]["Statement"] == [{
-        "Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole",
-        "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}}}]
-
+    assert role["AssumeRolePolicyDocument"]["Statement"] == [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "sagemaker.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}},
+        }
+    ]

@@ -1,10 +1,10 @@
 """environment.yml (for conda and SageMaker Studio) pins exactly what pyproject.toml pins."""
+
 from __future__ import annotations
 
 import tomllib
 
 import yaml
-
 from support import REPO
 
 

@@ -1,5 +1,6 @@
 """A non-editable install of the project works: every module and the files read at run time are in
 the wheel, and a server started from the installed copy runs a processing job with its guards on."""
+
 from __future__ import annotations
 
 import os
@@ -11,10 +12,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from support import REPO
 
-JOB_CHECK = textwrap.dedent('''
+JOB_CHECK = textwrap.dedent("""
     import json, sys, time, boto3, local_aws
     assert local_aws.__file__.startswith(sys.argv[1]), local_aws.__file__
     with local_aws.temporary_server() as server:
@@ -47,7 +47,7 @@ JOB_CHECK = textwrap.dedent('''
         lines = [e["message"] for e in logs.get_log_events(
             logGroupName="/aws/sagemaker/ProcessingJobs", logStreamName=stream["logStreamName"])["events"]]
         print("\\n".join(lines))
-''')
+""")
 
 
 @pytest.fixture(scope="module")
@@ -57,15 +57,34 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
         shutil.copy(REPO / name, source / name)
     for package in ("local_aws", "helpers"):
         shutil.copytree(REPO / package, source / package, ignore=shutil.ignore_patterns("__pycache__"))
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-                    "--disable-pip-version-check", "-w", str(out), str(source)], check=True, timeout=300)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--disable-pip-version-check",
+            "-w",
+            str(out),
+            str(source),
+        ],
+        check=True,
+        timeout=300,
+    )
     return next(out.glob("sagemaker_pipelines_tutorial-*.whl"))
 
 
 def test_the_wheel_holds_every_module_and_the_files_read_at_run_time(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
-    sources = {path.relative_to(REPO).as_posix() for package in ("local_aws", "helpers")
-               for path in (REPO / package).rglob("*.py") if "__pycache__" not in path.parts}
+    sources = {
+        path.relative_to(REPO).as_posix()
+        for package in ("local_aws", "helpers")
+        for path in (REPO / package).rglob("*.py")
+        if "__pycache__" not in path.parts
+    }
     assert sources - names == set()
     assert {"local_aws/core/sagemaker_sdk_config.yaml", "local_aws/core/_guard_site/sitecustomize.py"} <= names
 
@@ -74,8 +93,9 @@ def test_a_server_from_the_installed_copy_runs_a_job_with_its_guards(wheel: Path
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
     env = {**os.environ, "PYTHONPATH": str(site), "LOCAL_AWS_HOME": str(tmp_path / "home")}
-    result = subprocess.run([sys.executable, "-c", JOB_CHECK, str(site)], cwd=tmp_path, env=env,
-                            capture_output=True, text=True, timeout=180)
+    result = subprocess.run(
+        [sys.executable, "-c", JOB_CHECK, str(site)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "guarded True True" in result.stdout
     assert f"from {site}" in result.stdout  # the job's guard came from the installed copy

@@ -6,6 +6,7 @@ send CSV rows of data/abalone.csv through the container's handler chain, from th
 and from a registered model package. STEP_SCRIPTS_PYTHON=/path/to/python runs the scripts and the
 serving with another interpreter, e.g. one with the container's pandas and scikit-learn.
 """
+
 from __future__ import annotations
 
 import json
@@ -15,15 +16,15 @@ import subprocess
 import sys
 import tarfile
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import pandas as pd
 import pytest
-
-import local_aws
 from support import GUARD_SITE, REPO
 from support.iam import reset_with_test_roles
 from support.serving import ServingError, serve, serve_model_package
+
+import local_aws
 
 SCRIPTS = REPO / "step_scripts"
 ABALONE = REPO / "data" / "abalone.csv"
@@ -36,12 +37,19 @@ ENVIRONMENT = {"SAGEMAKER_PROGRAM": "inference.py", "SAGEMAKER_SUBMIT_DIRECTORY"
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.9-0-cpu-py3"
 
 
-def run(script: Path, *args: Any, stdin: Optional[str] = None) -> subprocess.CompletedProcess:
+def run(script: Path, *args: Any, stdin: str | None = None) -> subprocess.CompletedProcess:
     """`python <script> args...` with the test's environment (the server's endpoint) and the network guard."""
     path = [str(GUARD_SITE), str(REPO), os.environ.get("PYTHONPATH")]
     env = {"AWS_REGION": "us-east-1", **os.environ, "PYTHONPATH": os.pathsep.join(filter(None, path))}
-    return subprocess.run([PYTHON, str(script), *map(str, args)], input=stdin, capture_output=True, text=True,
-                          env=env, timeout=120, cwd=REPO)
+    return subprocess.run(
+        [PYTHON, str(script), *map(str, args)],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        cwd=REPO,
+    )
 
 
 def one_error(result: subprocess.CompletedProcess) -> str:
@@ -54,7 +62,7 @@ def one_error(result: subprocess.CompletedProcess) -> str:
 
 def abalone_rows(first: int, count: int) -> tuple[str, list[int]]:
     """Lines of data/abalone.csv without its header and rings column, as a CSV body, and their rings."""
-    lines = ABALONE.read_text().splitlines()[first:first + count]
+    lines = ABALONE.read_text().splitlines()[first : first + count]
     return "".join(line.rsplit(",", 1)[0] + "\n" for line in lines), [int(line.rsplit(",", 1)[1]) for line in lines]
 
 
@@ -75,14 +83,36 @@ def trained(server, tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("trained")
     (work / "input").mkdir()
     pd.read_csv(ABALONE).head(TRAINING_ROWS).to_csv(work / "input" / "abalone.csv", index=False)
-    result = run(SCRIPTS / "featurestore_df_ingestion.py", "--input-dir", work / "input", "--output-dir",
-                 work / "ingest", "--feature-group-name", GROUP, "--role-arn", ROLE,
-                 "--offline-store-s3-uri", f"s3://{BUCKET}/feature-store")
+    result = run(
+        SCRIPTS / "featurestore_df_ingestion.py",
+        "--input-dir",
+        work / "input",
+        "--output-dir",
+        work / "ingest",
+        "--feature-group-name",
+        GROUP,
+        "--role-arn",
+        ROLE,
+        "--offline-store-s3-uri",
+        f"s3://{BUCKET}/feature-store",
+    )
     assert result.returncode == 0, result.stderr
     local_aws.flush(server.port)  # buffered records reach the offline store now (on AWS: minutes)
-    result = run(SCRIPTS / "train.py", "--feature-group-name", GROUP, "--expected-rows", TRAINING_ROWS,
-                 "--fetch-timeout-seconds", "20", "--n-estimators", "20", "--model-dir", work / "model",
-                 "--evaluation-dir", work / "evaluation")
+    result = run(
+        SCRIPTS / "train.py",
+        "--feature-group-name",
+        GROUP,
+        "--expected-rows",
+        TRAINING_ROWS,
+        "--fetch-timeout-seconds",
+        "20",
+        "--n-estimators",
+        "20",
+        "--model-dir",
+        work / "model",
+        "--evaluation-dir",
+        work / "evaluation",
+    )
     assert result.returncode == 0, result.stderr
     return work
 
@@ -103,13 +133,25 @@ def test_train_packs_the_serving_code_and_the_container_serves_predicted_rings(t
 
 
 BAD_REQUESTS = {  # name: (body, content type, accept, words the one-line error must name)
-    "a row of 7 columns": ("0.455,0.365,0.095,0.514,0.2245,0.101,0.15\n", "text/csv", "text/csv",
-                           ["row 1 '0.455,0.365", "has 7 columns, expected 8", "sex, length, diameter"]),
-    "a header row": ("sex,length,diameter,height,whole_weight,shucked_weight,viscera_weight,shell_weight\n",
-                     "text/csv", "text/csv", ["row 1: length 'length' is not a number", "without a header"]),
+    "a row of 7 columns": (
+        "0.455,0.365,0.095,0.514,0.2245,0.101,0.15\n",
+        "text/csv",
+        "text/csv",
+        ["row 1 '0.455,0.365", "has 7 columns, expected 8", "sex, length, diameter"],
+    ),
+    "a header row": (
+        "sex,length,diameter,height,whole_weight,shucked_weight,viscera_weight,shell_weight\n",
+        "text/csv",
+        "text/csv",
+        ["row 1: length 'length' is not a number", "without a header"],
+    ),
     "json rows": ('[["M", 0.455]]', "application/json", "text/csv", ["'application/json'", "text/csv rows"]),
-    "an unsupported accept": ("M,0.455,0.365,0.095,0.514,0.2245,0.101,0.15\n", "text/csv", "application/x-npy",
-                              ["accept 'application/x-npy'", "text/csv", "application/json"]),
+    "an unsupported accept": (
+        "M,0.455,0.365,0.095,0.514,0.2245,0.101,0.15\n",
+        "text/csv",
+        "application/x-npy",
+        ["accept 'application/x-npy'", "text/csv", "application/json"],
+    ),
 }
 
 
@@ -135,8 +177,15 @@ def test_without_its_code_or_environment_the_container_cannot_serve_the_model(tr
 def test_train_without_inference_py_next_to_it_fails_before_fetching(tmp_path):
     for name in ("train.py", "fetch_data.py"):
         shutil.copy(SCRIPTS / name, tmp_path)
-    result = run(tmp_path / "train.py", "--feature-group-name", "nope", "--model-dir", tmp_path / "model",
-                 "--evaluation-dir", tmp_path / "evaluation")
+    result = run(
+        tmp_path / "train.py",
+        "--feature-group-name",
+        "nope",
+        "--model-dir",
+        tmp_path / "model",
+        "--evaluation-dir",
+        tmp_path / "evaluation",
+    )
     error = one_error(result)
     assert str(tmp_path / "inference.py") in error and "source_dir" in error, error
     assert not (tmp_path / "model").exists()
@@ -160,10 +209,19 @@ def test_a_registered_version_is_served_by_its_container_as_registered(aws, trai
     s3.create_bucket(Bucket=BUCKET)
     s3.upload_file(str(trained / "model" / "model.tar.gz"), BUCKET, "model/model.tar.gz")
     s3.upload_file(str(trained / "evaluation" / "evaluation.json"), BUCKET, "evaluation/evaluation.json")
-    result = run(SCRIPTS / "register_model.py", "--model-package-group-name", "abalone-models",
-                 "--model-data-url", f"s3://{BUCKET}/model/model.tar.gz",
-                 "--evaluation-s3-uri", f"s3://{BUCKET}/evaluation/evaluation.json",
-                 "--evaluation-dir", trained / "evaluation", "--output-dir", tmp_path)
+    result = run(
+        SCRIPTS / "register_model.py",
+        "--model-package-group-name",
+        "abalone-models",
+        "--model-data-url",
+        f"s3://{BUCKET}/model/model.tar.gz",
+        "--evaluation-s3-uri",
+        f"s3://{BUCKET}/evaluation/evaluation.json",
+        "--evaluation-dir",
+        trained / "evaluation",
+        "--output-dir",
+        tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     arn = json.loads((tmp_path / "registration.json").read_text())["model_package_arn"]
     spec = sagemaker.describe_model_package(ModelPackageName=arn)["InferenceSpecification"]

@@ -3,11 +3,13 @@ checks, and one way to wait for something to happen. Service-specific builders l
 submodules (support.featurestore, support.jobs, support.pipelines). Test modules import from here,
 never from each other.
 """
+
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
 
@@ -26,8 +28,13 @@ def error_of(call: Callable[[], Any]) -> tuple[str, str]:
     raise AssertionError("the call succeeded; an AWS error was expected")
 
 
-def wait_until(probe: Callable[[], T], done: Callable[[T], bool] = bool, timeout: float = 30.0,
-               interval: float = 0.05, what: str = "the condition") -> T:
+def wait_until(
+    probe: Callable[[], T],
+    done: Callable[[T], bool] = bool,
+    timeout: float = 30.0,
+    interval: float = 0.05,
+    what: str = "the condition",
+) -> T:
     """Call `probe` until `done(value)` holds, and return that value; fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while True:

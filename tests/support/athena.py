@@ -1,4 +1,5 @@
 """What the Athena tests share: Glue tables over Parquet objects in S3, and queries run and awaited."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -14,23 +15,27 @@ BUCKET = "athena-test-data"
 RESULTS = f"s3://{BUCKET}/athena-results/"
 DB = "sagemaker_featurestore"
 TABLE = "customers_1700000000"
-UTC = dt.timezone.utc
+UTC = dt.UTC
 FINISHED = ("SUCCEEDED", "FAILED", "CANCELLED")
 
 
 def parquet(rows: list[dict]) -> bytes:
     """Rows in the offline store's Parquet layout."""
-    table = pa.table({
-        "customer_id": pa.array([r["customer_id"] for r in rows], pa.string()),
-        "age": pa.array([r.get("age") for r in rows], pa.int64()),
-        "score": pa.array([r.get("score") for r in rows], pa.float64()),
-        "event_time": pa.array([r["event_time"] for r in rows], pa.string()),
-        "write_time": pa.array([r.get("write_time", dt.datetime(2024, 5, 1, tzinfo=UTC)) for r in rows],
-                               pa.timestamp("us", tz="UTC")),
-        "api_invocation_time": pa.array([dt.datetime(2024, 5, 1, tzinfo=UTC)] * len(rows),
-                                        pa.timestamp("us", tz="UTC")),
-        "is_deleted": pa.array([r.get("is_deleted", False) for r in rows], pa.bool_()),
-    })
+    table = pa.table(
+        {
+            "customer_id": pa.array([r["customer_id"] for r in rows], pa.string()),
+            "age": pa.array([r.get("age") for r in rows], pa.int64()),
+            "score": pa.array([r.get("score") for r in rows], pa.float64()),
+            "event_time": pa.array([r["event_time"] for r in rows], pa.string()),
+            "write_time": pa.array(
+                [r.get("write_time", dt.datetime(2024, 5, 1, tzinfo=UTC)) for r in rows], pa.timestamp("us", tz="UTC")
+            ),
+            "api_invocation_time": pa.array(
+                [dt.datetime(2024, 5, 1, tzinfo=UTC)] * len(rows), pa.timestamp("us", tz="UTC")
+            ),
+            "is_deleted": pa.array([r.get("is_deleted", False) for r in rows], pa.bool_()),
+        }
+    )
     out = io.BytesIO()
     pq.write_table(table, out)
     return out.getvalue()
@@ -50,24 +55,33 @@ class Lake:
     def new_table(self, name: str) -> str:
         """A Glue table in the offline store's schema; returns its S3 location."""
         location = f"s3://{BUCKET}/offline/{name}/data"
-        self.glue.create_table(DatabaseName=DB, TableInput={
-            "Name": name,
-            "StorageDescriptor": {
-                "Location": location,
-                "Columns": [{"Name": "customer_id", "Type": "string"}, {"Name": "age", "Type": "bigint"},
-                            {"Name": "score", "Type": "double"}, {"Name": "event_time", "Type": "string"},
-                            {"Name": "write_time", "Type": "timestamp"},
-                            {"Name": "api_invocation_time", "Type": "timestamp"},
-                            {"Name": "is_deleted", "Type": "boolean"}],
-                "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
-                "SerdeInfo": {"SerializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"},
+        self.glue.create_table(
+            DatabaseName=DB,
+            TableInput={
+                "Name": name,
+                "StorageDescriptor": {
+                    "Location": location,
+                    "Columns": [
+                        {"Name": "customer_id", "Type": "string"},
+                        {"Name": "age", "Type": "bigint"},
+                        {"Name": "score", "Type": "double"},
+                        {"Name": "event_time", "Type": "string"},
+                        {"Name": "write_time", "Type": "timestamp"},
+                        {"Name": "api_invocation_time", "Type": "timestamp"},
+                        {"Name": "is_deleted", "Type": "boolean"},
+                    ],
+                    "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+                    "SerdeInfo": {
+                        "SerializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+                    },
+                },
             },
-        })
+        )
         return location
 
     def put(self, name: str, rows: list[dict], location: str = "") -> str:
         """Write one Parquet object under the table's location; returns its key."""
-        prefix = (location or self.location)[len(f"s3://{BUCKET}/"):]
+        prefix = (location or self.location)[len(f"s3://{BUCKET}/") :]
         key = f"{prefix}/year=2024/month=05/day=01/hour=00/{name}.parquet"
         self.s3.put_object(Bucket=BUCKET, Key=key, Body=parquet(rows))
         return key
@@ -79,9 +93,12 @@ class Lake:
         return self.athena.start_query_execution(QueryString=sql, **extra)["QueryExecutionId"]
 
     def wait(self, query_id: str, timeout: float = 30) -> dict:
-        return wait_until(lambda: self.athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"],
-                          lambda execution: execution["Status"]["State"] in FINISHED, timeout=timeout,
-                          what=f"query {query_id} finishing")
+        return wait_until(
+            lambda: self.athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"],
+            lambda execution: execution["Status"]["State"] in FINISHED,
+            timeout=timeout,
+            what=f"query {query_id} finishing",
+        )
 
     def rows(self, sql: str, **extra) -> list[list[str | None]]:
         """Header row then data rows, as GetQueryResults returns them."""

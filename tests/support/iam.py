@@ -1,4 +1,5 @@
 """Roles for tests: SageMaker execution roles with the policies a test needs, as a user creates them."""
+
 from __future__ import annotations
 
 import json
@@ -8,8 +9,10 @@ import boto3
 ACCOUNT = "123456789012"
 ADMINISTRATOR = "arn:aws:iam::aws:policy/AdministratorAccess"
 SAGEMAKER_FULL_ACCESS = "arn:aws:iam::aws:policy/AmazonSageMakerFullAccess"
-SAGEMAKER_TRUST = {"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+SAGEMAKER_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
 # The roles the suite's builders pass to jobs, pipelines and feature groups: they may do everything.
 TEST_ROLES = ("SageMakerRole", "PipelineRole", "FeatureStoreRole")
 

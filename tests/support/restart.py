@@ -1,5 +1,6 @@
 """A local_aws server of a test's own that it can stop, kill and start again on the same port and home,
 to check what survives (the `server` fixture is shared by a whole test worker and never restarts)."""
+
 from __future__ import annotations
 
 import os
@@ -28,8 +29,12 @@ class OwnServer:
     def start(self, timeout: float = 60) -> OwnServer:
         """Start it and return once it answers (its state restored)."""
         log = open(self.home / "serve.out", "ab")
-        self.process = subprocess.Popen([sys.executable, "-m", "local_aws", "serve", "--port", str(self.port)],
-                                        env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "local_aws", "serve", "--port", str(self.port)],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         log.close()
         deadline = time.monotonic() + timeout
         while not local_aws.status(self.port):  # not support.wait_until: a dead server must fail at once

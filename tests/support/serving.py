@@ -18,6 +18,7 @@ or, with `python=`, in another interpreter (`python -m support.serving`, a JSON 
 e.g. one with the container's library versions. Refused rather than guessed at: code outside
 model.tar.gz (an S3 submit directory), transform_fn, and relying on the container's default handlers.
 """
+
 from __future__ import annotations
 
 import base64
@@ -29,10 +30,11 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Iterator, Optional, Union
+from typing import Any
 
 from support import GUARD_SITE, REPO
 
@@ -62,8 +64,14 @@ class Response:
     content_type: str
 
 
-def serve(model: Union[str, Path], environment: dict[str, str], body: Union[str, bytes], content_type: str,
-          accept: Optional[str] = None, python: Optional[str] = None) -> Response:
+def serve(
+    model: str | Path,
+    environment: dict[str, str],
+    body: str | bytes,
+    content_type: str,
+    accept: str | None = None,
+    python: str | None = None,
+) -> Response:
     """One request to the model (a model.tar.gz or its unpacked directory) served with `environment`."""
     if python and python != sys.executable:
         return serve_in(python, model, environment, body, content_type, accept)
@@ -77,8 +85,9 @@ def serve(model: Union[str, Path], environment: dict[str, str], body: Union[str,
         return invoke(handlers, loaded, environment, body, content_type, accept)
 
 
-def serve_model_package(sagemaker_client: Any, s3_client: Any, package_arn: str, csv_body: str,
-                        python: Optional[str] = None) -> Response:
+def serve_model_package(
+    sagemaker_client: Any, s3_client: Any, package_arn: str, csv_body: str, python: str | None = None
+) -> Response:
     """CSV rows served, with text/csv back, by a registered model package's container as registered."""
     spec = sagemaker_client.describe_model_package(ModelPackageName=package_arn)["InferenceSpecification"]
     if len(spec["Containers"]) != 1 or "sagemaker-scikit-learn" not in spec["Containers"][0]["Image"]:
@@ -86,7 +95,7 @@ def serve_model_package(sagemaker_client: Any, s3_client: Any, package_arn: str,
     if "text/csv" not in spec.get("SupportedContentTypes", []):
         raise ServingError(f"{package_arn} does not accept text/csv: {spec.get('SupportedContentTypes')}")
     container = spec["Containers"][0]
-    bucket, _, key = container["ModelDataUrl"][len("s3://"):].partition("/")
+    bucket, _, key = container["ModelDataUrl"][len("s3://") :].partition("/")
     with tempfile.TemporaryDirectory() as tmp:
         archive = Path(tmp) / "model.tar.gz"
         s3_client.download_file(bucket, key, str(archive))
@@ -108,13 +117,16 @@ def import_user_module(model_dir: Path, environment: dict[str, str]) -> ModuleTy
     """The module SAGEMAKER_PROGRAM names, imported from SAGEMAKER_SUBMIT_DIRECTORY inside the model."""
     program = environment.get("SAGEMAKER_PROGRAM")
     if not program:
-        raise ServingError("no SAGEMAKER_PROGRAM in the environment: the container has no module to import "
-                           "and fails every request")
+        raise ServingError(
+            "no SAGEMAKER_PROGRAM in the environment: the container has no module to import and fails every request"
+        )
     submit_dir = environment.get("SAGEMAKER_SUBMIT_DIRECTORY", CODE_DIR)
     relative = os.path.relpath(submit_dir, MODEL_DIR)
     if not submit_dir.startswith("/") or relative.startswith(".."):
-        raise ServingError(f"SAGEMAKER_SUBMIT_DIRECTORY {submit_dir!r} is not inside {MODEL_DIR}: emulated is "
-                           f"code packed in model.tar.gz only (unset, the container looks in the empty {CODE_DIR})")
+        raise ServingError(
+            f"SAGEMAKER_SUBMIT_DIRECTORY {submit_dir!r} is not inside {MODEL_DIR}: emulated is "
+            f"code packed in model.tar.gz only (unset, the container looks in the empty {CODE_DIR})"
+        )
     name = program[:-3] if program.endswith(".py") else program
     code_dir = str(model_dir / relative)
     sys.path.insert(0, code_dir)
@@ -139,8 +151,14 @@ def user_handlers(module: ModuleType) -> dict[str, Any]:
     return {name: getattr(module, name) for name in DEFAULT_HANDLERS}
 
 
-def invoke(handlers: dict[str, Any], model: Any, environment: dict[str, str], body: Union[str, bytes],
-           content_type: str, accept: Optional[str]) -> Response:
+def invoke(
+    handlers: dict[str, Any],
+    model: Any,
+    environment: dict[str, str],
+    body: str | bytes,
+    content_type: str,
+    accept: str | None,
+) -> Response:
     """One request through input_fn -> predict_fn -> output_fn, as the container's Flask worker runs it."""
     raw = body.encode("utf-8") if isinstance(body, str) else body
     content = raw.decode("utf-8") if content_type in TEXT_TYPES else raw
@@ -158,19 +176,36 @@ def invoke(handlers: dict[str, Any], model: Any, environment: dict[str, str], bo
     return Response(500, f"TypeError: output_fn returned a {type(result).__name__}, not a response", "text/plain")
 
 
-def text_of(body: Union[str, bytes]) -> str:
+def text_of(body: str | bytes) -> str:
     return body.decode("utf-8") if isinstance(body, bytes) else body
 
 
-def serve_in(python: str, model: Union[str, Path], environment: dict[str, str], body: Union[str, bytes],
-             content_type: str, accept: Optional[str]) -> Response:
+def serve_in(
+    python: str,
+    model: str | Path,
+    environment: dict[str, str],
+    body: str | bytes,
+    content_type: str,
+    accept: str | None,
+) -> Response:
     """serve() run by another interpreter, e.g. one with the container's pandas and scikit-learn."""
     raw = body.encode("utf-8") if isinstance(body, str) else body
-    request = {"model": str(model), "environment": environment, "body": base64.b64encode(raw).decode("ascii"),
-               "content_type": content_type, "accept": accept}
+    request = {
+        "model": str(model),
+        "environment": environment,
+        "body": base64.b64encode(raw).decode("ascii"),
+        "content_type": content_type,
+        "accept": accept,
+    }
     path = os.pathsep.join([str(GUARD_SITE), str(REPO), str(REPO / "tests")])
-    result = subprocess.run([python, "-m", "support.serving"], input=json.dumps(request), capture_output=True,
-                            text=True, timeout=120, env={**os.environ, "PYTHONPATH": path})
+    result = subprocess.run(
+        [python, "-m", "support.serving"],
+        input=json.dumps(request),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": path},
+    )
     if result.returncode != 0:
         raise ServingError(result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "no output")
     return Response(**json.loads(result.stdout))
@@ -180,8 +215,13 @@ def main() -> int:
     """`python -m support.serving`: serve the JSON request on stdin, print the response as JSON."""
     request = json.load(sys.stdin)
     try:
-        response = serve(request["model"], request["environment"], base64.b64decode(request["body"]),
-                         request["content_type"], request["accept"])
+        response = serve(
+            request["model"],
+            request["environment"],
+            base64.b64decode(request["body"]),
+            request["content_type"],
+            request["accept"],
+        )
     except ServingError as err:
         print(err, file=sys.stderr)
         return 1

@@ -1,4 +1,5 @@
 """Put first on PYTHONPATH of job processes so the network guard is on before the script runs."""
+
 import local_aws.core.netguard
 import local_aws.core.opt_ml_guard
 

@@ -3,6 +3,7 @@
 The tables are built directly (Glue API + Parquet objects, support.athena's Lake), so these tests
 depend on nothing but Athena itself.
 """
+
 from __future__ import annotations
 
 import csv
@@ -13,13 +14,14 @@ import botocore.exceptions
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-
 from support import error_of
 from support.athena import BUCKET, DB, RESULTS, TABLE, Lake
 
 # About 1e12 rows: runs until stopped.
-SLOW_QUERY = ("SELECT count(*) FROM UNNEST(sequence(1, 10000)) AS a(x) CROSS JOIN UNNEST(sequence(1, 10000)) "
-              "AS b(y) CROSS JOIN UNNEST(sequence(1, 10000)) AS c(z) WHERE x + y + z > 5")
+SLOW_QUERY = (
+    "SELECT count(*) FROM UNNEST(sequence(1, 10000)) AS a(x) CROSS JOIN UNNEST(sequence(1, 10000)) "
+    "AS b(y) CROSS JOIN UNNEST(sequence(1, 10000)) AS c(z) WHERE x + y + z > 5"
+)
 
 
 def test_query_runs_in_background_and_describes_itself_as_athena(lake: Lake) -> None:
@@ -40,28 +42,39 @@ def test_query_runs_in_background_and_describes_itself_as_athena(lake: Lake) -> 
 
 
 def test_results_have_header_row_athena_types_and_text_values(lake: Lake) -> None:
-    query_id = lake.start(f"SELECT customer_id, age, score, write_time, is_deleted, count(*) OVER () AS n "
-                          f"FROM {TABLE} WHERE customer_id = 'c3'")
+    query_id = lake.start(
+        f"SELECT customer_id, age, score, write_time, is_deleted, count(*) OVER () AS n "
+        f"FROM {TABLE} WHERE customer_id = 'c3'"
+    )
     lake.wait(query_id)
     result = lake.athena.get_query_results(QueryExecutionId=query_id)
     rows = [[d.get("VarCharValue") for d in row["Data"]] for row in result["ResultSet"]["Rows"]]
-    assert rows == [["customer_id", "age", "score", "write_time", "is_deleted", "n"],
-                    ["c3", None, "2.0", "2024-05-01 00:00:00.000", "false", "1"]]
+    assert rows == [
+        ["customer_id", "age", "score", "write_time", "is_deleted", "n"],
+        ["c3", None, "2.0", "2024-05-01 00:00:00.000", "false", "1"],
+    ]
     columns = result["ResultSet"]["ResultSetMetadata"]["ColumnInfo"]
     assert [(c["Name"], c["Type"]) for c in columns] == [
-        ("customer_id", "varchar"), ("age", "bigint"), ("score", "double"), ("write_time", "timestamp"),
-        ("is_deleted", "boolean"), ("n", "bigint")]
+        ("customer_id", "varchar"),
+        ("age", "bigint"),
+        ("score", "double"),
+        ("write_time", "timestamp"),
+        ("is_deleted", "boolean"),
+        ("n", "bigint"),
+    ]
     assert columns[0]["CaseSensitive"] is True and columns[1]["Precision"] == 19
     assert result["UpdateCount"] == 0
 
 
 def test_every_way_of_naming_a_table_reads_the_same_data(lake: Lake) -> None:
-    for sql, database in [(f'SELECT count(*) FROM "{DB}"."{TABLE}"', None),
-                          (f"SELECT count(*) FROM {DB}.{TABLE}", None),
-                          (f"SELECT count(*) FROM AwsDataCatalog.{DB}.{TABLE}", None),
-                          (f'SELECT count(*) FROM "awsdatacatalog"."{DB}"."{TABLE}"', None),
-                          (f"SELECT count(*) FROM {TABLE}", DB),
-                          (f"select COUNT(*) from {TABLE.upper()};", DB)]:
+    for sql, database in [
+        (f'SELECT count(*) FROM "{DB}"."{TABLE}"', None),
+        (f"SELECT count(*) FROM {DB}.{TABLE}", None),
+        (f"SELECT count(*) FROM AwsDataCatalog.{DB}.{TABLE}", None),
+        (f'SELECT count(*) FROM "awsdatacatalog"."{DB}"."{TABLE}"', None),
+        (f"SELECT count(*) FROM {TABLE}", DB),
+        (f"select COUNT(*) from {TABLE.upper()};", DB),
+    ]:
         assert lake.rows(sql, database=database) == [["_col0"], ["5"]], sql
 
 
@@ -86,10 +99,14 @@ def test_group_by_date_functions_and_trino_only_functions(lake: Lake) -> None:
         WHERE from_iso8601_timestamp(event_time) >= from_unixtime(1714521600)
           AND date_parse(substr(event_time, 1, 10), '%Y-%m-%d') < current_timestamp
         GROUP BY 1 ORDER BY day LIMIT 2"""
-    assert lake.rows(sql) == [["day", "n", "oldest", "int_div"], ["2024-05-01", "2", "40", "3"],
-                              ["2024-05-02", "2", "31", "3"]]
-    teradata = f"SELECT count(*) FROM {TABLE} WHERE write_time <= to_timestamp('2024-05-01 00:00:00', " \
-               "'yyyy-mm-dd hh24:mi:ss')"
+    assert lake.rows(sql) == [
+        ["day", "n", "oldest", "int_div"],
+        ["2024-05-01", "2", "40", "3"],
+        ["2024-05-02", "2", "31", "3"],
+    ]
+    teradata = (
+        f"SELECT count(*) FROM {TABLE} WHERE write_time <= to_timestamp('2024-05-01 00:00:00', 'yyyy-mm-dd hh24:mi:ss')"
+    )
     assert lake.rows(teradata)[1] == ["5"]
 
 
@@ -108,21 +125,29 @@ def test_new_changed_and_deleted_objects_are_seen_by_the_next_query(lake: Lake) 
 
 def test_sql_errors_fail_the_query_with_athena_reasons(lake: Lake) -> None:
     status = lake.failure(f'SELECT * FROM "{DB}"."no_such_table"')
-    assert status["StateChangeReason"] == \
-        f"TABLE_NOT_FOUND: line 1:15: Table 'awsdatacatalog.{DB}.no_such_table' does not exist"
+    assert (
+        status["StateChangeReason"]
+        == f"TABLE_NOT_FOUND: line 1:15: Table 'awsdatacatalog.{DB}.no_such_table' does not exist"
+    )
     assert status["AthenaError"]["ErrorCategory"] == 2 and status["AthenaError"]["Retryable"] is False
     assert status["AthenaError"]["ErrorMessage"] == status["StateChangeReason"]
-    assert lake.failure("SELECT * FROM nodb.t")["StateChangeReason"] == \
-        "SCHEMA_NOT_FOUND: line 1:15: Schema 'nodb' does not exist"
+    assert (
+        lake.failure("SELECT * FROM nodb.t")["StateChangeReason"]
+        == "SCHEMA_NOT_FOUND: line 1:15: Schema 'nodb' does not exist"
+    )
     assert lake.failure(f"SELECT shoe_size FROM {TABLE}")["StateChangeReason"] == (
         "COLUMN_NOT_FOUND: line 1:8: Column 'shoe_size' cannot be resolved or requester is not authorized "
-        "to access requested resources")
+        "to access requested resources"
+    )
     code, message = error_of(lambda: lake.start(f"SELECT * FROM {TABLE} WHERE"))  # answered by the start itself
     assert code == "InvalidRequestException" and message.startswith("line 1:41: mismatched input '<EOF>'.")
     assert lake.failure(f"SELECT customer_id, count(*) FROM {TABLE}")["StateChangeReason"].startswith(
-        "EXPRESSION_NOT_AGGREGATE: line 1:8: 'customer_id' must be an aggregate expression")
-    assert lake.failure("SELECT nosuchfn(1)")["StateChangeReason"] == \
-        "FUNCTION_NOT_FOUND: line 1:8: Function 'nosuchfn' not registered"
+        "EXPRESSION_NOT_AGGREGATE: line 1:8: 'customer_id' must be an aggregate expression"
+    )
+    assert (
+        lake.failure("SELECT nosuchfn(1)")["StateChangeReason"]
+        == "FUNCTION_NOT_FOUND: line 1:8: Function 'nosuchfn' not registered"
+    )
     failed = lake.start(f"SELECT * FROM {TABLE}x")
     lake.wait(failed)
     with pytest.raises(botocore.exceptions.ClientError) as err:
@@ -136,8 +161,13 @@ def test_output_location_is_required_unless_the_workgroup_has_one(lake: Lake) ->
         lake.start("SELECT 1", ResultConfiguration={})
     assert err.value.response["Error"]["Code"] == "InvalidRequestException"
     assert "No output location provided" in err.value.response["Error"]["Message"]
-    lake.athena.create_work_group(Name="analysts", Configuration={
-        "ResultConfiguration": {"OutputLocation": f"s3://{BUCKET}/analysts/"}, "EnforceWorkGroupConfiguration": True})
+    lake.athena.create_work_group(
+        Name="analysts",
+        Configuration={
+            "ResultConfiguration": {"OutputLocation": f"s3://{BUCKET}/analysts/"},
+            "EnforceWorkGroupConfiguration": True,
+        },
+    )
     query_id = lake.start("SELECT 1 AS one", WorkGroup="analysts", ResultConfiguration={})
     execution = lake.wait(query_id)
     assert execution["WorkGroup"] == "analysts"
@@ -155,9 +185,15 @@ def test_missing_output_bucket_fails_the_query(lake: Lake) -> None:
 
 def test_results_are_written_as_athena_csv_and_metadata(lake: Lake) -> None:
     location = lake.new_table("quoting")
-    lake.put("d", [{"customer_id": 'say "hi", ok', "age": 1, "event_time": "2024-05-04T00:00:00Z"},
-                   {"customer_id": "c3", "score": 2.0, "event_time": "2024-05-04T00:00:00Z"},
-                   {"customer_id": "c2", "event_time": "2024-05-04T00:00:00Z"}], location)
+    lake.put(
+        "d",
+        [
+            {"customer_id": 'say "hi", ok', "age": 1, "event_time": "2024-05-04T00:00:00Z"},
+            {"customer_id": "c3", "score": 2.0, "event_time": "2024-05-04T00:00:00Z"},
+            {"customer_id": "c2", "event_time": "2024-05-04T00:00:00Z"},
+        ],
+        location,
+    )
     query_id = lake.start("SELECT customer_id, age, score FROM quoting ORDER BY age, customer_id DESC")
     lake.wait(query_id)
     body = lake.s3.get_object(Bucket=BUCKET, Key=f"athena-results/{query_id}.csv")["Body"].read().decode()
@@ -170,13 +206,15 @@ def test_results_are_written_as_athena_csv_and_metadata(lake: Lake) -> None:
 
 def test_get_query_results_pages_with_header_on_first_page(lake: Lake) -> None:
     location = lake.new_table("paged")
-    lake.put("e", [{"customer_id": f"p{i:02d}", "age": i, "event_time": "2024-05-05T00:00:00Z"} for i in range(20)],
-             location)
+    lake.put(
+        "e", [{"customer_id": f"p{i:02d}", "age": i, "event_time": "2024-05-05T00:00:00Z"} for i in range(20)], location
+    )
     query_id = lake.start("SELECT customer_id FROM paged ORDER BY customer_id")
     lake.wait(query_id)
     first = lake.athena.get_query_results(QueryExecutionId=query_id, MaxResults=8)
-    assert [r["Data"][0]["VarCharValue"] for r in first["ResultSet"]["Rows"]] == \
-        ["customer_id"] + [f"p{i:02d}" for i in range(7)]
+    assert [r["Data"][0]["VarCharValue"] for r in first["ResultSet"]["Rows"]] == ["customer_id"] + [
+        f"p{i:02d}" for i in range(7)
+    ]
     second = lake.athena.get_query_results(QueryExecutionId=query_id, MaxResults=8, NextToken=first["NextToken"])
     assert [r["Data"][0]["VarCharValue"] for r in second["ResultSet"]["Rows"]] == [f"p{i:02d}" for i in range(7, 15)]
     third = lake.athena.get_query_results(QueryExecutionId=query_id, MaxResults=8, NextToken=second["NextToken"])
@@ -193,8 +231,10 @@ def test_get_query_results_pages_with_header_on_first_page(lake: Lake) -> None:
 def test_stop_cancels_running_and_queued_queries(lake: Lake) -> None:
     running = [lake.start(SLOW_QUERY, database=None) for _ in range(2)]
     queued = lake.start(SLOW_QUERY, database=None)  # two run at a time; the third waits
-    states = [e["Status"]["State"] for e in lake.athena.batch_get_query_execution(
-        QueryExecutionIds=running + [queued])["QueryExecutions"]]
+    states = [
+        e["Status"]["State"]
+        for e in lake.athena.batch_get_query_execution(QueryExecutionIds=running + [queued])["QueryExecutions"]
+    ]
     assert states[2] == "QUEUED" and set(states[:2]) <= {"QUEUED", "RUNNING"}
     with pytest.raises(botocore.exceptions.ClientError) as err:
         lake.athena.get_query_results(QueryExecutionId=running[0])
@@ -234,39 +274,54 @@ def test_client_request_token_makes_start_idempotent(lake: Lake) -> None:
 
 
 def test_csv_table_with_hive_partitions(lake: Lake) -> None:
-    lake.glue.create_table(DatabaseName=DB, TableInput={
-        "Name": "daily_csv",
-        "PartitionKeys": [{"Name": "dt", "Type": "string"}],
-        "Parameters": {"skip.header.line.count": "1"},
-        "StorageDescriptor": {
-            "Location": f"s3://{BUCKET}/csv/daily/",
-            "Columns": [{"Name": "item", "Type": "string"}, {"Name": "qty", "Type": "int"}],
-            "InputFormat": "org.apache.hadoop.mapred.TextInputFormat",
-            "SerdeInfo": {"SerializationLibrary": "org.apache.hadoop.hive.serde2.OpenCSVSerde",
-                          "Parameters": {"separatorChar": ","}},
+    lake.glue.create_table(
+        DatabaseName=DB,
+        TableInput={
+            "Name": "daily_csv",
+            "PartitionKeys": [{"Name": "dt", "Type": "string"}],
+            "Parameters": {"skip.header.line.count": "1"},
+            "StorageDescriptor": {
+                "Location": f"s3://{BUCKET}/csv/daily/",
+                "Columns": [{"Name": "item", "Type": "string"}, {"Name": "qty", "Type": "int"}],
+                "InputFormat": "org.apache.hadoop.mapred.TextInputFormat",
+                "SerdeInfo": {
+                    "SerializationLibrary": "org.apache.hadoop.hive.serde2.OpenCSVSerde",
+                    "Parameters": {"separatorChar": ","},
+                },
+            },
         },
-    })
+    )
     for day, body in (("2024-05-01", 'item,qty\n"apple, red",3\npear,4\n'), ("2024-05-02", "item,qty\nfig,5\n")):
         lake.s3.put_object(Bucket=BUCKET, Key=f"csv/daily/dt={day}/part-0.csv", Body=body.encode())
     lake.s3.put_object(Bucket=BUCKET, Key="csv/daily/_SUCCESS", Body=b"")
-    assert lake.rows("SELECT dt, count(*) AS items, sum(qty) AS total, max(item) AS last_item FROM daily_csv "
-                     "GROUP BY dt ORDER BY dt") == [["dt", "items", "total", "last_item"],
-                                                    ["2024-05-01", "2", "7", "pear"], ["2024-05-02", "1", "5", "fig"]]
+    assert lake.rows(
+        "SELECT dt, count(*) AS items, sum(qty) AS total, max(item) AS last_item FROM daily_csv GROUP BY dt ORDER BY dt"
+    ) == [["dt", "items", "total", "last_item"], ["2024-05-01", "2", "7", "pear"], ["2024-05-02", "1", "5", "fig"]]
 
 
 def test_array_columns_of_collection_features(lake: Lake) -> None:
     location = f"s3://{BUCKET}/offline/tagged/data"
-    lake.glue.create_table(DatabaseName=DB, TableInput={"Name": "tagged", "StorageDescriptor": {
-        "Location": location,
-        "Columns": [{"Name": "id", "Type": "string"}, {"Name": "tags", "Type": "array<string>"}]}})
+    lake.glue.create_table(
+        DatabaseName=DB,
+        TableInput={
+            "Name": "tagged",
+            "StorageDescriptor": {
+                "Location": location,
+                "Columns": [{"Name": "id", "Type": "string"}, {"Name": "tags", "Type": "array<string>"}],
+            },
+        },
+    )
     out = io.BytesIO()
     pq.write_table(pa.table({"id": ["a", "b"], "tags": pa.array([["x", "y"], []], pa.list_(pa.string()))}), out)
     lake.s3.put_object(Bucket=BUCKET, Key="offline/tagged/data/part.parquet", Body=out.getvalue())
     query_id = lake.start("SELECT id, tags, cardinality(tags) AS n FROM tagged ORDER BY id")
     lake.wait(query_id)
     result = lake.athena.get_query_results(QueryExecutionId=query_id)
-    assert [[d.get("VarCharValue") for d in r["Data"]] for r in result["ResultSet"]["Rows"]] == \
-        [["id", "tags", "n"], ["a", "[x, y]", "2"], ["b", "[]", "0"]]
+    assert [[d.get("VarCharValue") for d in r["Data"]] for r in result["ResultSet"]["Rows"]] == [
+        ["id", "tags", "n"],
+        ["a", "[x, y]", "2"],
+        ["b", "[]", "0"],
+    ]
     assert [c["Type"] for c in result["ResultSet"]["ResultSetMetadata"]["ColumnInfo"]] == ["varchar", "array", "bigint"]
 
 
@@ -274,5 +329,6 @@ def test_execution_parameters_fill_the_placeholders(lake: Lake) -> None:
     sql = f"SELECT count(*) FROM {TABLE} WHERE customer_id = ? AND age > ? AND event_time <> '?'"
     assert lake.rows(sql, ExecutionParameters=["'c1'", "30"]) == [["_col0"], ["1"]]
     status = lake.failure(sql, ExecutionParameters=["'c1'"])
-    assert status["StateChangeReason"] == \
-        "INVALID_PARAMETER_USAGE: Incorrect number of parameters: expected 2 but found 1"
+    assert (
+        status["StateChangeReason"] == "INVALID_PARAMETER_USAGE: Incorrect number of parameters: expected 2 but found 1"
+    )

@@ -1,54 +1,75 @@
 """Athena runs a query with its caller's permissions: the Glue catalog, the table's S3 objects and the results
 location, each called via athena.amazonaws.com. A caller missing one may start the query; it FAILS with
 Athena's reason at the step that needs the permission. The account's administrator is never refused."""
+
 from __future__ import annotations
 
 import json
 
 import boto3
 import pytest
-
 from support import wait_until
 from support.athena import BUCKET, DB, RESULTS, TABLE, Lake
 from support.iam import create_role
 
-ACCOUNT_TRUST = {"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "sts:AssumeRole"}]}
+ACCOUNT_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "sts:AssumeRole"}
+    ],
+}
 ATHENA = {"Effect": "Allow", "Action": "athena:*", "Resource": "*"}
 GLUE = {"Effect": "Allow", "Action": ["glue:GetDatabase", "glue:GetTable"], "Resource": "*"}
-RESULTS_WRITE = {"Effect": "Allow", "Action": ["s3:GetBucketLocation", "s3:PutObject", "s3:GetObject"],
-                 "Resource": [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/athena-results/*"]}
-DATA_READ = {"Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetObject"],
-             "Resource": [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/offline/*"]}
+RESULTS_WRITE = {
+    "Effect": "Allow",
+    "Action": ["s3:GetBucketLocation", "s3:PutObject", "s3:GetObject"],
+    "Resource": [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/athena-results/*"],
+}
+DATA_READ = {
+    "Effect": "Allow",
+    "Action": ["s3:ListBucket", "s3:GetObject"],
+    "Resource": [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/offline/*"],
+}
 QUERY = f'SELECT count(*) FROM "{TABLE}"'
 
 
 @pytest.fixture()
 def lake(aws) -> Lake:
     lake = Lake(aws)
-    lake.put("20240501T000000Z_a", [{"customer_id": "c1", "age": 30, "score": 0.5,
-                                     "event_time": "2024-05-01T00:00:00Z"}])
+    lake.put(
+        "20240501T000000Z_a", [{"customer_id": "c1", "age": 30, "score": 0.5, "event_time": "2024-05-01T00:00:00Z"}]
+    )
     return lake
 
 
 def analyst(aws, *statements: dict):
     """An Athena client of a role allowed exactly these statements (its session named `analyst`)."""
     arn = create_role(aws, "Analyst", [], trust=ACCOUNT_TRUST)
-    aws.client("iam").put_role_policy(RoleName="Analyst", PolicyName="query", PolicyDocument=json.dumps(
-        {"Version": "2012-10-17", "Statement": list(statements)}))
+    aws.client("iam").put_role_policy(
+        RoleName="Analyst",
+        PolicyName="query",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": list(statements)}),
+    )
     credentials = aws.client("sts").assume_role(RoleArn=arn, RoleSessionName="analyst")["Credentials"]
-    return boto3.client("athena", region_name="us-east-1", aws_access_key_id=credentials["AccessKeyId"],
-                        aws_secret_access_key=credentials["SecretAccessKey"],
-                        aws_session_token=credentials["SessionToken"])
+    return boto3.client(
+        "athena",
+        region_name="us-east-1",
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+    )
 
 
 def outcome(athena) -> tuple[str, str]:
     """The query's final state and StateChangeReason ("" when it has none)."""
     execution_id = athena.start_query_execution(
-        QueryString=QUERY, QueryExecutionContext={"Database": DB},
-        ResultConfiguration={"OutputLocation": RESULTS})["QueryExecutionId"]
-    status = wait_until(lambda: athena.get_query_execution(QueryExecutionId=execution_id)["QueryExecution"]["Status"],
-                        lambda status: status["State"] in ("SUCCEEDED", "FAILED", "CANCELLED"), what="the query's end")
+        QueryString=QUERY, QueryExecutionContext={"Database": DB}, ResultConfiguration={"OutputLocation": RESULTS}
+    )["QueryExecutionId"]
+    status = wait_until(
+        lambda: athena.get_query_execution(QueryExecutionId=execution_id)["QueryExecution"]["Status"],
+        lambda status: status["State"] in ("SUCCEEDED", "FAILED", "CANCELLED"),
+        what="the query's end",
+    )
     return status["State"], status.get("StateChangeReason", "")
 
 
@@ -59,7 +80,8 @@ def test_a_caller_without_glue_rights_fails_on_the_catalog(aws, lake):
         "Insufficient permissions to execute the query. User: arn:aws:sts::123456789012:assumed-role/Analyst/analyst "
         "is not authorized to perform: glue:GetDatabase on resource: arn:aws:glue:us-east-1:123456789012:catalog "
         "because no identity-based policy allows the glue:GetDatabase action (Service: AWSGlue; Status Code: 400; "
-        "Error Code: AccessDeniedException)")
+        "Error Code: AccessDeniedException)"
+    )
 
 
 def test_a_caller_without_the_tables_objects_fails_on_s3(aws, lake):
@@ -68,8 +90,15 @@ def test_a_caller_without_the_tables_objects_fails_on_s3(aws, lake):
 
 
 def test_a_caller_who_may_not_write_the_results_fails_on_the_output(aws, lake):
-    state, reason = outcome(analyst(aws, ATHENA, GLUE, DATA_READ, {
-        "Effect": "Allow", "Action": "s3:GetBucketLocation", "Resource": f"arn:aws:s3:::{BUCKET}"}))
+    state, reason = outcome(
+        analyst(
+            aws,
+            ATHENA,
+            GLUE,
+            DATA_READ,
+            {"Effect": "Allow", "Action": "s3:GetBucketLocation", "Resource": f"arn:aws:s3:::{BUCKET}"},
+        )
+    )
     assert state == "FAILED"
     assert reason.startswith(f"Access denied when writing output to url: s3://{BUCKET}/athena-results/"), reason
 

@@ -1,4 +1,5 @@
 """Fixtures for the core's HTTP tests: requests sent byte for byte, and a server with a short request timeout."""
+
 from __future__ import annotations
 
 import http.client
@@ -42,8 +43,14 @@ class RawHttp:
             response.begin()
             return Answer(response.status, response.headers, response.read(), time.monotonic() - started)
 
-    def send(self, method: str, path: str = "/", headers: dict[str, str] | None = None, body: bytes = b"",
-             signed_for: str = "") -> Answer:
+    def send(
+        self,
+        method: str,
+        path: str = "/",
+        headers: dict[str, str] | None = None,
+        body: bytes = b"",
+        signed_for: str = "",
+    ) -> Answer:
         """A request with Host and Content-Length filled in unless `headers` give them; `signed_for` adds a
         SigV4-shaped Authorization header for that service (local_aws routes by it, as moto does)."""
         all_headers = {"Host": f"127.0.0.1:{self.port}", "Content-Length": str(len(body))}
@@ -68,8 +75,12 @@ def short_timeout_server(tmp_path_factory: pytest.TempPathFactory) -> RawHttp:
     port = free_port()
     env = {**os.environ, "LOCAL_AWS_HOME": str(home), "LOCAL_AWS_REQUEST_TIMEOUT_SECONDS": "2"}
     with open(home / "serve.out", "ab") as out:
-        process = subprocess.Popen([sys.executable, "-m", "local_aws", "serve", "--port", str(port)], env=env,
-                                   stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "local_aws", "serve", "--port", str(port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     deadline = time.monotonic() + 60
     while not local_aws.status(port):
         if process.poll() is not None or time.monotonic() > deadline:

@@ -1,14 +1,15 @@
 """No web page can drive local_aws: foreign origins, cross-site fetches and foreign Host names are refused
 before anything runs, no CORS is ever granted, and admin commands need the per-start token."""
+
 from __future__ import annotations
 
 import json
 import stat
 
 import pytest
+from support.iam import reset_with_test_roles
 
 import local_aws
-from support.iam import reset_with_test_roles
 
 EVIL = "https://evil.example"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}  # what a cross-origin <form> sends, unpreflighted
@@ -37,16 +38,28 @@ def test_a_foreign_origin_is_refused_before_any_handler_runs(aws, raw_http):
     assert f"Origin {EVIL} is not http://127.0.0.1:{raw_http.port}".encode() in answer.body
     assert aws.client("s3").list_buckets()["Buckets"] == []  # the bucket was not created
 
-    body = json.dumps({"ProcessingJobName": "page-job", "RoleArn": "arn:aws:iam::123456789012:role/R",
-                       "AppSpecification": {"ImageUri": "x", "ContainerEntrypoint": ["touch", "/tmp/pwned"]},
-                       "ProcessingResources": {"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large",
-                                                                 "VolumeSizeInGB": 1}}}).encode()
-    answer = raw_http.send("POST", "/", {"Origin": EVIL, "X-Amz-Target": "SageMaker.CreateProcessingJob",
-                                     "Content-Type": "application/x-amz-json-1.1"}, body, signed_for="sagemaker")
+    body = json.dumps(
+        {
+            "ProcessingJobName": "page-job",
+            "RoleArn": "arn:aws:iam::123456789012:role/R",
+            "AppSpecification": {"ImageUri": "x", "ContainerEntrypoint": ["touch", "/tmp/pwned"]},
+            "ProcessingResources": {
+                "ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 1}
+            },
+        }
+    ).encode()
+    answer = raw_http.send(
+        "POST",
+        "/",
+        {"Origin": EVIL, "X-Amz-Target": "SageMaker.CreateProcessingJob", "Content-Type": "application/x-amz-json-1.1"},
+        body,
+        signed_for="sagemaker",
+    )
     assert answer.status == 403
     assert json.loads(answer.body) == {
         "__type": "AccessDeniedException",
-        "message": f"local_aws refuses requests from web pages: Origin {EVIL} is not http://127.0.0.1:{raw_http.port}."}
+        "message": f"local_aws refuses requests from web pages: Origin {EVIL} is not http://127.0.0.1:{raw_http.port}.",
+    }
     assert aws.client("sagemaker").list_processing_jobs()["ProcessingJobSummaries"] == []
 
 
@@ -60,8 +73,7 @@ def test_other_origins_on_loopback_are_foreign_too(raw_http, origin):
     assert raw_http.send("GET", "/_local_aws/health", {"Origin": origin.format(port=raw_http.port)}).status == 403
 
 
-@pytest.mark.parametrize("site, status", [("cross-site", 403), ("same-site", 403), ("same-origin", 200),
-                                          ("none", 200)])
+@pytest.mark.parametrize("site, status", [("cross-site", 403), ("same-site", 403), ("same-origin", 200), ("none", 200)])
 def test_fetch_metadata_refuses_requests_that_carry_no_origin(raw_http, site, status):
     answer = raw_http.send("GET", "/", {"Sec-Fetch-Site": site, "Sec-Fetch-Mode": "no-cors"}, signed_for="s3")
     assert answer.status == status
@@ -69,8 +81,9 @@ def test_fetch_metadata_refuses_requests_that_carry_no_origin(raw_http, site, st
         assert f"Sec-Fetch-Site is {site}, not same-origin or none".encode() in answer.body
 
 
-@pytest.mark.parametrize("host", ["evil.example:{port}", "evil.example", "127.0.0.1.nip.io:{port}", "10.0.0.5",
-                                  "localhost.evil.example", ""])
+@pytest.mark.parametrize(
+    "host", ["evil.example:{port}", "evil.example", "127.0.0.1.nip.io:{port}", "10.0.0.5", "localhost.evil.example", ""]
+)
 def test_a_foreign_host_is_refused(raw_http, host):
     answer = raw_http.send("GET", "/_local_aws/health", {"Host": host.format(port=raw_http.port)})
     assert answer.status == 403
@@ -78,15 +91,19 @@ def test_a_foreign_host_is_refused(raw_http, host):
     assert "(a web page reaching local_aws by DNS rebinding)" in json.loads(answer.body)["message"]
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1:{port}", "localhost:{port}", "[::1]:{port}", "LocalHost",
-                                  "notebook.localhost:8888"])
+@pytest.mark.parametrize(
+    "host", ["127.0.0.1:{port}", "localhost:{port}", "[::1]:{port}", "LocalHost", "notebook.localhost:8888"]
+)
 def test_loopback_hosts_are_served(raw_http, host):
     assert raw_http.send("GET", "/_local_aws/health", {"Host": host.format(port=raw_http.port)}).status == 200
 
 
 def test_no_cors_is_ever_granted(aws, raw_http):
-    preflight = {"Origin": EVIL, "Access-Control-Request-Method": "POST",
-                 "Access-Control-Request-Headers": "x-amz-target,content-type"}
+    preflight = {
+        "Origin": EVIL,
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "x-amz-target,content-type",
+    }
     answer = raw_http.send("OPTIONS", "/", preflight)
     assert answer.status == 403
     assert not [name for name in answer.headers if name.lower().startswith("access-control-")]
@@ -95,8 +112,12 @@ def test_no_cors_is_ever_granted(aws, raw_http):
     assert not [name for name in granted if name.lower().startswith("access-control-")]
     s3 = aws.client("s3")
     s3.create_bucket(Bucket="cors")
-    s3.put_bucket_cors(Bucket="cors", CORSConfiguration={"CORSRules": [
-        {"AllowedOrigins": ["*"], "AllowedMethods": ["GET", "PUT"], "AllowedHeaders": ["*"]}]})
+    s3.put_bucket_cors(
+        Bucket="cors",
+        CORSConfiguration={
+            "CORSRules": [{"AllowedOrigins": ["*"], "AllowedMethods": ["GET", "PUT"], "AllowedHeaders": ["*"]}]
+        },
+    )
     answer = raw_http.send("GET", "/", {"Origin": f"http://localhost:{raw_http.port}"}, signed_for="s3")
     assert answer.status == 200
     assert not [name for name in answer.headers if name.lower().startswith("access-control-")]
@@ -104,9 +125,11 @@ def test_no_cors_is_ever_granted(aws, raw_http):
 
 def test_a_cross_origin_admin_reset_is_refused_and_state_kept(aws, raw_http):
     aws.client("s3").create_bucket(Bucket="keep-me")
-    for headers in ({"Origin": EVIL, **FORM},  # a page's <form method=post>
-                    {"Sec-Fetch-Site": "cross-site", **FORM},  # the same, from a browser that omits Origin
-                    {"Origin": EVIL, "X-Local-Aws-Token": token_of(raw_http)}):  # even with the token
+    for headers in (
+        {"Origin": EVIL, **FORM},  # a page's <form method=post>
+        {"Sec-Fetch-Site": "cross-site", **FORM},  # the same, from a browser that omits Origin
+        {"Origin": EVIL, "X-Local-Aws-Token": token_of(raw_http)},
+    ):  # even with the token
         answer = raw_http.send("POST", "/_local_aws/reset", headers, b"x=1")
         assert answer.status == 403
         assert json.loads(answer.body)["__type"] == "AccessDeniedException"
@@ -120,8 +143,10 @@ def test_admin_commands_need_the_token(aws, raw_http, command):
         answer = raw_http.send("POST", f"/_local_aws/{command}", headers)
         assert answer.status == 403
         message = json.loads(answer.body)["message"]
-        assert message.startswith(f"POST /_local_aws/{command} is an admin command and needs local_aws's admin "
-                                  "token in the X-Local-Aws-Token header")
+        assert message.startswith(
+            f"POST /_local_aws/{command} is an admin command and needs local_aws's admin "
+            "token in the X-Local-Aws-Token header"
+        )
     assert local_aws.status(raw_http.port)  # still running
     assert [b["Name"] for b in aws.client("s3").list_buckets()["Buckets"]] == ["keep-me"]
 
@@ -149,8 +174,9 @@ def test_moto_admin_api_is_closed_and_every_answer_is_sandboxed(aws, raw_http):
     answer = raw_http.send("POST", "/moto-api/reset", signed_for="s3")
     assert answer.status == 403 and b"moto's admin API is closed" in answer.body
     assert aws.client("s3").list_buckets()["Buckets"] != []  # nothing was reset
-    aws.client("s3").put_object(Bucket="pages", Key="evil.html", Body=b"<script>fetch('/')</script>",
-                                ContentType="text/html")
+    aws.client("s3").put_object(
+        Bucket="pages", Key="evil.html", Body=b"<script>fetch('/')</script>", ContentType="text/html"
+    )
     opened = raw_http.send("GET", "/pages/evil.html", signed_for="s3")
     assert opened.status == 200 and opened.body.startswith(b"<script>")
     assert opened.headers["Content-Security-Policy"] == "sandbox"  # its scripts run as no origin at all

@@ -1,5 +1,6 @@
 """Malformed, slow and half-sent requests are answered 4xx in AWS's error shape within seconds, and never
 hold the server: no Python exception text, no 500, no HTML page, no hang."""
+
 from __future__ import annotations
 
 import json
@@ -11,7 +12,6 @@ from pathlib import Path
 
 import pytest
 from botocore.config import Config
-
 from support import error_of, wait_until
 
 JSON = {"Content-Type": "application/x-amz-json-1.1"}
@@ -34,34 +34,92 @@ def aws_error(answer) -> tuple[str, str]:
 
 
 MALFORMED = {
-    "content-length-not-a-number": ("POST", target("SageMaker.ListFeatureGroups") | {"Content-Length": "abc"},
-                                    b"{}", "sagemaker", "InvalidRequest"),
-    "content-length-negative": ("POST", target("SageMaker.ListFeatureGroups") | {"Content-Length": "-1"},
-                                b"{}", "sagemaker", "InvalidRequest"),
+    "content-length-not-a-number": (
+        "POST",
+        target("SageMaker.ListFeatureGroups") | {"Content-Length": "abc"},
+        b"{}",
+        "sagemaker",
+        "InvalidRequest",
+    ),
+    "content-length-negative": (
+        "POST",
+        target("SageMaker.ListFeatureGroups") | {"Content-Length": "-1"},
+        b"{}",
+        "sagemaker",
+        "InvalidRequest",
+    ),
     "content-length-twice": ("PUT", {"Content-Length": "2", "Content-length": "3"}, b"ab", "s3", "InvalidRequest"),
-    "json-array-moto": ("POST", target("SageMaker.ListModelPackageGroups"), b"[1, 2]", "sagemaker",
-                        "SerializationException"),
-    "json-not-utf8-moto": ("POST", target("SageMaker.ListModelPackageGroups"), b'{"NameContains": "\xff"}',
-                           "sagemaker", "SerializationException"),
-    "json-wrong-type-moto": ("POST", target("SageMaker.ListModelPackageGroups"), b'{"MaxResults": "ten"}',
-                             "sagemaker", "SerializationException"),
-    "json-wrong-type-glue": ("POST", target("AWSGlue.CreateDatabase"), b'{"DatabaseInput": "db"}', "glue",
-                             "SerializationException"),
-    "json-wrong-type-local": ("POST", target("SageMaker.CreateFeatureGroup"),
-                              b'{"FeatureGroupName": "g", "FeatureDefinitions": "x"}', "sagemaker",
-                              "SerializationException"),
-    "unknown-target": ("POST", target("SageMaker.NoSuchOperation"), b"{}", "sagemaker",
-                       "UnknownOperationException"),
-    "target-moto-lacks": ("POST", target("SageMaker.DescribeHub"), b'{"HubName": "h"}', "sagemaker",
-                          "UnknownOperationException"),
-    "target-of-another-service": ("POST", target("AmazonAthena.ListWorkGroups"), b"{}", "sagemaker",
-                                  "UnknownOperationException"),
-    "form-not-utf8": ("POST", FORM, b"Action=CreateUser&Version=2010-05-08&UserName=\xff", "iam",
-                      "InvalidQueryParameter"),
-    "form-escape-not-utf8": ("POST", FORM, b"Action=CreateUser&Version=2010-05-08&UserName=%ff%fe", "iam",
-                             "InvalidQueryParameter"),
-    "form-broken-escape": ("POST", FORM, b"Action=CreateUser&Version=2010-05-08&UserName=%ZZ", "iam",
-                           "InvalidQueryParameter"),
+    "json-array-moto": (
+        "POST",
+        target("SageMaker.ListModelPackageGroups"),
+        b"[1, 2]",
+        "sagemaker",
+        "SerializationException",
+    ),
+    "json-not-utf8-moto": (
+        "POST",
+        target("SageMaker.ListModelPackageGroups"),
+        b'{"NameContains": "\xff"}',
+        "sagemaker",
+        "SerializationException",
+    ),
+    "json-wrong-type-moto": (
+        "POST",
+        target("SageMaker.ListModelPackageGroups"),
+        b'{"MaxResults": "ten"}',
+        "sagemaker",
+        "SerializationException",
+    ),
+    "json-wrong-type-glue": (
+        "POST",
+        target("AWSGlue.CreateDatabase"),
+        b'{"DatabaseInput": "db"}',
+        "glue",
+        "SerializationException",
+    ),
+    "json-wrong-type-local": (
+        "POST",
+        target("SageMaker.CreateFeatureGroup"),
+        b'{"FeatureGroupName": "g", "FeatureDefinitions": "x"}',
+        "sagemaker",
+        "SerializationException",
+    ),
+    "unknown-target": ("POST", target("SageMaker.NoSuchOperation"), b"{}", "sagemaker", "UnknownOperationException"),
+    "target-moto-lacks": (
+        "POST",
+        target("SageMaker.DescribeHub"),
+        b'{"HubName": "h"}',
+        "sagemaker",
+        "UnknownOperationException",
+    ),
+    "target-of-another-service": (
+        "POST",
+        target("AmazonAthena.ListWorkGroups"),
+        b"{}",
+        "sagemaker",
+        "UnknownOperationException",
+    ),
+    "form-not-utf8": (
+        "POST",
+        FORM,
+        b"Action=CreateUser&Version=2010-05-08&UserName=\xff",
+        "iam",
+        "InvalidQueryParameter",
+    ),
+    "form-escape-not-utf8": (
+        "POST",
+        FORM,
+        b"Action=CreateUser&Version=2010-05-08&UserName=%ff%fe",
+        "iam",
+        "InvalidQueryParameter",
+    ),
+    "form-broken-escape": (
+        "POST",
+        FORM,
+        b"Action=CreateUser&Version=2010-05-08&UserName=%ZZ",
+        "iam",
+        "InvalidQueryParameter",
+    ),
     "unknown-query-action": ("POST", FORM, b"Action=NoSuchAction&Version=2010-05-08", "iam", "InvalidAction"),
     "chunked-garbage": ("PUT", {"Transfer-Encoding": "chunked"}, b"zz\r\nab\r\n0\r\n\r\n", "s3", "InvalidRequest"),
 }
@@ -78,16 +136,23 @@ def test_a_malformed_request_is_answered_4xx_in_aws_shape(raw_http, case):
 
 
 def test_json_shape_and_messages_say_what_is_wrong(raw_http):
-    answer = raw_http.send("POST", "/", target("SageMaker.ListFeatureGroups") | {"Content-Length": "-1"}, b"{}",
-                       signed_for="sagemaker")
+    answer = raw_http.send(
+        "POST", "/", target("SageMaker.ListFeatureGroups") | {"Content-Length": "-1"}, b"{}", signed_for="sagemaker"
+    )
     assert answer.headers["x-amzn-ErrorType"] == "InvalidRequest"
-    assert json.loads(answer.body) == {"__type": "InvalidRequest",
-                                       "message": "Content-Length '-1' is not a number of bytes."}
-    code, message = aws_error(raw_http.send("POST", "/", target("SageMaker.NoSuchOperation"), b"{}",
-                                        signed_for="sagemaker"))
+    assert json.loads(answer.body) == {
+        "__type": "InvalidRequest",
+        "message": "Content-Length '-1' is not a number of bytes.",
+    }
+    code, message = aws_error(
+        raw_http.send("POST", "/", target("SageMaker.NoSuchOperation"), b"{}", signed_for="sagemaker")
+    )
     assert message == "Unknown operation SageMaker.NoSuchOperation: sagemaker has no such operation."
-    code, message = aws_error(raw_http.send("POST", "/", target("SageMaker.ListModelPackageGroups"),
-                                        b'{"MaxResults": "ten"}', signed_for="sagemaker"))
+    code, message = aws_error(
+        raw_http.send(
+            "POST", "/", target("SageMaker.ListModelPackageGroups"), b'{"MaxResults": "ten"}', signed_for="sagemaker"
+        )
+    )
     assert "'maxResults'" in message
     answer = raw_http.send("POST", "/", FORM, b"Action=NoSuchAction&Version=2010-05-08", signed_for="iam")
     assert answer.body.startswith(b"<ErrorResponse><Error><Type>Sender</Type><Code>InvalidAction</Code>")
@@ -96,20 +161,24 @@ def test_json_shape_and_messages_say_what_is_wrong(raw_http):
 def test_operations_moto_implements_still_reach_it(aws):
     sm = aws.client("sagemaker")
     sm.create_model_package_group(ModelPackageGroupName="reached")  # moto's, through the same checks
-    assert [g["ModelPackageGroupName"] for g in sm.list_model_package_groups()["ModelPackageGroupSummaryList"]] \
-        == ["reached"]
+    assert [g["ModelPackageGroupName"] for g in sm.list_model_package_groups()["ModelPackageGroupSummaryList"]] == [
+        "reached"
+    ]
     assert error_of(lambda: aws.client("glue").get_database(Name="none"))[0] == "EntityNotFoundException"
 
 
 LINE_LIMIT = 65536  # http.server's longest request or header line
 
 
-@pytest.mark.parametrize("data, status", [
-    (b"GET / HTTP/1.1 extra\r\nHost: 127.0.0.1\r\n\r\n", 400),
-    (b"GET / HTTP/2.0\r\nHost: 127.0.0.1\r\n\r\n", 400),
-    (b"GET /" + b"a" * LINE_LIMIT, 414),
-    (b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Long: " + b"a" * LINE_LIMIT, 431),
-])
+@pytest.mark.parametrize(
+    "data, status",
+    [
+        (b"GET / HTTP/1.1 extra\r\nHost: 127.0.0.1\r\n\r\n", 400),
+        (b"GET / HTTP/2.0\r\nHost: 127.0.0.1\r\n\r\n", 400),
+        (b"GET /" + b"a" * LINE_LIMIT, 414),
+        (b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Long: " + b"a" * LINE_LIMIT, 431),
+    ],
+)
 def test_a_request_http_server_cannot_parse_is_answered_in_aws_shape(raw_http, data, status):
     answer = raw_http.raw(data)
     assert answer.status == status
@@ -117,13 +186,15 @@ def test_a_request_http_server_cannot_parse_is_answered_in_aws_shape(raw_http, d
 
 
 def test_a_body_shorter_than_its_length_times_out_as_request_timeout(short_timeout_server):
-    answer = short_timeout_server.send("POST", "/", target("SageMaker.ListFeatureGroups") | {"Content-Length": "100"},
-                                       b"{}", signed_for="sagemaker")
+    answer = short_timeout_server.send(
+        "POST", "/", target("SageMaker.ListFeatureGroups") | {"Content-Length": "100"}, b"{}", signed_for="sagemaker"
+    )
     assert answer.status == 400
     code, message = aws_error(answer)
     assert code == "RequestTimeout"  # botocore retries it
-    assert message.startswith("Your socket connection to the server was not read from or written to within the "
-                              "timeout period (2 s)")
+    assert message.startswith(
+        "Your socket connection to the server was not read from or written to within the timeout period (2 s)"
+    )
     assert 1.5 < answer.seconds < 6
 
 
@@ -189,8 +260,12 @@ def test_many_half_open_connections_do_not_keep_a_client_out(aws, server):
     finally:
         for sock in stalled:
             sock.close()
-    wait_until(lambda: _threads(server.process.pid), lambda n: n <= before + 4, timeout=10,
-               what="the cut connections' threads to end")
+    wait_until(
+        lambda: _threads(server.process.pid),
+        lambda n: n <= before + 4,
+        timeout=10,
+        what="the cut connections' threads to end",
+    )
 
 
 def test_a_burst_beyond_the_connection_limit_waits_and_is_answered(raw_http):

@@ -1,5 +1,6 @@
 """S3 object bodies are saved once each, as files beside moto's snapshot: an overwritten body's file
 goes, and after a reset (which deletes the saved state) new objects are saved again and come back."""
+
 from __future__ import annotations
 
 import local_aws

@@ -1,4 +1,5 @@
 """The server's lifecycle and the router in front of moto, through the CLI and boto3."""
+
 from __future__ import annotations
 
 import os
@@ -8,17 +9,17 @@ import sys
 
 import pytest
 from botocore.exceptions import ClientError
+from support.iam import reset_with_test_roles
 
 import local_aws
-from local_aws.core import netguard
-
 from local_aws import free_port
-from support.iam import reset_with_test_roles
+from local_aws.core import netguard
 
 
 def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "local_aws", *args], capture_output=True, text=True,
-                          env=env or os.environ, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "local_aws", *args], capture_output=True, text=True, env=env or os.environ, timeout=120
+    )
 
 
 def test_moto_services_answer_through_the_router(aws):

@@ -3,6 +3,7 @@
 boto3 checks little on the client side (required members and minimums), so these tests switch its
 checks off, as a client of another SDK would have none, and send what the service must refuse.
 """
+
 from __future__ import annotations
 
 import json
@@ -11,7 +12,6 @@ import urllib.request
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-
 from support import error_of
 
 UNCHECKED = Config(parameter_validation=False)
@@ -25,32 +25,48 @@ def unchecked(aws):
 
 
 def test_every_broken_constraint_is_named_with_aws_wording(unchecked):
-    code, message = error_of(lambda: unchecked("sagemaker").create_feature_group(
-        FeatureGroupName="bad name!", RecordIdentifierFeatureName="id", EventTimeFeatureName="time",
-        FeatureDefinitions=[{"FeatureName": "id", "FeatureType": "Integer"}]))
+    code, message = error_of(
+        lambda: unchecked("sagemaker").create_feature_group(
+            FeatureGroupName="bad name!",
+            RecordIdentifierFeatureName="id",
+            EventTimeFeatureName="time",
+            FeatureDefinitions=[{"FeatureName": "id", "FeatureType": "Integer"}],
+        )
+    )
     assert code == "ValidationException"
     assert message == (
         "2 validation errors detected: Value 'bad name!' at 'featureGroupName' failed to satisfy constraint: "
         "Member must satisfy regular expression pattern: [a-zA-Z0-9]([_-]*[a-zA-Z0-9]){0,63}; "
         "Value 'Integer' at 'featureDefinitions.1.member.featureType' failed to satisfy constraint: "
-        "Member must satisfy enum value set: [Integral, Fractional, String]")
+        "Member must satisfy enum value set: [Integral, Fractional, String]"
+    )
 
 
 def test_missing_members_ranges_and_role_arns(unchecked):
     sm = unchecked("sagemaker")
     assert error_of(lambda: sm.list_feature_groups(MaxResults=101)) == (
-        "ValidationException", "1 validation error detected: Value '101' at 'maxResults' failed to satisfy "
-                               "constraint: Member must have value less than or equal to 100")
-    code, message = error_of(lambda: sm.create_pipeline(PipelineName="p", ClientRequestToken="t" * 32,
-                                                        RoleArn="not-a-role", PipelineDefinition="{}"))
+        "ValidationException",
+        "1 validation error detected: Value '101' at 'maxResults' failed to satisfy "
+        "constraint: Member must have value less than or equal to 100",
+    )
+    code, message = error_of(
+        lambda: sm.create_pipeline(
+            PipelineName="p", ClientRequestToken="t" * 32, RoleArn="not-a-role", PipelineDefinition="{}"
+        )
+    )
     assert code == "ValidationException" and "Value 'not-a-role' at 'roleArn'" in message
     assert "Member must satisfy regular expression pattern: arn:aws[a-z\\-]*:iam::\\d{12}:role/" in message
     code, message = error_of(lambda: sm.describe_processing_job())
-    assert message == ("1 validation error detected: Value null at 'processingJobName' failed to satisfy "
-                       "constraint: Member must not be null")
+    assert message == (
+        "1 validation error detected: Value null at 'processingJobName' failed to satisfy "
+        "constraint: Member must not be null"
+    )
     code, message = error_of(lambda: sm.list_pipeline_execution_steps())  # optional in the model, needed
-    assert (code, message) == ("ValidationException", "1 validation error detected: Value null at "
-                               "'pipelineExecutionArn' failed to satisfy constraint: Member must not be null")
+    assert (code, message) == (
+        "ValidationException",
+        "1 validation error detected: Value null at "
+        "'pipelineExecutionArn' failed to satisfy constraint: Member must not be null",
+    )
 
 
 def test_a_member_of_the_wrong_json_type_is_a_serialization_error(unchecked):
@@ -61,13 +77,15 @@ def test_a_member_of_the_wrong_json_type_is_a_serialization_error(unchecked):
 def test_each_service_answers_with_its_own_code_and_status(unchecked):
     with pytest.raises(ClientError) as err:
         unchecked("sagemaker-featurestore-runtime").put_record(
-            FeatureGroupName="g", Record=[{"FeatureName": "a", "ValueAsString": "1"}], TargetStores=["Nowhere"])
+            FeatureGroupName="g", Record=[{"FeatureName": "a", "ValueAsString": "1"}], TargetStores=["Nowhere"]
+        )
     assert err.value.response["Error"]["Code"] == "ValidationError"
     assert "at 'targetStores.1.member'" in err.value.response["Error"]["Message"]
     assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
     with pytest.raises(ClientError) as err:
-        unchecked("sagemaker-featurestore-runtime").get_record(FeatureGroupName="missing",
-                                                               RecordIdentifierValueAsString="1")
+        unchecked("sagemaker-featurestore-runtime").get_record(
+            FeatureGroupName="missing", RecordIdentifierValueAsString="1"
+        )
     assert err.value.response["Error"]["Code"] == "ResourceNotFound"
     assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404  # the runtime model's status
     with pytest.raises(ClientError) as err:
@@ -79,8 +97,9 @@ def test_each_service_answers_with_its_own_code_and_status(unchecked):
     assert err.value.response["Error"]["Code"] == "InvalidRequestException"
     assert err.value.response["AthenaErrorCode"] == "INVALID_INPUT"
     assert "Value '5000' at 'maxResults'" in err.value.response["Error"]["Message"]
-    code, message = error_of(lambda: unchecked("iam").simulate_principal_policy(
-        PolicySourceArn="short", ActionNames=["s3:GetObject"]))
+    code, message = error_of(
+        lambda: unchecked("iam").simulate_principal_policy(PolicySourceArn="short", ActionNames=["s3:GetObject"])
+    )
     assert code == "ValidationError"  # IAM's name for it, answered in the Query protocol's XML
     assert message.startswith("1 validation error detected: Value 'short' at 'policySourceArn'")
 
@@ -91,8 +110,13 @@ def test_a_next_token_that_is_not_ours_is_refused(aws):
     assert code == "ValidationException" and message.startswith("Invalid NextToken 'garbage'")
     aws.client("iam").create_role(RoleName="R", AssumeRolePolicyDocument="{}")
     for name in ("a", "b"):
-        sm.create_pipeline(PipelineName=name, RoleArn=ROLE, PipelineDefinition=json.dumps({
-            "Version": "2020-12-01", "Steps": [{"Name": "F", "Type": "Fail", "Arguments": {"ErrorMessage": "x"}}]}))
+        sm.create_pipeline(
+            PipelineName=name,
+            RoleArn=ROLE,
+            PipelineDefinition=json.dumps(
+                {"Version": "2020-12-01", "Steps": [{"Name": "F", "Type": "Fail", "Arguments": {"ErrorMessage": "x"}}]}
+            ),
+        )
     token = sm.list_pipelines(MaxResults=1)["NextToken"]
     assert len(sm.list_pipelines(MaxResults=1, NextToken=token)["PipelineSummaries"]) == 1
     code, message = error_of(lambda: sm.list_feature_groups(NextToken=token))  # another call's token
@@ -101,10 +125,17 @@ def test_a_next_token_that_is_not_ours_is_refused(aws):
 
 @pytest.mark.parametrize("body", [b"{not json", b"[1, 2]", b"\xff\xfe"])
 def test_a_body_that_is_not_a_json_object_is_a_serialization_error(server, body):
-    request = urllib.request.Request(server.endpoint, data=body, method="POST", headers={
-        "X-Amz-Target": "SageMaker.ListFeatureGroups", "Content-Type": "application/x-amz-json-1.1",
-        "Authorization": "AWS4-HMAC-SHA256 Credential=local/20240101/us-east-1/sagemaker/aws4_request, "
-                         "SignedHeaders=host, Signature=0"})
+    request = urllib.request.Request(
+        server.endpoint,
+        data=body,
+        method="POST",
+        headers={
+            "X-Amz-Target": "SageMaker.ListFeatureGroups",
+            "Content-Type": "application/x-amz-json-1.1",
+            "Authorization": "AWS4-HMAC-SHA256 Credential=local/20240101/us-east-1/sagemaker/aws4_request, "
+            "SignedHeaders=host, Signature=0",
+        },
+    )
     with pytest.raises(urllib.error.HTTPError) as err:
         urllib.request.urlopen(request, timeout=10)
     assert err.value.code == 400

@@ -1,11 +1,11 @@
 """Fixtures of the Feature Store tests: boto3 clients made once, and a probe group for error tests."""
+
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-
 from support.featurestore import PROBE, Clients, create_group
 
 

@@ -1,29 +1,36 @@
 """Feature Store control plane through boto3: lifecycle, validation, listing, updates, Glue tables."""
+
 from __future__ import annotations
 
 import datetime as dt
 import time
 
 import pytest
+from support import ACCOUNT, error_of, wait_until
+from support.featurestore import (
+    BUCKET,
+    ROLE,
+    TYPES,
+    create_group,
+    definitions,
+    offline_table,
+    wait_for_status,
+    wait_until_gone,
+)
 
 import local_aws
-from support import ACCOUNT, error_of, wait_until
-from support.featurestore import (BUCKET, ROLE, TYPES, create_group, definitions, offline_table, wait_for_status,
-                                  wait_until_gone)
-
 
 # --- create and describe -------------------------------------------------------------------------
 
 
 def test_create_is_asynchronous_and_describe_answers_in_full(aws):
     sm = aws.client("sagemaker")
-    before = dt.datetime.now(dt.timezone.utc)
-    creating = create_group(aws, wait=False, Description="customer features",
-                            Tags=[{"Key": "team", "Value": "ml"}])
+    before = dt.datetime.now(dt.UTC)
+    creating = create_group(aws, wait=False, Description="customer features", Tags=[{"Key": "team", "Value": "ml"}])
     assert creating["FeatureGroupStatus"] == "Creating"
     described = wait_for_status(sm, "customers", "Created")
     created = described["CreationTime"]
-    assert before - dt.timedelta(seconds=1) <= created <= dt.datetime.now(dt.timezone.utc)
+    assert before - dt.timedelta(seconds=1) <= created <= dt.datetime.now(dt.UTC)
     epoch = int(created.timestamp())
     assert described["FeatureGroupArn"] == f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:feature-group/customers"
     assert described["FeatureGroupName"] == "customers"
@@ -36,10 +43,14 @@ def test_create_is_asynchronous_and_describe_answers_in_full(aws):
         "S3StorageConfig": {
             "S3Uri": f"s3://{BUCKET}/feature-store",
             "ResolvedOutputS3Uri": f"s3://{BUCKET}/feature-store/{ACCOUNT}/sagemaker/us-east-1/offline-store/"
-                                   f"customers-{epoch}/data"},
+            f"customers-{epoch}/data",
+        },
         "DisableGlueTableCreation": False,
-        "DataCatalogConfig": {"TableName": f"customers_{epoch}", "Catalog": "AwsDataCatalog",
-                              "Database": "sagemaker_featurestore"},
+        "DataCatalogConfig": {
+            "TableName": f"customers_{epoch}",
+            "Catalog": "AwsDataCatalog",
+            "Database": "sagemaker_featurestore",
+        },
         "TableFormat": "Glue",
     }
     assert described["OfflineStoreStatus"] == {"Status": "Active"}
@@ -61,19 +72,33 @@ def test_glue_table_follows_the_offline_store_contract(aws):
     assert storage["SerdeInfo"]["SerializationLibrary"] == "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
     assert storage["InputFormat"] == "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
     assert [(c["Name"], c["Type"]) for c in storage["Columns"]] == [
-        ("customer_id", "bigint"), ("event_time", "string"), ("age", "bigint"), ("balance", "double"),
-        ("segment", "string"), ("write_time", "timestamp"), ("api_invocation_time", "timestamp"),
-        ("is_deleted", "boolean")]
+        ("customer_id", "bigint"),
+        ("event_time", "string"),
+        ("age", "bigint"),
+        ("balance", "double"),
+        ("segment", "string"),
+        ("write_time", "timestamp"),
+        ("api_invocation_time", "timestamp"),
+        ("is_deleted", "boolean"),
+    ]
 
 
 def test_glue_table_creation_can_be_disabled_or_named(aws):
     aws.client("s3").create_bucket(Bucket=BUCKET)
-    disabled = create_group(aws, "no-table", OfflineStoreConfig={
-        "S3StorageConfig": {"S3Uri": f"s3://{BUCKET}/x"}, "DisableGlueTableCreation": True})
+    disabled = create_group(
+        aws,
+        "no-table",
+        OfflineStoreConfig={"S3StorageConfig": {"S3Uri": f"s3://{BUCKET}/x"}, "DisableGlueTableCreation": True},
+    )
     assert "DataCatalogConfig" not in disabled["OfflineStoreConfig"]
-    named = create_group(aws, "named-table", OfflineStoreConfig={
-        "S3StorageConfig": {"S3Uri": f"s3://{BUCKET}/y"},
-        "DataCatalogConfig": {"Catalog": "AwsDataCatalog", "Database": "my_features", "TableName": "customers"}})
+    named = create_group(
+        aws,
+        "named-table",
+        OfflineStoreConfig={
+            "S3StorageConfig": {"S3Uri": f"s3://{BUCKET}/y"},
+            "DataCatalogConfig": {"Catalog": "AwsDataCatalog", "Database": "my_features", "TableName": "customers"},
+        },
+    )
     assert named["OfflineStoreConfig"]["DataCatalogConfig"]["Database"] == "my_features"
     glue = aws.client("glue")
     assert [t["Name"] for t in glue.get_tables(DatabaseName="my_features")["TableList"]] == ["customers"]
@@ -87,9 +112,14 @@ def test_online_only_group_has_no_offline_store(aws):
 
 def test_missing_bucket_makes_creation_fail(aws):
     sm = aws.client("sagemaker")
-    sm.create_feature_group(FeatureGroupName="no-bucket", RecordIdentifierFeatureName="customer_id",
-                            EventTimeFeatureName="event_time", FeatureDefinitions=definitions(TYPES),
-                            OfflineStoreConfig={"S3StorageConfig": {"S3Uri": "s3://missing-bucket/fs"}}, RoleArn=ROLE)
+    sm.create_feature_group(
+        FeatureGroupName="no-bucket",
+        RecordIdentifierFeatureName="customer_id",
+        EventTimeFeatureName="event_time",
+        FeatureDefinitions=definitions(TYPES),
+        OfflineStoreConfig={"S3StorageConfig": {"S3Uri": "s3://missing-bucket/fs"}},
+        RoleArn=ROLE,
+    )
     failed = wait_for_status(sm, "no-bucket", "CreateFailed")
     assert "missing-bucket" in failed["FailureReason"]
     sm.delete_feature_group(FeatureGroupName="no-bucket")
@@ -100,53 +130,84 @@ def test_duplicate_name_is_resource_in_use_ignoring_case(aws):
     create_group(aws, wait=False)
     code, message = error_of(lambda: create_group(aws, "Customers", wait=False))
     assert code == "ResourceInUse"
-    assert message == ("Resource Already Exists: FeatureGroup with name Customers already exists. "
-                       "Choose a different name.")
+    assert message == (
+        "Resource Already Exists: FeatureGroup with name Customers already exists. Choose a different name."
+    )
 
 
 @pytest.mark.parametrize("call", ["describe_feature_group", "delete_feature_group", "update_feature_group"])
 def test_missing_group_is_resource_not_found(sm, call):
     code, message = error_of(lambda: getattr(sm, call)(FeatureGroupName="nope"))
-    assert (code, message) == ("ResourceNotFound",
-                               "Resource Not Found: Amazon SageMaker can't find a FeatureGroup with name nope")
+    assert (code, message) == (
+        "ResourceNotFound",
+        "Resource Not Found: Amazon SageMaker can't find a FeatureGroup with name nope",
+    )
 
 
 def _bad(name="g", types=None, **overrides):
-    request = {"FeatureGroupName": name, "RecordIdentifierFeatureName": "customer_id",
-               "EventTimeFeatureName": "event_time", "FeatureDefinitions": definitions(types or TYPES),
-               "OnlineStoreConfig": {"EnableOnlineStore": True}}
+    request = {
+        "FeatureGroupName": name,
+        "RecordIdentifierFeatureName": "customer_id",
+        "EventTimeFeatureName": "event_time",
+        "FeatureDefinitions": definitions(types or TYPES),
+        "OnlineStoreConfig": {"EnableOnlineStore": True},
+    }
     request.update(overrides)
     return {k: v for k, v in request.items() if v is not None}
 
 
-@pytest.mark.parametrize("request_, fragment", [
-    (_bad(name="-starts-with-dash"), "at 'featureGroupName' failed to satisfy constraint: Member must satisfy "
-                                     "regular expression pattern"),
-    (_bad(name="has space"), "regular expression pattern: [a-zA-Z0-9]([_-]*[a-zA-Z0-9]){0,63}"),
-    (_bad(name="a" * 65), "Member must have length less than or equal to 64"),
-    (_bad(types={**TYPES, "bad.name": "String"}), "at 'featureDefinitions.6.member.featureName'"),
-    (_bad(types={**TYPES, "f" * 65: "String"}), "Member must have length less than or equal to 64"),
-    (_bad(types={**TYPES, "is_deleted": "String"}), "Feature name is_deleted is reserved"),
-    (_bad(types={**TYPES, "write_time": "String"}), "Feature name write_time is reserved"),
-    (_bad(types={**TYPES, "API_Invocation_Time": "String"}), "Feature name API_Invocation_Time is reserved"),
-    (_bad(types={**TYPES, "Age": "Integral"}), "Feature name Age is defined more than once"),
-    (_bad(types={**TYPES, "x": "Boolean"}), "Member must satisfy enum value set: [Integral, Fractional, String]"),
-    (_bad(RecordIdentifierFeatureName="id"), "The RecordIdentifierFeatureName id is not one of the FeatureDefinitions"),
-    (_bad(EventTimeFeatureName="ts"), "The EventTimeFeatureName ts is not one of the FeatureDefinitions"),
-    (_bad(RecordIdentifierFeatureName="balance"), "it must be a scalar of type Integral or String"),
-    (_bad(EventTimeFeatureName="age"), "it must be a scalar of type Fractional or String"),
-    (_bad(OnlineStoreConfig=None), "You must include at least one of OnlineStoreConfig"),
-    (_bad(OnlineStoreConfig={"EnableOnlineStore": False}), "You must include at least one of OnlineStoreConfig"),
-    (_bad(OfflineStoreConfig={"S3StorageConfig": {"S3Uri": f"s3://{BUCKET}/x"}}), "RoleArn is required"),
-    (_bad(OfflineStoreConfig={"S3StorageConfig": {"S3Uri": f"s3://{BUCKET}/x"}, "TableFormat": "Iceberg",
-                              "DisableGlueTableCreation": True}, RoleArn=ROLE),
-     "DisableGlueTableCreation cannot be true when OfflineStoreConfig.TableFormat is Iceberg"),
-    (_bad(OfflineStoreConfig={"S3StorageConfig": {"S3Uri": "not-a-uri"}}, RoleArn=ROLE), "at 'offlineStoreConfig"),
-    (_bad(RoleArn="arn:aws:iam::123:role/short-account"), "at 'roleArn'"),
-    (_bad(Description="d" * 129), "Member must have length less than or equal to 128"),
-    (_bad(FeatureDefinitions=[*definitions(TYPES), {"FeatureName": "tags", "FeatureType": "String",
-                                                    "CollectionType": "List"}]), "StorageType is InMemory"),
-], ids=lambda value: value if isinstance(value, str) else None)
+@pytest.mark.parametrize(
+    "request_, fragment",
+    [
+        (
+            _bad(name="-starts-with-dash"),
+            "at 'featureGroupName' failed to satisfy constraint: Member must satisfy regular expression pattern",
+        ),
+        (_bad(name="has space"), "regular expression pattern: [a-zA-Z0-9]([_-]*[a-zA-Z0-9]){0,63}"),
+        (_bad(name="a" * 65), "Member must have length less than or equal to 64"),
+        (_bad(types={**TYPES, "bad.name": "String"}), "at 'featureDefinitions.6.member.featureName'"),
+        (_bad(types={**TYPES, "f" * 65: "String"}), "Member must have length less than or equal to 64"),
+        (_bad(types={**TYPES, "is_deleted": "String"}), "Feature name is_deleted is reserved"),
+        (_bad(types={**TYPES, "write_time": "String"}), "Feature name write_time is reserved"),
+        (_bad(types={**TYPES, "API_Invocation_Time": "String"}), "Feature name API_Invocation_Time is reserved"),
+        (_bad(types={**TYPES, "Age": "Integral"}), "Feature name Age is defined more than once"),
+        (_bad(types={**TYPES, "x": "Boolean"}), "Member must satisfy enum value set: [Integral, Fractional, String]"),
+        (
+            _bad(RecordIdentifierFeatureName="id"),
+            "The RecordIdentifierFeatureName id is not one of the FeatureDefinitions",
+        ),
+        (_bad(EventTimeFeatureName="ts"), "The EventTimeFeatureName ts is not one of the FeatureDefinitions"),
+        (_bad(RecordIdentifierFeatureName="balance"), "it must be a scalar of type Integral or String"),
+        (_bad(EventTimeFeatureName="age"), "it must be a scalar of type Fractional or String"),
+        (_bad(OnlineStoreConfig=None), "You must include at least one of OnlineStoreConfig"),
+        (_bad(OnlineStoreConfig={"EnableOnlineStore": False}), "You must include at least one of OnlineStoreConfig"),
+        (_bad(OfflineStoreConfig={"S3StorageConfig": {"S3Uri": f"s3://{BUCKET}/x"}}), "RoleArn is required"),
+        (
+            _bad(
+                OfflineStoreConfig={
+                    "S3StorageConfig": {"S3Uri": f"s3://{BUCKET}/x"},
+                    "TableFormat": "Iceberg",
+                    "DisableGlueTableCreation": True,
+                },
+                RoleArn=ROLE,
+            ),
+            "DisableGlueTableCreation cannot be true when OfflineStoreConfig.TableFormat is Iceberg",
+        ),
+        (_bad(OfflineStoreConfig={"S3StorageConfig": {"S3Uri": "not-a-uri"}}, RoleArn=ROLE), "at 'offlineStoreConfig"),
+        (_bad(RoleArn="arn:aws:iam::123:role/short-account"), "at 'roleArn'"),
+        (_bad(Description="d" * 129), "Member must have length less than or equal to 128"),
+        (
+            _bad(
+                FeatureDefinitions=[
+                    *definitions(TYPES),
+                    {"FeatureName": "tags", "FeatureType": "String", "CollectionType": "List"},
+                ]
+            ),
+            "StorageType is InMemory",
+        ),
+    ],
+    ids=lambda value: value if isinstance(value, str) else None,
+)
 def test_invalid_create_requests_are_validation_exceptions(sm, request_, fragment):
     code, message = error_of(lambda: sm.create_feature_group(**request_))
     assert code == "ValidationException"
@@ -189,16 +250,26 @@ def test_list_filters_sorts_and_pages(aws):
     second = sm.list_feature_groups(SortBy="Name", SortOrder="Ascending", MaxResults=2, NextToken=first["NextToken"])
     assert [s["FeatureGroupName"] for s in second["FeatureGroupSummaries"]] == ["orders-c"]
     assert "NextToken" not in second
-    paged = [s["FeatureGroupName"] for page in sm.get_paginator("list_feature_groups").paginate(
-        SortBy="Name", SortOrder="Ascending", PaginationConfig={"PageSize": 1}) for s in page["FeatureGroupSummaries"]]
+    paged = [
+        s["FeatureGroupName"]
+        for page in sm.get_paginator("list_feature_groups").paginate(
+            SortBy="Name", SortOrder="Ascending", PaginationConfig={"PageSize": 1}
+        )
+        for s in page["FeatureGroupSummaries"]
+    ]
     assert paged == ["customers-a", "orders-b", "orders-c"]
 
 
-@pytest.mark.parametrize("kwargs, fragment", [
-    ({"SortBy": "Size"}, "at 'sortBy'"), ({"SortOrder": "Up"}, "at 'sortOrder'"),
-    ({"MaxResults": 101}, "at 'maxResults'"), ({"NextToken": "garbage"}, "Invalid NextToken"),
-    ({"FeatureGroupStatusEquals": "Ready"}, "at 'featureGroupStatusEquals'"),
-])
+@pytest.mark.parametrize(
+    "kwargs, fragment",
+    [
+        ({"SortBy": "Size"}, "at 'sortBy'"),
+        ({"SortOrder": "Up"}, "at 'sortOrder'"),
+        ({"MaxResults": 101}, "at 'maxResults'"),
+        ({"NextToken": "garbage"}, "Invalid NextToken"),
+        ({"FeatureGroupStatusEquals": "Ready"}, "at 'featureGroupStatusEquals'"),
+    ],
+)
 def test_list_rejects_bad_arguments(sm, kwargs, fragment):
     code, message = error_of(lambda: sm.list_feature_groups(**kwargs))
     assert code == "ValidationException" and fragment in message
@@ -210,58 +281,93 @@ def test_list_rejects_bad_arguments(sm, kwargs, fragment):
 def test_update_adds_features_to_the_group_and_its_glue_table(aws):
     sm = aws.client("sagemaker")
     described = create_group(aws)
-    sm.update_feature_group(FeatureGroupName="customers", FeatureAdditions=[
-        {"FeatureName": "city", "FeatureType": "String"}, {"FeatureName": "score", "FeatureType": "Fractional"}])
+    sm.update_feature_group(
+        FeatureGroupName="customers",
+        FeatureAdditions=[
+            {"FeatureName": "city", "FeatureType": "String"},
+            {"FeatureName": "score", "FeatureType": "Fractional"},
+        ],
+    )
     updating = sm.describe_feature_group(FeatureGroupName="customers")
     assert updating["LastUpdateStatus"] == {"Status": "InProgress"}
     assert updating["LastModifiedTime"] > described["LastModifiedTime"]
     assert [f["FeatureName"] for f in updating["FeatureDefinitions"]][-2:] == ["city", "score"]
-    code, message = error_of(lambda: sm.update_feature_group(
-        FeatureGroupName="customers", FeatureAdditions=[{"FeatureName": "more", "FeatureType": "String"}]))
+    code, message = error_of(
+        lambda: sm.update_feature_group(
+            FeatureGroupName="customers", FeatureAdditions=[{"FeatureName": "more", "FeatureType": "String"}]
+        )
+    )
     assert code == "ValidationException" and "update in progress" in message
-    wait_until(lambda: sm.describe_feature_group(FeatureGroupName="customers")["LastUpdateStatus"]["Status"],
-               lambda status: status == "Successful", timeout=10, what="the update completing")
+    wait_until(
+        lambda: sm.describe_feature_group(FeatureGroupName="customers")["LastUpdateStatus"]["Status"],
+        lambda status: status == "Successful",
+        timeout=10,
+        what="the update completing",
+    )
     table_name = described["OfflineStoreConfig"]["DataCatalogConfig"]["TableName"]
     columns = aws.client("glue").get_table(DatabaseName="sagemaker_featurestore", Name=table_name)["Table"][
-        "StorageDescriptor"]["Columns"]
+        "StorageDescriptor"
+    ]["Columns"]
     assert [(c["Name"], c["Type"]) for c in columns][-5:] == [
-        ("city", "string"), ("score", "double"), ("write_time", "timestamp"), ("api_invocation_time", "timestamp"),
-        ("is_deleted", "boolean")]
+        ("city", "string"),
+        ("score", "double"),
+        ("write_time", "timestamp"),
+        ("api_invocation_time", "timestamp"),
+        ("is_deleted", "boolean"),
+    ]
 
 
-@pytest.mark.parametrize("addition, fragment", [
-    ({"FeatureName": "AGE", "FeatureType": "Integral"}, "Feature name AGE is defined more than once"),
-    ({"FeatureName": "is_deleted", "FeatureType": "String"}, "is reserved"),
-    ({"FeatureName": "ok", "FeatureType": "Text"}, "at 'featureAdditions.1.member.featureType'"),
-])
+@pytest.mark.parametrize(
+    "addition, fragment",
+    [
+        ({"FeatureName": "AGE", "FeatureType": "Integral"}, "Feature name AGE is defined more than once"),
+        ({"FeatureName": "is_deleted", "FeatureType": "String"}, "is reserved"),
+        ({"FeatureName": "ok", "FeatureType": "Text"}, "at 'featureAdditions.1.member.featureType'"),
+    ],
+)
 def test_update_rejects_bad_additions(aws, addition, fragment):
     create_group(aws, offline=False)
-    code, message = error_of(lambda: aws.client("sagemaker").update_feature_group(
-        FeatureGroupName="customers", FeatureAdditions=[addition]))
+    code, message = error_of(
+        lambda: aws.client("sagemaker").update_feature_group(FeatureGroupName="customers", FeatureAdditions=[addition])
+    )
     assert code == "ValidationException" and fragment in message
 
 
 def test_update_online_store_ttl_and_throughput(aws):
     sm = aws.client("sagemaker")
     create_group(aws, offline=False)
-    sm.update_feature_group(FeatureGroupName="customers",
-                            OnlineStoreConfig={"TtlDuration": {"Unit": "Days", "Value": 3}},
-                            ThroughputConfig={"ThroughputMode": "Provisioned", "ProvisionedReadCapacityUnits": 5,
-                                              "ProvisionedWriteCapacityUnits": 5})
+    sm.update_feature_group(
+        FeatureGroupName="customers",
+        OnlineStoreConfig={"TtlDuration": {"Unit": "Days", "Value": 3}},
+        ThroughputConfig={
+            "ThroughputMode": "Provisioned",
+            "ProvisionedReadCapacityUnits": 5,
+            "ProvisionedWriteCapacityUnits": 5,
+        },
+    )
     described = sm.describe_feature_group(FeatureGroupName="customers")
     assert described["OnlineStoreConfig"]["TtlDuration"] == {"Unit": "Days", "Value": 3}
-    assert described["ThroughputConfig"] == {"ThroughputMode": "Provisioned", "ProvisionedReadCapacityUnits": 5,
-                                             "ProvisionedWriteCapacityUnits": 5}
+    assert described["ThroughputConfig"] == {
+        "ThroughputMode": "Provisioned",
+        "ProvisionedReadCapacityUnits": 5,
+        "ProvisionedWriteCapacityUnits": 5,
+    }
     create_group(aws, "offline-only", online=False)
-    code, message = error_of(lambda: sm.update_feature_group(
-        FeatureGroupName="offline-only", OnlineStoreConfig={"TtlDuration": {"Unit": "Days", "Value": 3}}))
+    code, message = error_of(
+        lambda: sm.update_feature_group(
+            FeatureGroupName="offline-only", OnlineStoreConfig={"TtlDuration": {"Unit": "Days", "Value": 3}}
+        )
+    )
     assert code == "ValidationException" and "has no OnlineStore" in message
 
 
 def test_update_before_created_is_refused(aws):
     create_group(aws, offline=False, wait=False)
-    code, message = error_of(lambda: aws.client("sagemaker").update_feature_group(
-        FeatureGroupName="customers", FeatureAdditions=[{"FeatureName": "x", "FeatureType": "String"}]))
+    code, message = error_of(
+        lambda: aws.client("sagemaker").update_feature_group(
+            FeatureGroupName="customers", FeatureAdditions=[{"FeatureName": "x", "FeatureType": "String"}]
+        )
+    )
     assert code == "ValidationException" and "is Creating" in message
 
 
@@ -271,9 +377,13 @@ def test_update_before_created_is_refused(aws):
 def test_delete_is_asynchronous_and_leaves_offline_data_and_glue_table(aws, server):
     sm = aws.client("sagemaker")
     described = create_group(aws)
-    aws.client("sagemaker-featurestore-runtime").put_record(FeatureGroupName="customers", Record=[
-        {"FeatureName": "customer_id", "ValueAsString": "1"},
-        {"FeatureName": "event_time", "ValueAsString": "2024-05-01T10:00:00Z"}])
+    aws.client("sagemaker-featurestore-runtime").put_record(
+        FeatureGroupName="customers",
+        Record=[
+            {"FeatureName": "customer_id", "ValueAsString": "1"},
+            {"FeatureName": "event_time", "ValueAsString": "2024-05-01T10:00:00Z"},
+        ],
+    )
     sm.delete_feature_group(FeatureGroupName="customers")
     assert sm.describe_feature_group(FeatureGroupName="customers")["FeatureGroupStatus"] == "Deleting"
     err = wait_until_gone(sm, "customers")
@@ -286,8 +396,10 @@ def test_delete_is_asynchronous_and_leaves_offline_data_and_glue_table(aws, serv
     time.sleep(1.0)  # a new creation second, so the recreated group gets its own offline location
     again = create_group(aws)
     assert again["CreationTime"] > described["CreationTime"]
-    assert again["OfflineStoreConfig"]["S3StorageConfig"]["ResolvedOutputS3Uri"] != \
-        described["OfflineStoreConfig"]["S3StorageConfig"]["ResolvedOutputS3Uri"]
+    assert (
+        again["OfflineStoreConfig"]["S3StorageConfig"]["ResolvedOutputS3Uri"]
+        != described["OfflineStoreConfig"]["S3StorageConfig"]["ResolvedOutputS3Uri"]
+    )
 
 
 def test_delete_while_creating_is_resource_in_use(aws):
@@ -302,12 +414,19 @@ def test_delete_while_creating_is_resource_in_use(aws):
 def test_feature_metadata_round_trip(aws):
     sm = aws.client("sagemaker")
     create_group(aws, offline=False)
-    sm.update_feature_metadata(FeatureGroupName="customers", FeatureName="balance", Description="account balance",
-                               ParameterAdditions=[{"Key": "unit", "Value": "EUR"}, {"Key": "pii", "Value": "no"}])
+    sm.update_feature_metadata(
+        FeatureGroupName="customers",
+        FeatureName="balance",
+        Description="account balance",
+        ParameterAdditions=[{"Key": "unit", "Value": "EUR"}, {"Key": "pii", "Value": "no"}],
+    )
     sm.update_feature_metadata(FeatureGroupName="customers", FeatureName="balance", ParameterRemovals=["pii"])
     meta = sm.describe_feature_metadata(FeatureGroupName="customers", FeatureName="balance")
-    assert (meta["FeatureName"], meta["FeatureType"], meta["Description"]) == ("balance", "Fractional",
-                                                                               "account balance")
+    assert (meta["FeatureName"], meta["FeatureType"], meta["Description"]) == (
+        "balance",
+        "Fractional",
+        "account balance",
+    )
     assert meta["Parameters"] == [{"Key": "unit", "Value": "EUR"}]
     assert meta["LastModifiedTime"] >= meta["CreationTime"]
     code, message = error_of(lambda: sm.describe_feature_metadata(FeatureGroupName="customers", FeatureName="nope"))

@@ -2,6 +2,7 @@
 with the SDK, read back online, overwritten with an older write and partly deleted, and Athena over
 the offline store then sees every row written and, with a latest-record query, exactly the live ones.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,9 +10,9 @@ from pathlib import Path
 import boto3
 import pandas as pd
 import pytest
+from support.iam import reset_with_test_roles
 
 import local_aws
-from support.iam import reset_with_test_roles
 from local_aws import ACCOUNT_ID
 
 REPO = Path(__file__).resolve().parents[3]
@@ -33,9 +34,17 @@ def abalone_frame() -> pd.DataFrame:
 
 def test_offline_store_through_athena_sees_every_write_and_the_live_records(server) -> None:
     from sagemaker.core.helper.session_helper import Session
-    from sagemaker.mlops.feature_store import (FeatureGroup, FractionalFeatureDefinition, IntegralFeatureDefinition,
-                                              OfflineStoreConfig, OnlineStoreConfig, S3StorageConfig,
-                                              StringFeatureDefinition, create_athena_query, ingest_dataframe)
+    from sagemaker.mlops.feature_store import (
+        FeatureGroup,
+        FractionalFeatureDefinition,
+        IntegralFeatureDefinition,
+        OfflineStoreConfig,
+        OnlineStoreConfig,
+        S3StorageConfig,
+        StringFeatureDefinition,
+        create_athena_query,
+        ingest_dataframe,
+    )
 
     reset_with_test_roles(server.port)
     boto_session = boto3.Session(region_name=REGION)
@@ -43,14 +52,22 @@ def test_offline_store_through_athena_sees_every_write_and_the_live_records(serv
     frame = abalone_frame()
     assert len(frame) == 4177
     group = FeatureGroup.create(
-        feature_group_name=GROUP, record_identifier_feature_name="abalone_id", event_time_feature_name="event_time",
-        feature_definitions=[StringFeatureDefinition("abalone_id"), StringFeatureDefinition("event_time"),
-                             StringFeatureDefinition("sex"),
-                             *[FractionalFeatureDefinition(name) for name in frame.columns[3:-1]],
-                             IntegralFeatureDefinition("rings")],
+        feature_group_name=GROUP,
+        record_identifier_feature_name="abalone_id",
+        event_time_feature_name="event_time",
+        feature_definitions=[
+            StringFeatureDefinition("abalone_id"),
+            StringFeatureDefinition("event_time"),
+            StringFeatureDefinition("sex"),
+            *[FractionalFeatureDefinition(name) for name in frame.columns[3:-1]],
+            IntegralFeatureDefinition("rings"),
+        ],
         online_store_config=OnlineStoreConfig(enable_online_store=True),
         offline_store_config=OfflineStoreConfig(s3_storage_config=S3StorageConfig(s3_uri=f"s3://{BUCKET}/store")),
-        role_arn=f"arn:aws:iam::{ACCOUNT_ID}:role/FeatureStoreRole", session=boto_session, region=REGION)
+        role_arn=f"arn:aws:iam::{ACCOUNT_ID}:role/FeatureStoreRole",
+        session=boto_session,
+        region=REGION,
+    )
     group.wait_for_status("Created", poll=1, timeout=60)
 
     # BatchWriteRecord (25 records a call) instead of one PutRecord per row: the same records, 3x faster.
@@ -58,21 +75,35 @@ def test_offline_store_through_athena_sees_every_write_and_the_live_records(serv
     assert not manager.failed_rows
 
     runtime = boto_session.client("sagemaker-featurestore-runtime")
-    online = {f["FeatureName"]: f["ValueAsString"]
-              for f in runtime.get_record(FeatureGroupName=GROUP, RecordIdentifierValueAsString=OVERWRITTEN)["Record"]}
-    assert online == {"abalone_id": OVERWRITTEN, "event_time": EVENT_TIME, "sex": "M", "length": "0.455",
-                      "diameter": "0.365", "height": "0.095", "whole_weight": "0.514", "shucked_weight": "0.2245",
-                      "viscera_weight": "0.101", "shell_weight": "0.15", "rings": "15"}
+    online = {
+        f["FeatureName"]: f["ValueAsString"]
+        for f in runtime.get_record(FeatureGroupName=GROUP, RecordIdentifierValueAsString=OVERWRITTEN)["Record"]
+    }
+    assert online == {
+        "abalone_id": OVERWRITTEN,
+        "event_time": EVENT_TIME,
+        "sex": "M",
+        "length": "0.455",
+        "diameter": "0.365",
+        "height": "0.095",
+        "whole_weight": "0.514",
+        "shucked_weight": "0.2245",
+        "viscera_weight": "0.101",
+        "shell_weight": "0.15",
+        "rings": "15",
+    }
 
     older = {**online, "event_time": "2024-04-01T00:00:00Z", "rings": "3"}
-    runtime.put_record(FeatureGroupName=GROUP,
-                       Record=[{"FeatureName": k, "ValueAsString": v} for k, v in older.items()])
+    runtime.put_record(
+        FeatureGroupName=GROUP, Record=[{"FeatureName": k, "ValueAsString": v} for k, v in older.items()]
+    )
     unchanged = runtime.get_record(FeatureGroupName=GROUP, RecordIdentifierValueAsString=OVERWRITTEN)["Record"]
     assert {f["FeatureName"]: f["ValueAsString"] for f in unchanged} == online  # an older write loses online
 
     for record_id in DELETED:
-        runtime.delete_record(FeatureGroupName=GROUP, RecordIdentifierValueAsString=record_id,
-                              EventTime="2024-05-02T00:00:00Z")
+        runtime.delete_record(
+            FeatureGroupName=GROUP, RecordIdentifierValueAsString=record_id, EventTime="2024-05-02T00:00:00Z"
+        )
         assert "Record" not in runtime.get_record(FeatureGroupName=GROUP, RecordIdentifierValueAsString=record_id)
 
     local_aws.flush(server.port)
@@ -81,18 +112,23 @@ def test_offline_store_through_athena_sees_every_write_and_the_live_records(serv
     table = f'"{query.database}"."{query.table_name}"'
     results = f"s3://{BUCKET}/athena-results/"
 
-    query.run(f"SELECT COUNT(*) AS row_count, SUM(CASE WHEN is_deleted THEN 1 ELSE 0 END) AS deletes "
-              f"FROM {table}", output_location=results)
+    query.run(
+        f"SELECT COUNT(*) AS row_count, SUM(CASE WHEN is_deleted THEN 1 ELSE 0 END) AS deletes FROM {table}",
+        output_location=results,
+    )
     query.wait()
     counts = query.as_dataframe()
     assert counts.to_dict("records") == [{"row_count": 4177 + 1 + len(DELETED), "deletes": len(DELETED)}]
 
-    query.run(f"""
+    query.run(
+        f"""
         SELECT * FROM (
             SELECT *, row_number() OVER (PARTITION BY abalone_id
                                          ORDER BY event_time DESC, write_time DESC) AS row_num
             FROM {table})
-        WHERE row_num = 1 AND is_deleted = false""", output_location=results)
+        WHERE row_num = 1 AND is_deleted = false""",
+        output_location=results,
+    )
     query.wait()
     latest = query.as_dataframe()
     assert len(latest) == 4177 - len(DELETED)

@@ -1,6 +1,7 @@
 """An Iceberg feature group through the SageMaker SDK v3, as the tutorial uses the Feature Store: created
 with `table_format="Iceberg"`, filled twice with `ingest_dataframe`, queried with `create_athena_query`
 and `DatasetBuilder`."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -8,10 +9,10 @@ from typing import TYPE_CHECKING
 import boto3
 import pandas as pd
 import pytest
+from support.featurestore import create_customer_group_with_the_sdk
+from support.iam import reset_with_test_roles
 
 import local_aws
-from support.iam import reset_with_test_roles
-from support.featurestore import create_customer_group_with_the_sdk
 
 # The SDK makes boto3 clients when imported, so it is imported once the server's environment is set.
 if TYPE_CHECKING:
@@ -21,14 +22,22 @@ BUCKET = "iceberg-sdk-test"
 GROUP = "iceberg-sdk-customers"
 RESULTS = f"s3://{BUCKET}/athena-results"
 REGION = "us-east-1"
-LATEST = ('SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY customer_id ORDER BY event_time DESC, '
-          'write_time DESC, api_invocation_time DESC) AS row_num FROM {table}) WHERE row_num = 1 AND NOT is_deleted')
+LATEST = (
+    "SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY customer_id ORDER BY event_time DESC, "
+    "write_time DESC, api_invocation_time DESC) AS row_num FROM {table}) WHERE row_num = 1 AND NOT is_deleted"
+)
 
 
 def customers(first: int, last: int, event_time: str, age_offset: int) -> pd.DataFrame:
     ids = range(first, last + 1)
-    return pd.DataFrame({"customer_id": [f"c{i}" for i in ids], "event_time": [event_time] * len(ids),
-                         "age": [age_offset + i for i in ids], "balance": [i * 1.5 for i in ids]})
+    return pd.DataFrame(
+        {
+            "customer_id": [f"c{i}" for i in ids],
+            "event_time": [event_time] * len(ids),
+            "age": [age_offset + i for i in ids],
+            "balance": [i * 1.5 for i in ids],
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -40,13 +49,16 @@ def session(server) -> Session:
     reset_with_test_roles(server.port)
     boto_session = boto3.Session(region_name=REGION)
     create_customer_group_with_the_sdk(boto_session, GROUP, BUCKET, table_format="Iceberg", region=REGION)
-    assert not ingest_dataframe(GROUP, customers(1, 10, "2024-05-01T00:00:00Z", 20), max_workers=2,
-                                region=REGION).failed_rows
+    assert not ingest_dataframe(
+        GROUP, customers(1, 10, "2024-05-01T00:00:00Z", 20), max_workers=2, region=REGION
+    ).failed_rows
     local_aws.flush(server.port)
-    assert not ingest_dataframe(GROUP, customers(6, 12, "2024-05-02T00:00:00Z", 40), max_workers=2,
-                                region=REGION).failed_rows
+    assert not ingest_dataframe(
+        GROUP, customers(6, 12, "2024-05-02T00:00:00Z", 40), max_workers=2, region=REGION
+    ).failed_rows
     boto_session.client("sagemaker-featurestore-runtime").delete_record(
-        FeatureGroupName=GROUP, RecordIdentifierValueAsString="c3", EventTime="2024-05-03T00:00:00Z")
+        FeatureGroupName=GROUP, RecordIdentifierValueAsString="c3", EventTime="2024-05-03T00:00:00Z"
+    )
     local_aws.flush(server.port)
     return Session(boto_session=boto_session)
 
@@ -80,8 +92,10 @@ def test_dataset_builder_returns_the_latest_live_records(session: Session) -> No
     from sagemaker.mlops.feature_store.dataset_builder import DatasetBuilder
 
     group = FeatureGroup.get(feature_group_name=GROUP, region=REGION)
-    latest, _ = DatasetBuilder.create(base=group, output_path=f"{RESULTS}/dataset", session=session) \
-        .with_number_of_recent_records_by_record_identifier(1).to_dataframe()
+    latest, _ = (
+        DatasetBuilder.create(base=group, output_path=f"{RESULTS}/dataset", session=session)
+        .with_number_of_recent_records_by_record_identifier(1)
+        .to_dataframe()
+    )
     assert sorted(latest.customer_id) == sorted(f"c{i}" for i in range(1, 13) if i != 3)
     assert latest.set_index("customer_id").loc["c10", "age"] == 50
-

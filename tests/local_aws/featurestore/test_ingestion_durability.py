@@ -1,6 +1,7 @@
 """What PutRecord acknowledges is kept: a stop during ingestion loses nothing acknowledged, a crash
 (kill -9) nothing acknowledged more than a second before it, and the offline store holds each
 acknowledged record exactly once after the restart."""
+
 from __future__ import annotations
 
 import io
@@ -12,7 +13,6 @@ import pyarrow.parquet as pq
 import pytest
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
-
 from support.featurestore import create_group
 from support.restart import OwnServer
 
@@ -31,10 +31,14 @@ def ingest_until_refused(session, acknowledged: dict[str, float], workers: int =
             with lock:
                 record_id = f"r{next(counter):06d}"
             try:
-                runtime.put_record(FeatureGroupName=GROUP, Record=[
-                    {"FeatureName": "customer_id", "ValueAsString": record_id},
-                    {"FeatureName": "event_time", "ValueAsString": "2024-05-01T10:00:00Z"},
-                    {"FeatureName": "age", "ValueAsString": "42"}])
+                runtime.put_record(
+                    FeatureGroupName=GROUP,
+                    Record=[
+                        {"FeatureName": "customer_id", "ValueAsString": record_id},
+                        {"FeatureName": "event_time", "ValueAsString": "2024-05-01T10:00:00Z"},
+                        {"FeatureName": "age", "ValueAsString": "42"},
+                    ],
+                )
             except (ClientError, BotoCoreError):
                 return  # refused (503 while stopping) or no server: not acknowledged
             acknowledged[record_id] = time.monotonic()
@@ -61,9 +65,10 @@ def online_ids(session, candidates: list[str]) -> set[str]:
     runtime = session.client("sagemaker-featurestore-runtime")
     found = set()
     for start in range(0, len(candidates), 100):
-        ids = candidates[start:start + 100]
+        ids = candidates[start : start + 100]
         batch = runtime.batch_get_record(
-            Identifiers=[{"FeatureGroupName": GROUP, "RecordIdentifiersValueAsString": ids}])
+            Identifiers=[{"FeatureGroupName": GROUP, "RecordIdentifiersValueAsString": ids}]
+        )
         found |= {r["RecordIdentifierValueAsString"] for r in batch["Records"]}
     return found
 
@@ -71,8 +76,7 @@ def online_ids(session, candidates: list[str]) -> set[str]:
 @pytest.mark.parametrize("sig, grace", [(signal.SIGTERM, 0.0), (signal.SIGKILL, 1.0)], ids=["stop", "kill-9"])
 def test_acknowledged_records_survive_a_stop_or_crash_during_ingestion(own_server: OwnServer, sig: int, grace: float):
     session = own_server.session()
-    described = create_group(session, GROUP, types={"customer_id": "String", "event_time": "String",
-                                                    "age": "Integral"})
+    described = create_group(session, GROUP, types={"customer_id": "String", "event_time": "String", "age": "Integral"})
     acknowledged: dict[str, float] = {}
     threads = ingest_until_refused(session, acknowledged)
     time.sleep(2.5)  # ingestion under way, saves and offline flushes included

@@ -1,5 +1,6 @@
 """The Feature Store survives a restart: feature groups with their features, metadata and tags, the
 online store's records, and the offline store Athena queries; a reset wipes them for good."""
+
 from __future__ import annotations
 
 import signal
@@ -7,20 +8,26 @@ import time
 from pathlib import Path
 
 import pytest
+from support import wait_until
+from support.featurestore import BUCKET, create_group
+from support.restart import OwnServer
 
 import local_aws
 from local_aws.core import persistence
 from local_aws.featurestore.online_journal import Journal
-from support import wait_until
-from support.featurestore import BUCKET, create_group
-from support.restart import OwnServer
 
 GROUP = "customers"
 
 
 def record(customer: int, event_time: str = "2024-05-01T10:00:00Z", **extra: str) -> list[dict]:
-    values = {"customer_id": str(customer), "event_time": event_time, "age": str(20 + customer),
-              "balance": f"{customer}.5", "segment": "retail", **extra}
+    values = {
+        "customer_id": str(customer),
+        "event_time": event_time,
+        "age": str(20 + customer),
+        "balance": f"{customer}.5",
+        "segment": "retail",
+        **extra,
+    }
     return [{"FeatureName": name, "ValueAsString": value} for name, value in values.items()]
 
 
@@ -30,9 +37,13 @@ def offline_count(session, described: dict) -> int:
     athena = session.client("athena")
     query_id = athena.start_query_execution(
         QueryString=f'SELECT count(*) FROM "{catalog["Database"]}"."{catalog["TableName"]}"',
-        ResultConfiguration={"OutputLocation": f"s3://{BUCKET}/athena/"})["QueryExecutionId"]
-    state = wait_until(lambda: athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]["Status"],
-                       lambda status: status["State"] not in ("QUEUED", "RUNNING"), what="the count query")
+        ResultConfiguration={"OutputLocation": f"s3://{BUCKET}/athena/"},
+    )["QueryExecutionId"]
+    state = wait_until(
+        lambda: athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]["Status"],
+        lambda status: status["State"] not in ("QUEUED", "RUNNING"),
+        what="the count query",
+    )
     assert state["State"] == "SUCCEEDED", state
     rows = athena.get_query_results(QueryExecutionId=query_id)["ResultSet"]["Rows"]
     return int(rows[1]["Data"][0]["VarCharValue"])
@@ -49,11 +60,19 @@ def test_groups_records_and_offline_store_survive_a_clean_stop(own_server: OwnSe
     for customer in (1, 2, 3, 5):
         runtime.put_record(FeatureGroupName=GROUP, Record=record(customer))
     runtime.delete_record(FeatureGroupName=GROUP, RecordIdentifierValueAsString="3", EventTime="2024-05-02T00:00:00Z")
-    runtime.delete_record(FeatureGroupName=GROUP, RecordIdentifierValueAsString="5", EventTime="2024-05-02T00:00:00Z",
-                          DeletionMode="HardDelete")
+    runtime.delete_record(
+        FeatureGroupName=GROUP,
+        RecordIdentifierValueAsString="5",
+        EventTime="2024-05-02T00:00:00Z",
+        DeletionMode="HardDelete",
+    )
     sm.update_feature_group(FeatureGroupName=GROUP, FeatureAdditions=[{"FeatureName": "city", "FeatureType": "String"}])
-    sm.update_feature_metadata(FeatureGroupName=GROUP, FeatureName="age", Description="years",
-                               ParameterAdditions=[{"Key": "unit", "Value": "y"}])
+    sm.update_feature_metadata(
+        FeatureGroupName=GROUP,
+        FeatureName="age",
+        Description="years",
+        ParameterAdditions=[{"Key": "unit", "Value": "y"}],
+    )
     sm.add_tags(ResourceArn=arn, Tags=[{"Key": "stage", "Value": "dev"}])
     before = sm.describe_feature_group(FeatureGroupName=GROUP)
 
@@ -61,10 +80,21 @@ def test_groups_records_and_offline_store_survive_a_clean_stop(own_server: OwnSe
     session = own_server.start().session()
     sm, runtime = session.client("sagemaker"), session.client("sagemaker-featurestore-runtime")
 
-    after = wait_until(lambda: sm.describe_feature_group(FeatureGroupName=GROUP),
-                       lambda d: d.get("LastUpdateStatus", {}).get("Status") == "Successful", what="the update")
-    for key in ("FeatureGroupArn", "CreationTime", "FeatureDefinitions", "OfflineStoreConfig", "OnlineStoreConfig",
-                "RoleArn", "FeatureGroupStatus", "LastModifiedTime"):
+    after = wait_until(
+        lambda: sm.describe_feature_group(FeatureGroupName=GROUP),
+        lambda d: d.get("LastUpdateStatus", {}).get("Status") == "Successful",
+        what="the update",
+    )
+    for key in (
+        "FeatureGroupArn",
+        "CreationTime",
+        "FeatureDefinitions",
+        "OfflineStoreConfig",
+        "OnlineStoreConfig",
+        "RoleArn",
+        "FeatureGroupStatus",
+        "LastModifiedTime",
+    ):
         assert after[key] == before[key], key
     assert after["FeatureDefinitions"][-1] == {"FeatureName": "city", "FeatureType": "String"}
     assert [s["FeatureGroupName"] for s in sm.list_feature_groups()["FeatureGroupSummaries"]] == [GROUP]
@@ -75,13 +105,20 @@ def test_groups_records_and_offline_store_survive_a_clean_stop(own_server: OwnSe
     assert values(runtime.get_record(FeatureGroupName=GROUP, RecordIdentifierValueAsString="2"))["age"] == "22"
     assert "Record" not in runtime.get_record(FeatureGroupName=GROUP, RecordIdentifierValueAsString="3")
     assert runtime.list_records(FeatureGroupName=GROUP, IncludeSoftDeletedRecords=True)["RecordIdentifiers"] == [
-        "1", "2", "3"]
+        "1",
+        "2",
+        "3",
+    ]
 
     # writes go on: the online store and the offline store (four records, two delete markers, one more)
     runtime.put_record(FeatureGroupName=GROUP, Record=record(4, city="Oslo"))
     assert values(runtime.get_record(FeatureGroupName=GROUP, RecordIdentifierValueAsString="4"))["city"] == "Oslo"
-    wait_until(lambda: offline_count(session, after), lambda count: count == 7, timeout=15,
-               what="the offline store holding every row")
+    wait_until(
+        lambda: offline_count(session, after),
+        lambda count: count == 7,
+        timeout=15,
+        what="the offline store holding every row",
+    )
 
 
 def test_records_acknowledged_a_second_before_a_kill_survive_it(own_server: OwnServer):
@@ -99,8 +136,7 @@ def test_records_acknowledged_a_second_before_a_kill_survive_it(own_server: OwnS
     session = own_server.start().session()
     runtime = session.client("sagemaker-featurestore-runtime")
 
-    assert session.client("sagemaker").describe_feature_group(FeatureGroupName=GROUP)["FeatureGroupStatus"] == \
-        "Created"
+    assert session.client("sagemaker").describe_feature_group(FeatureGroupName=GROUP)["FeatureGroupStatus"] == "Created"
     assert len(runtime.list_records(FeatureGroupName=GROUP)["RecordIdentifiers"]) == 20
     assert values(runtime.get_record(FeatureGroupName=GROUP, RecordIdentifierValueAsString="17"))["age"] == "99"
     assert values(runtime.get_record(FeatureGroupName=GROUP, RecordIdentifierValueAsString="16"))["age"] == "36"
@@ -112,8 +148,12 @@ def test_a_group_created_just_before_a_stop_finishes_creating_after_it(own_serve
     create_group(session, GROUP, wait=False)  # Creating for LOCAL_AWS_FEATURE_GROUP_TRANSITION_SECONDS
     own_server.stop()
     sm = own_server.start().session().client("sagemaker")
-    wait_until(lambda: sm.describe_feature_group(FeatureGroupName=GROUP)["FeatureGroupStatus"],
-               lambda status: status == "Created", timeout=10, what="the group finishing its creation")
+    wait_until(
+        lambda: sm.describe_feature_group(FeatureGroupName=GROUP)["FeatureGroupStatus"],
+        lambda status: status == "Created",
+        timeout=10,
+        what="the group finishing its creation",
+    )
 
 
 def test_reset_wipes_the_saved_state_for_good(own_server: OwnServer, monkeypatch: pytest.MonkeyPatch):

@@ -1,4 +1,5 @@
 """Feature Store runtime through boto3: records online and offline, validation, deletes, the Parquet files."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -10,12 +11,21 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from support import error_of, wait_until
+from support.featurestore import (
+    BUCKET,
+    PROBE,
+    TYPES,
+    Clients,
+    create_group,
+    offline_objects,
+    offline_table,
+    wait_for_status,
+    wait_until_gone,
+)
+from support.iam import create_test_roles
 
 import local_aws
-from support.iam import create_test_roles
-from support import error_of, wait_until
-from support.featurestore import (BUCKET, PROBE, TYPES, Clients, create_group, offline_objects, offline_table,
-                                  wait_for_status, wait_until_gone)
 
 GROUP = "customers"
 
@@ -79,11 +89,15 @@ def test_target_stores_choose_where_a_record_goes(aws, server, runtime, group):
 
 def test_expired_records_are_gone_and_live_ones_answer_expires_at(runtime, aws):
     create_group(aws, GROUP, offline=False)
-    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
-    runtime.put_record(FeatureGroupName=GROUP, Record=record(1, now.strftime("%Y-%m-%dT%H:%M:%SZ")),
-                       TtlDuration={"Unit": "Weeks", "Value": 1})
-    runtime.put_record(FeatureGroupName=GROUP, Record=record(2, "2024-05-01T10:00:00Z"),
-                       TtlDuration={"Unit": "Days", "Value": 7})
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    runtime.put_record(
+        FeatureGroupName=GROUP,
+        Record=record(1, now.strftime("%Y-%m-%dT%H:%M:%SZ")),
+        TtlDuration={"Unit": "Weeks", "Value": 1},
+    )
+    runtime.put_record(
+        FeatureGroupName=GROUP, Record=record(2, "2024-05-01T10:00:00Z"), TtlDuration={"Unit": "Days", "Value": 7}
+    )
     assert "ExpiresAt" not in get(runtime, 1)
     expires = get(runtime, 1, ExpirationTimeResponse="Enabled")["ExpiresAt"]
     assert expires == (now + dt.timedelta(weeks=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
@@ -93,23 +107,40 @@ def test_expired_records_are_gone_and_live_ones_answer_expires_at(runtime, aws):
 # --- validation ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("bad_record, fragment", [
-    (record(1, "2024-05-01T10:00:00Z", colour="red"), "The feature colour is not defined in FeatureGroup customers-"),
-    ([{"FeatureName": "event_time", "ValueAsString": "2024-05-01T10:00:00Z"}],
-     "The Record is missing the record identifier feature customer_id"),
-    ([{"FeatureName": "customer_id", "ValueAsString": "1"}], "The Record is missing the event time feature event_time"),
-    (record(1, "2024-05-01T10:00:00Z") + [{"FeatureName": "age", "ValueAsString": "3"}] * 2,
-     "The feature age appears more than once"),
-    (record("x1", "2024-05-01T10:00:00Z"), "Invalid value 'x1' for feature customer_id of type Integral"),
-    (record(1, "2024-05-01T10:00:00Z", age="4.5"), "Invalid value '4.5' for feature age of type Integral"),
-    (record(1, "2024-05-01T10:00:00Z", age="99999999999999999999"), "fits in 64 bits"),
-    (record(1, "2024-05-01T10:00:00Z", balance="ten"), "Invalid value 'ten' for feature balance of type Fractional"),
-    (record(1, "2024-05-01 10:00:00"), "Invalid EventTime '2024-05-01 10:00:00'"),
-    (record(1, "2024-05-01T10:00:00+00:00"), "yyyy-MM-dd'T'HH:mm:ssZ or yyyy-MM-dd'T'HH:mm:ss.SSSZ"),
-    (record(1, "2024-13-01T10:00:00Z"), "Invalid EventTime '2024-13-01T10:00:00Z'"),
-    (record(1, "1714557600"), "Invalid EventTime '1714557600'"),
-    ([{"FeatureName": "customer_id", "ValueAsStringList": ["1"]}], "a scalar feature takes ValueAsString"),
-], ids=lambda value: value if isinstance(value, str) else None)
+@pytest.mark.parametrize(
+    "bad_record, fragment",
+    [
+        (
+            record(1, "2024-05-01T10:00:00Z", colour="red"),
+            "The feature colour is not defined in FeatureGroup customers-",
+        ),
+        (
+            [{"FeatureName": "event_time", "ValueAsString": "2024-05-01T10:00:00Z"}],
+            "The Record is missing the record identifier feature customer_id",
+        ),
+        (
+            [{"FeatureName": "customer_id", "ValueAsString": "1"}],
+            "The Record is missing the event time feature event_time",
+        ),
+        (
+            record(1, "2024-05-01T10:00:00Z") + [{"FeatureName": "age", "ValueAsString": "3"}] * 2,
+            "The feature age appears more than once",
+        ),
+        (record("x1", "2024-05-01T10:00:00Z"), "Invalid value 'x1' for feature customer_id of type Integral"),
+        (record(1, "2024-05-01T10:00:00Z", age="4.5"), "Invalid value '4.5' for feature age of type Integral"),
+        (record(1, "2024-05-01T10:00:00Z", age="99999999999999999999"), "fits in 64 bits"),
+        (
+            record(1, "2024-05-01T10:00:00Z", balance="ten"),
+            "Invalid value 'ten' for feature balance of type Fractional",
+        ),
+        (record(1, "2024-05-01 10:00:00"), "Invalid EventTime '2024-05-01 10:00:00'"),
+        (record(1, "2024-05-01T10:00:00+00:00"), "yyyy-MM-dd'T'HH:mm:ssZ or yyyy-MM-dd'T'HH:mm:ss.SSSZ"),
+        (record(1, "2024-13-01T10:00:00Z"), "Invalid EventTime '2024-13-01T10:00:00Z'"),
+        (record(1, "1714557600"), "Invalid EventTime '1714557600'"),
+        ([{"FeatureName": "customer_id", "ValueAsStringList": ["1"]}], "a scalar feature takes ValueAsString"),
+    ],
+    ids=lambda value: value if isinstance(value, str) else None,
+)
 def test_invalid_records_are_validation_errors(clients, server, probe, bad_record, fragment):
     runtime = clients.client("sagemaker-featurestore-runtime")
     code, message = error_of(lambda: runtime.put_record(FeatureGroupName=PROBE, Record=bad_record))
@@ -120,19 +151,31 @@ def test_invalid_records_are_validation_errors(clients, server, probe, bad_recor
 
 
 def test_event_times_with_fractional_seconds_are_accepted(runtime, group):
-    for customer_id, event_time in enumerate(["2024-05-01T10:00:00.5Z", "2024-05-01T10:00:00.123Z",
-                                              "2024-05-01T10:00:00.123456Z"]):
+    for customer_id, event_time in enumerate(
+        ["2024-05-01T10:00:00.5Z", "2024-05-01T10:00:00.123Z", "2024-05-01T10:00:00.123456Z"]
+    ):
         runtime.put_record(FeatureGroupName=GROUP, Record=record(customer_id, event_time))
         assert get(runtime, customer_id)["Record"][1]["ValueAsString"] == event_time
 
 
 def test_fractional_event_time_is_epoch_seconds(aws, server, runtime):
     described = create_group(aws, GROUP, types={"customer_id": "String", "ts": "Fractional"}, event_time="ts")
-    runtime.put_record(FeatureGroupName=GROUP, Record=[{"FeatureName": "customer_id", "ValueAsString": "c-1"},
-                                                       {"FeatureName": "ts", "ValueAsString": "1714557600.25"}])
-    code, message = error_of(lambda: runtime.put_record(FeatureGroupName=GROUP, Record=[
-        {"FeatureName": "customer_id", "ValueAsString": "c-2"},
-        {"FeatureName": "ts", "ValueAsString": "2024-05-01T10:00:00Z"}]))
+    runtime.put_record(
+        FeatureGroupName=GROUP,
+        Record=[
+            {"FeatureName": "customer_id", "ValueAsString": "c-1"},
+            {"FeatureName": "ts", "ValueAsString": "1714557600.25"},
+        ],
+    )
+    code, message = error_of(
+        lambda: runtime.put_record(
+            FeatureGroupName=GROUP,
+            Record=[
+                {"FeatureName": "customer_id", "ValueAsString": "c-2"},
+                {"FeatureName": "ts", "ValueAsString": "2024-05-01T10:00:00Z"},
+            ],
+        )
+    )
     assert code == "ValidationError" and "Unix epoch seconds" in message
     flush(server)
     [key] = offline_objects(aws, described)
@@ -162,8 +205,11 @@ def test_offline_only_group_takes_records_but_serves_no_reads(aws, server, runti
     runtime.put_record(FeatureGroupName=GROUP, Record=record(1, "2024-05-01T10:00:00Z"))
     code, message = error_of(lambda: get(runtime, 1))
     assert code == "ValidationError" and "has no OnlineStore" in message
-    code, message = error_of(lambda: runtime.put_record(
-        FeatureGroupName=GROUP, Record=record(2, "2024-05-01T10:00:00Z"), TargetStores=["OnlineStore"]))
+    code, message = error_of(
+        lambda: runtime.put_record(
+            FeatureGroupName=GROUP, Record=record(2, "2024-05-01T10:00:00Z"), TargetStores=["OnlineStore"]
+        )
+    )
     assert code == "ValidationError" and "TargetStores names OnlineStore" in message
     batch = runtime.batch_get_record(Identifiers=[{"FeatureGroupName": GROUP, "RecordIdentifiersValueAsString": ["1"]}])
     assert batch["Errors"][0]["ErrorCode"] == "ValidationError" and batch["Records"] == []
@@ -171,11 +217,14 @@ def test_offline_only_group_takes_records_but_serves_no_reads(aws, server, runti
     assert offline_table(aws, described).column("customer_id").to_pylist() == [1]
 
 
-@pytest.mark.parametrize("kwargs, fragment", [
-    ({"FeatureNames": ["nope"]}, "FeatureNames ['nope'] are not defined"),
-    ({"RecordIdentifierValueAsString": "one"}, "Invalid value 'one' for feature customer_id"),
-    ({"ExpirationTimeResponse": "Maybe"}, "at 'expirationTimeResponse'"),
-])
+@pytest.mark.parametrize(
+    "kwargs, fragment",
+    [
+        ({"FeatureNames": ["nope"]}, "FeatureNames ['nope'] are not defined"),
+        ({"RecordIdentifierValueAsString": "one"}, "Invalid value 'one' for feature customer_id"),
+        ({"ExpirationTimeResponse": "Maybe"}, "at 'expirationTimeResponse'"),
+    ],
+)
 def test_invalid_reads_are_validation_errors(clients, probe, kwargs, fragment):
     request = {"FeatureGroupName": PROBE, "RecordIdentifierValueAsString": "1", **kwargs}
     code, message = error_of(lambda: clients.client("sagemaker-featurestore-runtime").get_record(**request))
@@ -211,9 +260,14 @@ def test_stale_deletes(aws, server, runtime, group):
     runtime.put_record(FeatureGroupName=GROUP, Record=record(1, "2024-05-01T10:00:00Z"))
     runtime.delete_record(FeatureGroupName=GROUP, RecordIdentifierValueAsString="1", EventTime="2024-04-01T00:00:00Z")
     assert "Record" in get(runtime, 1)  # a stale soft delete leaves the record but still writes the marker
-    code, message = error_of(lambda: runtime.delete_record(
-        FeatureGroupName=GROUP, RecordIdentifierValueAsString="1", EventTime="2024-05-01T10:00:00Z",
-        DeletionMode="HardDelete"))
+    code, message = error_of(
+        lambda: runtime.delete_record(
+            FeatureGroupName=GROUP,
+            RecordIdentifierValueAsString="1",
+            EventTime="2024-05-01T10:00:00Z",
+            DeletionMode="HardDelete",
+        )
+    )
     assert code == "ValidationError" and "not later than" in message  # and no marker
     flush(server)
     assert sorted(offline_table(aws, group).column("is_deleted").to_pylist()) == [False, True]
@@ -221,8 +275,12 @@ def test_stale_deletes(aws, server, runtime, group):
 
 def test_hard_delete_removes_the_record(aws, server, runtime, group):
     runtime.put_record(FeatureGroupName=GROUP, Record=record(1, "2024-05-01T10:00:00Z"))
-    runtime.delete_record(FeatureGroupName=GROUP, RecordIdentifierValueAsString="1", EventTime="2024-05-02T00:00:00Z",
-                          DeletionMode="HardDelete")
+    runtime.delete_record(
+        FeatureGroupName=GROUP,
+        RecordIdentifierValueAsString="1",
+        EventTime="2024-05-02T00:00:00Z",
+        DeletionMode="HardDelete",
+    )
     assert get(runtime, 1) == {}
     assert runtime.list_records(FeatureGroupName=GROUP, IncludeSoftDeletedRecords=True)["RecordIdentifiers"] == []
     runtime.put_record(FeatureGroupName=GROUP, Record=record(1, "2024-04-01T00:00:00Z"))  # nothing to be newer than
@@ -231,15 +289,22 @@ def test_hard_delete_removes_the_record(aws, server, runtime, group):
     assert sorted(offline_table(aws, group).column("is_deleted").to_pylist()) == [False, False, True]
 
 
-@pytest.mark.parametrize("kwargs, fragment", [
-    ({"EventTime": "yesterday"}, "Invalid EventTime 'yesterday'"),
-    ({"DeletionMode": "Purge"}, "at 'deletionMode'"),
-    ({"RecordIdentifierValueAsString": "abc"}, "Invalid value 'abc' for feature customer_id"),
-    ({"TargetStores": ["Cache"]}, "at 'targetStores.1.member'"),
-])
+@pytest.mark.parametrize(
+    "kwargs, fragment",
+    [
+        ({"EventTime": "yesterday"}, "Invalid EventTime 'yesterday'"),
+        ({"DeletionMode": "Purge"}, "at 'deletionMode'"),
+        ({"RecordIdentifierValueAsString": "abc"}, "Invalid value 'abc' for feature customer_id"),
+        ({"TargetStores": ["Cache"]}, "at 'targetStores.1.member'"),
+    ],
+)
 def test_invalid_deletes_are_validation_errors(clients, probe, kwargs, fragment):
-    request = {"FeatureGroupName": PROBE, "RecordIdentifierValueAsString": "1", "EventTime": "2024-05-01T10:00:00Z",
-               **kwargs}
+    request = {
+        "FeatureGroupName": PROBE,
+        "RecordIdentifierValueAsString": "1",
+        "EventTime": "2024-05-01T10:00:00Z",
+        **kwargs,
+    }
     code, message = error_of(lambda: clients.client("sagemaker-featurestore-runtime").delete_record(**request))
     assert code == "ValidationError" and fragment in message
 
@@ -271,33 +336,47 @@ def test_a_recreated_group_starts_with_an_empty_online_store(runtime, aws):
 
 
 def test_batch_get_record(runtime, aws, group):
-    create_group(aws, "orders", types={"order_id": "String", "event_time": "String", "total": "Fractional"},
-                 record_id="order_id", offline=False)
+    create_group(
+        aws,
+        "orders",
+        types={"order_id": "String", "event_time": "String", "total": "Fractional"},
+        record_id="order_id",
+        offline=False,
+    )
     runtime.put_record(FeatureGroupName=GROUP, Record=record(1, "2024-05-01T10:00:00Z", age="30"))
-    order = [{"FeatureName": "order_id", "ValueAsString": "o-1"},
-             {"FeatureName": "event_time", "ValueAsString": "2024-05-01T10:00:00Z"},
-             {"FeatureName": "total", "ValueAsString": "9.5"}]
+    order = [
+        {"FeatureName": "order_id", "ValueAsString": "o-1"},
+        {"FeatureName": "event_time", "ValueAsString": "2024-05-01T10:00:00Z"},
+        {"FeatureName": "total", "ValueAsString": "9.5"},
+    ]
     runtime.put_record(FeatureGroupName="orders", Record=order)
-    result = runtime.batch_get_record(Identifiers=[
-        {"FeatureGroupName": GROUP, "RecordIdentifiersValueAsString": ["1", "2"], "FeatureNames": ["age"]},
-        {"FeatureGroupName": "orders", "RecordIdentifiersValueAsString": ["o-1"]},
-        {"FeatureGroupName": "missing", "RecordIdentifiersValueAsString": ["z"]},
-    ])
+    result = runtime.batch_get_record(
+        Identifiers=[
+            {"FeatureGroupName": GROUP, "RecordIdentifiersValueAsString": ["1", "2"], "FeatureNames": ["age"]},
+            {"FeatureGroupName": "orders", "RecordIdentifiersValueAsString": ["o-1"]},
+            {"FeatureGroupName": "missing", "RecordIdentifiersValueAsString": ["z"]},
+        ]
+    )
     assert [(r["FeatureGroupName"], r["RecordIdentifierValueAsString"], r["Record"]) for r in result["Records"]] == [
         (GROUP, "1", [{"FeatureName": "age", "ValueAsString": "30"}]),
-        ("orders", "o-1", order)]
+        ("orders", "o-1", order),
+    ]
     assert [(e["FeatureGroupName"], e["RecordIdentifierValueAsString"], e["ErrorCode"]) for e in result["Errors"]] == [
-        ("missing", "z", "ResourceNotFound")]
+        ("missing", "z", "ResourceNotFound")
+    ]
     assert result["UnprocessedIdentifiers"] == []
 
 
 def test_batch_write_record_reports_each_failed_entry(runtime, group):
-    result = runtime.batch_write_record(Entries=[
-        {"FeatureGroupName": GROUP, "Record": record(1, "2024-05-01T10:00:00Z")},
-        {"FeatureGroupName": GROUP, "Record": record("bad", "2024-05-01T10:00:00Z")},
-    ])
+    result = runtime.batch_write_record(
+        Entries=[
+            {"FeatureGroupName": GROUP, "Record": record(1, "2024-05-01T10:00:00Z")},
+            {"FeatureGroupName": GROUP, "Record": record("bad", "2024-05-01T10:00:00Z")},
+        ]
+    )
     assert [(e["Entry"]["Record"][0]["ValueAsString"], e["ErrorCode"]) for e in result["Errors"]] == [
-        ("bad", "ValidationError")]
+        ("bad", "ValidationError")
+    ]
     assert result["UnprocessedEntries"] == [] and "Record" in get(runtime, 1)
 
 
@@ -307,7 +386,7 @@ FILE_NAME = re.compile(r"/year=(\d{4})/month=(\d{2})/day=(\d{2})/hour=(\d{2})/(\
 
 
 def test_offline_parquet_follows_the_contract(aws, server, runtime, group):
-    before = dt.datetime.now(dt.timezone.utc)
+    before = dt.datetime.now(dt.UTC)
     runtime.put_record(FeatureGroupName=GROUP, Record=record(1, "2024-05-01T10:15:00Z", age="41", balance="1.5"))
     runtime.put_record(FeatureGroupName=GROUP, Record=record(2, "2024-05-01T10:45:30.250Z", segment="gold"))
     runtime.put_record(FeatureGroupName=GROUP, Record=record(3, "2024-05-01T23:59:59Z", balance="-2e3"))
@@ -329,11 +408,22 @@ def test_offline_parquet_follows_the_contract(aws, server, runtime, group):
     assert table.schema.names == [*TYPES, "write_time", "api_invocation_time", "is_deleted"]
     stamp = pa.timestamp("us", tz="UTC")
     assert [table.schema.field(name).type for name in table.schema.names] == [
-        pa.int64(), pa.string(), pa.int64(), pa.float64(), pa.string(), stamp, stamp, pa.bool_()]
+        pa.int64(),
+        pa.string(),
+        pa.int64(),
+        pa.float64(),
+        pa.string(),
+        stamp,
+        stamp,
+        pa.bool_(),
+    ]
     rows = sorted(table.to_pylist(), key=lambda row: row["customer_id"])
     assert [(r["customer_id"], r["age"], r["balance"], r["segment"]) for r in rows] == [
-        (1, 41, 1.5, None), (2, None, None, "gold"), (3, None, -2000.0, None)]
-    after = dt.datetime.now(dt.timezone.utc)
+        (1, 41, 1.5, None),
+        (2, None, None, "gold"),
+        (3, None, -2000.0, None),
+    ]
+    after = dt.datetime.now(dt.UTC)
     for row in rows:
         assert before <= row["api_invocation_time"] <= row["write_time"] <= after
         assert row["is_deleted"] is False
@@ -342,8 +432,9 @@ def test_offline_parquet_follows_the_contract(aws, server, runtime, group):
 def test_added_features_appear_in_later_files(aws, server, runtime, group):
     runtime.put_record(FeatureGroupName=GROUP, Record=record(1, "2024-05-01T10:00:00Z"))
     flush(server)
-    aws.client("sagemaker").update_feature_group(FeatureGroupName=GROUP, FeatureAdditions=[
-        {"FeatureName": "city", "FeatureType": "String"}])
+    aws.client("sagemaker").update_feature_group(
+        FeatureGroupName=GROUP, FeatureAdditions=[{"FeatureName": "city", "FeatureType": "String"}]
+    )
     runtime.put_record(FeatureGroupName=GROUP, Record=record(2, "2024-05-01T11:00:00Z", city="Lyon"))
     flush(server)
     rows = sorted(offline_table(aws, group).to_pylist(), key=lambda row: row["customer_id"])
@@ -366,7 +457,8 @@ def test_missing_bucket_blocks_the_offline_store_and_nothing_is_lost(aws, server
     s3.create_bucket(Bucket=BUCKET)
     assert flush(server)["pending"] == 0
     assert aws.client("sagemaker").describe_feature_group(FeatureGroupName=GROUP)["OfflineStoreStatus"] == {
-        "Status": "Active"}
+        "Status": "Active"
+    }
     assert offline_table(aws, group).column("customer_id").to_pylist() == [1]
 
 
@@ -376,8 +468,9 @@ def test_flush_on_demand_and_on_shutdown(tmp_path, monkeypatch):
     port = local_aws.free_port()
     log = Path(local_aws.ensure_running(port)["log"])
     try:
-        own = Clients(endpoint_url=local_aws.endpoint_url(port), aws_access_key_id="local",
-                      aws_secret_access_key="local")
+        own = Clients(
+            endpoint_url=local_aws.endpoint_url(port), aws_access_key_id="local", aws_secret_access_key="local"
+        )
         runtime = own.client("sagemaker-featurestore-runtime")
         create_test_roles(own)  # the group's role: Feature Store writes the offline store as it
         described = create_group(own, GROUP)
@@ -400,31 +493,58 @@ def test_flush_on_demand_and_on_shutdown(tmp_path, monkeypatch):
 def test_update_record_merges_features_into_the_record(aws, server, runtime):
     described = create_group(aws, GROUP, OnlineStoreConfig={"EnableOnlineStore": True, "StorageType": "Standard_V2"})
     runtime.put_record(FeatureGroupName=GROUP, Record=record(1, "2024-05-01T10:00:00Z", age="41", segment="gold"))
-    runtime.update_record(FeatureGroupName=GROUP, RecordIdentifierValueAsString="1",
-                          Features=[{"FeatureName": "segment", "ValueAsString": "platinum"},
-                                    {"FeatureName": "balance", "ValueAsString": "9.5"}])
+    runtime.update_record(
+        FeatureGroupName=GROUP,
+        RecordIdentifierValueAsString="1",
+        Features=[
+            {"FeatureName": "segment", "ValueAsString": "platinum"},
+            {"FeatureName": "balance", "ValueAsString": "9.5"},
+        ],
+    )
     assert {v["FeatureName"]: v["ValueAsString"] for v in get(runtime, 1)["Record"]} == {
-        "customer_id": "1", "event_time": "2024-05-01T10:00:00Z", "age": "41", "segment": "platinum",
-        "balance": "9.5"}
-    code, _ = error_of(lambda: runtime.update_record(
-        FeatureGroupName=GROUP, RecordIdentifierValueAsString="1",
-        Features=[{"FeatureName": "event_time", "ValueAsString": "2024-04-01T00:00:00Z"}]))
+        "customer_id": "1",
+        "event_time": "2024-05-01T10:00:00Z",
+        "age": "41",
+        "segment": "platinum",
+        "balance": "9.5",
+    }
+    code, _ = error_of(
+        lambda: runtime.update_record(
+            FeatureGroupName=GROUP,
+            RecordIdentifierValueAsString="1",
+            Features=[{"FeatureName": "event_time", "ValueAsString": "2024-04-01T00:00:00Z"}],
+        )
+    )
     assert code == "ConflictException"
-    code, _ = error_of(lambda: runtime.update_record(FeatureGroupName=GROUP, RecordIdentifierValueAsString="2",
-                                                     Features=[{"FeatureName": "age", "ValueAsString": "3"}]))
+    code, _ = error_of(
+        lambda: runtime.update_record(
+            FeatureGroupName=GROUP,
+            RecordIdentifierValueAsString="2",
+            Features=[{"FeatureName": "age", "ValueAsString": "3"}],
+        )
+    )
     assert code == "ResourceNotFound"
-    code, message = error_of(lambda: runtime.update_record(
-        FeatureGroupName=GROUP, RecordIdentifierValueAsString="1",
-        Features=[{"FeatureName": "age", "ValueAsString": "3"}], TtlDuration={"Unit": "Days", "Value": 1}))
+    code, message = error_of(
+        lambda: runtime.update_record(
+            FeatureGroupName=GROUP,
+            RecordIdentifierValueAsString="1",
+            Features=[{"FeatureName": "age", "ValueAsString": "3"}],
+            TtlDuration={"Unit": "Days", "Value": 1},
+        )
+    )
     assert code == "ValidationError" and "include event_time" in message
     flush(server)
     rows = offline_table(aws, described).to_pylist()
-    assert sorted((r["segment"], r["balance"] or 0, r["age"]) for r in rows) == [("gold", 0, 41),
-                                                                                  ("platinum", 9.5, 41)]
+    assert sorted((r["segment"], r["balance"] or 0, r["age"]) for r in rows) == [("gold", 0, 41), ("platinum", 9.5, 41)]
 
 
 def test_update_record_needs_a_standard_v2_or_in_memory_online_store(runtime, group):
     runtime.put_record(FeatureGroupName=GROUP, Record=record(1, "2024-05-01T10:00:00Z"))
-    code, message = error_of(lambda: runtime.update_record(FeatureGroupName=GROUP, RecordIdentifierValueAsString="1",
-                                                           Features=[{"FeatureName": "age", "ValueAsString": "3"}]))
+    code, message = error_of(
+        lambda: runtime.update_record(
+            FeatureGroupName=GROUP,
+            RecordIdentifierValueAsString="1",
+            Features=[{"FeatureName": "age", "ValueAsString": "3"}],
+        )
+    )
     assert code == "ValidationError" and "Standard_V2 or InMemory" in message

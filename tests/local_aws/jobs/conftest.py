@@ -1,10 +1,10 @@
 """Fixtures of the jobs tests: clients from the `aws` fixture's session (never boto3's default
 session, which another test may have pointed elsewhere), with the jobs' buckets made."""
+
 from __future__ import annotations
 
 import boto3
 import pytest
-
 from support.jobs import PROCESSING_BUCKET, TRAINING_BUCKET
 
 SDK_BUCKET = "sagemaker-us-east-1-123456789012"

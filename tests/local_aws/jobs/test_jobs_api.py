@@ -3,19 +3,20 @@
 The jobs here need no S3 (no inputs, no outputs): their command is `python3 -c ...`, so they run
 against this process's moto state without a server.
 """
+
 from __future__ import annotations
 
 import time
 
 import pytest
+from support.iam import ADMINISTRATOR, SAGEMAKER_TRUST
+from support.jobs import IMAGE, ROLE
 
 import local_aws
 from local_aws.core import moto_iam, protocol
 from local_aws.core.errors import ValidationException
 from local_aws.core.protocol import RequestContext
 from local_aws.jobs import JobKind, describe_job, start_job, stop_job, wait_for_job
-from support.iam import ADMINISTRATOR, SAGEMAKER_TRUST
-from support.jobs import IMAGE, ROLE
 
 
 @pytest.fixture()
@@ -31,10 +32,14 @@ def ctx(tmp_path, monkeypatch) -> RequestContext:
 
 
 def processing_request(name: str, code: str) -> dict:
-    return {"ProcessingJobName": name, "RoleArn": ROLE,
-            "ProcessingResources": {"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large",
-                                                      "VolumeSizeInGB": 5}},
-            "AppSpecification": {"ImageUri": IMAGE, "ContainerEntrypoint": ["python3", "-c", code]}}
+    return {
+        "ProcessingJobName": name,
+        "RoleArn": ROLE,
+        "ProcessingResources": {
+            "ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 5}
+        },
+        "AppSpecification": {"ImageUri": IMAGE, "ContainerEntrypoint": ["python3", "-c", code]},
+    }
 
 
 def test_start_job_validates_as_the_api_does(ctx):
@@ -67,15 +72,25 @@ def test_wait_returns_at_the_timeout_and_stop_ends_the_job(ctx):
 
 
 def test_a_failed_training_job_through_the_api(ctx):
-    request = {"TrainingJobName": "api-fit", "RoleArn": ROLE,
-               "AlgorithmSpecification": {"TrainingImage": IMAGE, "TrainingInputMode": "File",
-                                          "ContainerEntrypoint": ["python3", "-c", "import sys; sys.exit(3)"]},
-               "OutputDataConfig": {"S3OutputPath": "s3://no-bucket/models"},
-               "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 5},
-               "StoppingCondition": {"MaxRuntimeInSeconds": 60}}
+    request = {
+        "TrainingJobName": "api-fit",
+        "RoleArn": ROLE,
+        "AlgorithmSpecification": {
+            "TrainingImage": IMAGE,
+            "TrainingInputMode": "File",
+            "ContainerEntrypoint": ["python3", "-c", "import sys; sys.exit(3)"],
+        },
+        "OutputDataConfig": {"S3OutputPath": "s3://no-bucket/models"},
+        "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 5},
+        "StoppingCondition": {"MaxRuntimeInSeconds": 60},
+    }
     start_job(JobKind.TRAINING, request, ctx)
     assert wait_for_job(JobKind.TRAINING, "api-fit", ctx, timeout=60) == "Failed"
     described = describe_job(JobKind.TRAINING, "api-fit", ctx)
     assert described["FailureReason"].startswith("AlgorithmError: See job logs for more information. ExitCode 3.")
     assert [t["Status"] for t in described["SecondaryStatusTransitions"]] == [
-        "Starting", "Downloading", "Training", "Failed"]
+        "Starting",
+        "Downloading",
+        "Training",
+        "Failed",
+    ]

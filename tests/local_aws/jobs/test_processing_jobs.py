@@ -1,4 +1,5 @@
 """Processing jobs through boto3: they run the script as a local process, as a container would."""
+
 from __future__ import annotations
 
 import json
@@ -6,10 +7,17 @@ import time
 
 import pytest
 from botocore.exceptions import ClientError
-
 from support import error_of, wait_until
 from support.jobs import (
-    IMAGE, PROCESSING_BUCKET as BUCKET, ROLE, processing_output, put_script, start_processing, wait_for_processing,
+    IMAGE,
+    ROLE,
+    processing_output,
+    put_script,
+    start_processing,
+    wait_for_processing,
+)
+from support.jobs import (
+    PROCESSING_BUCKET as BUCKET,
 )
 
 
@@ -17,7 +25,10 @@ def test_job_stages_inputs_maps_paths_uploads_outputs_and_logs(clients):
     s3, sm, logs = clients
     s3.put_object(Bucket=BUCKET, Key="raw/part-1.csv", Body=b"1,2\n")
     s3.put_object(Bucket=BUCKET, Key="raw/sub/part-2.csv", Body=b"3,4\n")
-    put_script(s3, "prep.py", """
+    put_script(
+        s3,
+        "prep.py",
+        """
         import argparse, json, os, pathlib
         p = argparse.ArgumentParser(); p.add_argument("--in-dir"); p.add_argument("--out-dir")
         a = p.parse_args()
@@ -28,15 +39,28 @@ def test_job_stages_inputs_maps_paths_uploads_outputs_and_logs(clients):
             {"files": files, "job": config["ProcessingJobName"], "host": res["current_host"],
              "stage": os.environ["STAGE"], "cwd_is_job_dir": os.getcwd() == os.path.dirname(os.environ["CONFIG_DIR"])}))
         print("processed", len(files), "files")
-    """)
-    start_processing(sm, "prep-1", "prep.py",
-                     args=["--in-dir", "/opt/ml/processing/input/raw", "--out-dir=/opt/ml/processing/out"],
-                     env={"STAGE": "test", "CONFIG_DIR": "/opt/ml/config"},
-                     inputs=[{"InputName": "raw", "S3Input": {
-                         "S3Uri": f"s3://{BUCKET}/raw", "LocalPath": "/opt/ml/processing/input/raw",
-                         "S3DataType": "S3Prefix", "S3InputMode": "File",
-                         "S3DataDistributionType": "FullyReplicated"}}],
-                     outputs=[processing_output("out", f"s3://{BUCKET}/results/prep-1")])
+    """,
+    )
+    start_processing(
+        sm,
+        "prep-1",
+        "prep.py",
+        args=["--in-dir", "/opt/ml/processing/input/raw", "--out-dir=/opt/ml/processing/out"],
+        env={"STAGE": "test", "CONFIG_DIR": "/opt/ml/config"},
+        inputs=[
+            {
+                "InputName": "raw",
+                "S3Input": {
+                    "S3Uri": f"s3://{BUCKET}/raw",
+                    "LocalPath": "/opt/ml/processing/input/raw",
+                    "S3DataType": "S3Prefix",
+                    "S3InputMode": "File",
+                    "S3DataDistributionType": "FullyReplicated",
+                },
+            }
+        ],
+        outputs=[processing_output("out", f"s3://{BUCKET}/results/prep-1")],
+    )
     assert sm.describe_processing_job(ProcessingJobName="prep-1")["ProcessingJobStatus"] == "InProgress"
     job = wait_for_processing(sm, "prep-1")
     assert job["ProcessingJobStatus"] == "Completed", job.get("FailureReason")
@@ -46,13 +70,20 @@ def test_job_stages_inputs_maps_paths_uploads_outputs_and_logs(clients):
     assert job["ProcessingInputs"][1]["S3Input"]["LocalPath"] == "/opt/ml/processing/input/raw"
     assert job["CreationTime"] <= job["ProcessingStartTime"] <= job["ProcessingEndTime"] <= job["LastModifiedTime"]
     summary = json.loads(s3.get_object(Bucket=BUCKET, Key="results/prep-1/summary.json")["Body"].read())
-    assert summary == {"files": ["part-1.csv", "sub/part-2.csv"], "job": "prep-1", "host": "algo-1", "stage": "test",
-                       "cwd_is_job_dir": True}
-    streams = logs.describe_log_streams(logGroupName="/aws/sagemaker/ProcessingJobs",
-                                        logStreamNamePrefix="prep-1/")["logStreams"]
+    assert summary == {
+        "files": ["part-1.csv", "sub/part-2.csv"],
+        "job": "prep-1",
+        "host": "algo-1",
+        "stage": "test",
+        "cwd_is_job_dir": True,
+    }
+    streams = logs.describe_log_streams(logGroupName="/aws/sagemaker/ProcessingJobs", logStreamNamePrefix="prep-1/")[
+        "logStreams"
+    ]
     assert len(streams) == 1 and streams[0]["logStreamName"].startswith("prep-1/algo-1-")
-    events = logs.get_log_events(logGroupName="/aws/sagemaker/ProcessingJobs",
-                                 logStreamName=streams[0]["logStreamName"], startFromHead=True)["events"]
+    events = logs.get_log_events(
+        logGroupName="/aws/sagemaker/ProcessingJobs", logStreamName=streams[0]["logStreamName"], startFromHead=True
+    )["events"]
     assert [e["message"] for e in events] == ["processed 2 files"]
     listed = sm.list_processing_jobs(StatusEquals="Completed")["ProcessingJobSummaries"]
     assert [j["ProcessingJobName"] for j in listed] == ["prep-1"]
@@ -60,12 +91,16 @@ def test_job_stages_inputs_maps_paths_uploads_outputs_and_logs(clients):
 
 def test_failing_script_fails_the_job_with_reason_and_exit_message(clients):
     s3, sm, _ = clients
-    put_script(s3, "bad.py", """
+    put_script(
+        s3,
+        "bad.py",
+        """
         import sys
         open("/opt/ml/output/message".replace("/opt/ml", __import__("os").environ["ML"]), "w").write("bad input")
         print("about to fail")
         sys.exit("ValueError: the data has no rows")
-    """)
+    """,
+    )
     start_processing(sm, "bad-1", "bad.py", env={"ML": "/opt/ml"})
     job = wait_for_processing(sm, "bad-1")
     assert job["ProcessingJobStatus"] == "Failed"
@@ -76,11 +111,15 @@ def test_failing_script_fails_the_job_with_reason_and_exit_message(clients):
 
 def test_stop_terminates_the_process_and_runtime_limit_is_enforced(clients):
     s3, sm, _ = clients
-    put_script(s3, "slow.py", """
+    put_script(
+        s3,
+        "slow.py",
+        """
         import time
         print("started", flush=True)
         time.sleep(60)
-    """)
+    """,
+    )
     start_processing(sm, "slow-1", "slow.py")
     start_processing(sm, "slow-2", "slow.py", runtime=1)
     time.sleep(0.5)
@@ -97,24 +136,43 @@ def test_instances_share_sharded_input_and_continuous_output_uploads_while_runni
     s3, sm, _ = clients
     for i in range(4):
         s3.put_object(Bucket=BUCKET, Key=f"shards/part-{i}.csv", Body=b"x\n")
-    put_script(s3, "shard.py", """
+    put_script(
+        s3,
+        "shard.py",
+        """
         import json, os, sys, time
         host = json.load(open(sys.argv[1] + "/config/resourceconfig.json"))["current_host"]
         seen = sorted(os.listdir(sys.argv[1] + "/processing/input/shards"))
         open(f"{sys.argv[1]}/processing/out/{host}.json", "w").write(json.dumps(seen))
         time.sleep(float(sys.argv[2]))
-    """)
-    shards = {"InputName": "shards", "S3Input": {"S3Uri": f"s3://{BUCKET}/shards/", "S3DataType": "S3Prefix",
-                                                 "LocalPath": "/opt/ml/processing/input/shards", "S3InputMode": "File",
-                                                 "S3DataDistributionType": "ShardedByS3Key"}}
-    start_processing(sm, "shard-1", "shard.py", args=["/opt/ml", "120"], count=2, inputs=[shards],
-                     outputs=[processing_output("out", f"s3://{BUCKET}/sharded", mode="Continuous")])
+    """,
+    )
+    shards = {
+        "InputName": "shards",
+        "S3Input": {
+            "S3Uri": f"s3://{BUCKET}/shards/",
+            "S3DataType": "S3Prefix",
+            "LocalPath": "/opt/ml/processing/input/shards",
+            "S3InputMode": "File",
+            "S3DataDistributionType": "ShardedByS3Key",
+        },
+    }
+    start_processing(
+        sm,
+        "shard-1",
+        "shard.py",
+        args=["/opt/ml", "120"],
+        count=2,
+        inputs=[shards],
+        outputs=[processing_output("out", f"s3://{BUCKET}/sharded", mode="Continuous")],
+    )
 
     def uploaded() -> list[str]:
         return [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="sharded/").get("Contents", [])]
 
-    keys = wait_until(uploaded, lambda found: len(found) >= 2, timeout=60, interval=0.2,
-                      what="both hosts' continuous uploads")
+    keys = wait_until(
+        uploaded, lambda found: len(found) >= 2, timeout=60, interval=0.2, what="both hosts' continuous uploads"
+    )
     assert sm.describe_processing_job(ProcessingJobName="shard-1")["ProcessingJobStatus"] == "InProgress"
     assert sorted(keys) == ["sharded/algo-1.json", "sharded/algo-2.json"]
     seen = [json.loads(s3.get_object(Bucket=BUCKET, Key=k)["Body"].read()) for k in sorted(keys)]
@@ -146,17 +204,34 @@ def test_manifest_file_input_stages_the_listed_objects(clients):
         s3.put_object(Bucket=BUCKET, Key=key, Body=key.encode())
     manifest = [{"prefix": f"s3://{BUCKET}/pool/"}, "a.csv", "b/c.csv"]
     s3.put_object(Bucket=BUCKET, Key="manifests/m.json", Body=json.dumps(manifest).encode())
-    put_script(s3, "listing.py", """
+    put_script(
+        s3,
+        "listing.py",
+        """
         import os, sys
         found = sorted(os.path.relpath(os.path.join(d, f), sys.argv[1])
                        for d, _, fs in os.walk(sys.argv[1]) for f in fs)
         open(sys.argv[2] + "/listing.txt", "w").write(",".join(found))
-    """)
-    start_processing(sm, "manifest-1", "listing.py", args=["/opt/ml/processing/input/pool", "/opt/ml/processing/out"],
-                     inputs=[{"InputName": "pool", "S3Input": {
-                         "S3Uri": f"s3://{BUCKET}/manifests/m.json", "S3InputMode": "File",
-                         "LocalPath": "/opt/ml/processing/input/pool", "S3DataType": "ManifestFile"}}],
-                     outputs=[processing_output("out", f"s3://{BUCKET}/listing")])
+    """,
+    )
+    start_processing(
+        sm,
+        "manifest-1",
+        "listing.py",
+        args=["/opt/ml/processing/input/pool", "/opt/ml/processing/out"],
+        inputs=[
+            {
+                "InputName": "pool",
+                "S3Input": {
+                    "S3Uri": f"s3://{BUCKET}/manifests/m.json",
+                    "S3InputMode": "File",
+                    "LocalPath": "/opt/ml/processing/input/pool",
+                    "S3DataType": "ManifestFile",
+                },
+            }
+        ],
+        outputs=[processing_output("out", f"s3://{BUCKET}/listing")],
+    )
     assert wait_for_processing(sm, "manifest-1")["ProcessingJobStatus"] == "Completed"
     assert s3.get_object(Bucket=BUCKET, Key="listing/listing.txt")["Body"].read() == b"a.csv,b/c.csv"
 

@@ -1,5 +1,6 @@
 """The job history survives a restart: a finished job is described as before, with its logs; a job that
 was running when the server died has ended Failed, saying why, instead of staying InProgress."""
+
 from __future__ import annotations
 
 import signal
@@ -7,7 +8,12 @@ import time
 
 from support import wait_until
 from support.jobs import (
-    PROCESSING_BUCKET, PROCESSING_LOGS, job_log, put_script, start_processing, wait_for_processing,
+    PROCESSING_BUCKET,
+    PROCESSING_LOGS,
+    job_log,
+    put_script,
+    start_processing,
+    wait_for_processing,
 )
 from support.restart import OwnServer
 
@@ -30,14 +36,16 @@ def test_finished_jobs_are_kept_and_a_running_one_ends_failed_at_the_restart(tmp
 
         server.start()
         again = server.client("sagemaker").describe_processing_job(ProcessingJobName="done-before")
-        assert {k: again[k] for k in ("ProcessingJobStatus", "ProcessingJobArn", "CreationTime", "AppSpecification")} \
-            == {k: finished[k] for k in ("ProcessingJobStatus", "ProcessingJobArn", "CreationTime", "AppSpecification")}
+        assert {
+            k: again[k] for k in ("ProcessingJobStatus", "ProcessingJobArn", "CreationTime", "AppSpecification")
+        } == {k: finished[k] for k in ("ProcessingJobStatus", "ProcessingJobArn", "CreationTime", "AppSpecification")}
         assert "hello from before the restart" in job_log(server.client("logs"), PROCESSING_LOGS, "done-before")
         crashed = server.client("sagemaker").describe_processing_job(ProcessingJobName="running-at-the-crash")
         assert crashed["ProcessingJobStatus"] == "Failed"
         assert crashed["FailureReason"].startswith("InternalServerError: local_aws stopped while this job ran")
-        names = [j["ProcessingJobName"] for j in server.client("sagemaker").list_processing_jobs()[
-            "ProcessingJobSummaries"]]
+        names = [
+            j["ProcessingJobName"] for j in server.client("sagemaker").list_processing_jobs()["ProcessingJobSummaries"]
+        ]
         assert sorted(names) == ["done-before", "running-at-the-crash"]
     finally:
         server.kill()

@@ -1,4 +1,5 @@
 """Lake Formation's RegisterResource: the role must exist in IAM, as AWS requires."""
+
 from __future__ import annotations
 
 import json
@@ -9,8 +10,12 @@ BUCKET_ARN = "arn:aws:s3:::offline-store"
 
 
 def create_role(session, name: str, path: str = "/") -> str:
-    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                                                     "Principal": {"Service": "lakeformation.amazonaws.com"}}]}
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "lakeformation.amazonaws.com"}}
+        ],
+    }
     role = session.client("iam").create_role(RoleName=name, Path=path, AssumeRolePolicyDocument=json.dumps(trust))
     return role["Role"]["Arn"]
 
@@ -43,7 +48,8 @@ def test_the_service_linked_role_needs_no_role_arn(aws):
     lf = aws.client("lakeformation")
     lf.register_resource(ResourceArn=BUCKET_ARN, UseServiceLinkedRole=True)
     assert lf.describe_resource(ResourceArn=BUCKET_ARN)["ResourceInfo"]["RoleArn"].endswith(
-        "role/aws-service-role/lakeformation.amazonaws.com/AWSServiceRoleForLakeFormationDataAccess")
+        "role/aws-service-role/lakeformation.amazonaws.com/AWSServiceRoleForLakeFormationDataAccess"
+    )
     code, _ = error_of(lambda: lf.register_resource(ResourceArn="arn:aws:s3:::other"))
     assert code == "InvalidInputException"
 

@@ -1,4 +1,5 @@
 """Model Registry through boto3: moto's records plus the calls local_aws adds."""
+
 from __future__ import annotations
 
 import json
@@ -7,19 +8,26 @@ import pytest
 from botocore.exceptions import ClientError
 
 SPEC = {
-    "Containers": [{"Image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3",
-                    "ModelDataUrl": "s3://bucket/model.tar.gz"}],
+    "Containers": [
+        {
+            "Image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3",
+            "ModelDataUrl": "s3://bucket/model.tar.gz",
+        }
+    ],
     "SupportedContentTypes": ["text/csv"],
     "SupportedResponseMIMETypes": ["text/csv"],
 }
 
 
 def register(sm, group: str, status: str = "PendingManualApproval") -> str:
-    return sm.create_model_package(ModelPackageGroupName=group, InferenceSpecification=SPEC,
-                                   ModelApprovalStatus=status,
-                                   ModelMetrics={"ModelQuality": {"Statistics": {
-                                       "ContentType": "application/json", "S3Uri": "s3://bucket/evaluation.json"}}},
-                                   )["ModelPackageArn"]
+    return sm.create_model_package(
+        ModelPackageGroupName=group,
+        InferenceSpecification=SPEC,
+        ModelApprovalStatus=status,
+        ModelMetrics={
+            "ModelQuality": {"Statistics": {"ContentType": "application/json", "S3Uri": "s3://bucket/evaluation.json"}}
+        },
+    )["ModelPackageArn"]
 
 
 def test_versions_count_up_and_never_reuse_a_deleted_number(aws):
@@ -53,10 +61,13 @@ def test_group_cannot_be_deleted_while_versions_remain(aws):
 
 def test_missing_group_and_package_are_validation_errors(aws):
     sm = aws.client("sagemaker")
-    for call in (lambda: sm.delete_model_package_group(ModelPackageGroupName="nope"),
-                 lambda: sm.delete_model_package(
-                     ModelPackageName="arn:aws:sagemaker:us-east-1:123456789012:model-package/nope/1"),
-                 lambda: register(sm, "nope")):
+    for call in (
+        lambda: sm.delete_model_package_group(ModelPackageGroupName="nope"),
+        lambda: sm.delete_model_package(
+            ModelPackageName="arn:aws:sagemaker:us-east-1:123456789012:model-package/nope/1"
+        ),
+        lambda: register(sm, "nope"),
+    ):
         with pytest.raises(ClientError) as err:
             call()
         assert err.value.response["Error"]["Code"] == "ValidationException"

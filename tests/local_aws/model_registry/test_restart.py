@@ -1,5 +1,6 @@
 """The Model Registry survives a restart: groups, versions with their approval status and metrics, group
 policies, and version numbers that go on from the highest a group ever had."""
+
 from __future__ import annotations
 
 import json
@@ -7,23 +8,36 @@ import signal
 import time
 
 import pytest
-
 from support import error_of
 from support.pipelines import SPEC
 from support.restart import OwnServer
 
 GROUP = "abalone-models"
-POLICY = json.dumps({"Version": "2012-10-17", "Statement": [{
-    "Sid": "Share", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::210987654321:root"},
-    "Action": "sagemaker:DescribeModelPackage",
-    "Resource": f"arn:aws:sagemaker:us-east-1:123456789012:model-package/{GROUP}/*"}]})
+POLICY = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "Share",
+                "Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::210987654321:root"},
+                "Action": "sagemaker:DescribeModelPackage",
+                "Resource": f"arn:aws:sagemaker:us-east-1:123456789012:model-package/{GROUP}/*",
+            }
+        ],
+    }
+)
 
 
 def register(sm, status: str = "PendingManualApproval") -> str:
-    return sm.create_model_package(ModelPackageGroupName=GROUP, InferenceSpecification=SPEC, ModelApprovalStatus=status,
-                                   ModelMetrics={"ModelQuality": {"Statistics": {
-                                       "ContentType": "application/json", "S3Uri": "s3://bucket/evaluation.json"}}},
-                                   )["ModelPackageArn"]
+    return sm.create_model_package(
+        ModelPackageGroupName=GROUP,
+        InferenceSpecification=SPEC,
+        ModelApprovalStatus=status,
+        ModelMetrics={
+            "ModelQuality": {"Statistics": {"ContentType": "application/json", "S3Uri": "s3://bucket/evaluation.json"}}
+        },
+    )["ModelPackageArn"]
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["stop", "kill-9"])
@@ -46,7 +60,9 @@ def test_versions_policies_and_numbering_survive_a_restart(own_server: OwnServer
         assert {**after, "ResponseMetadata": None} == {**described, "ResponseMetadata": None}
     listed = sm.list_model_packages(ModelPackageGroupName=GROUP)["ModelPackageSummaryList"]
     assert sorted((p["ModelPackageVersion"], p["ModelApprovalStatus"]) for p in listed) == [
-        (1, "PendingManualApproval"), (2, "Approved")]
+        (1, "PendingManualApproval"),
+        (2, "Approved"),
+    ]
     assert sm.get_model_package_group_policy(ModelPackageGroupName=GROUP)["ResourcePolicy"] == POLICY
     assert error_of(lambda: sm.describe_model_package(ModelPackageName=third))[0] == "ValidationException"
     assert register(sm).endswith(f"/{GROUP}/4")

@@ -1,9 +1,17 @@
 """The Model Registry's answers (moto's records, completed by local_aws) parse into SDK v3's pydantic shapes."""
+
 from __future__ import annotations
 
-SPEC = {"Containers": [{"Image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3",
-                        "ModelDataUrl": "s3://bucket/model.tar.gz"}],
-        "SupportedContentTypes": ["text/csv"], "SupportedResponseMIMETypes": ["text/csv"]}
+SPEC = {
+    "Containers": [
+        {
+            "Image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3",
+            "ModelDataUrl": "s3://bucket/model.tar.gz",
+        }
+    ],
+    "SupportedContentTypes": ["text/csv"],
+    "SupportedResponseMIMETypes": ["text/csv"],
+}
 METRICS = {"ModelQuality": {"Statistics": {"ContentType": "application/json", "S3Uri": "s3://bucket/evaluation.json"}}}
 
 
@@ -12,9 +20,13 @@ def test_groups_and_versions_parse_into_the_sdk_resources(aws):
 
     sm = aws.client("sagemaker")
     sm.create_model_package_group(ModelPackageGroupName="abalone-models", ModelPackageGroupDescription="rings")
-    arn = sm.create_model_package(ModelPackageGroupName="abalone-models", InferenceSpecification=SPEC,
-                                  ModelMetrics=METRICS, CustomerMetadataProperties={"data": "v1"},
-                                  ModelApprovalStatus="PendingManualApproval")["ModelPackageArn"]
+    arn = sm.create_model_package(
+        ModelPackageGroupName="abalone-models",
+        InferenceSpecification=SPEC,
+        ModelMetrics=METRICS,
+        CustomerMetadataProperties={"data": "v1"},
+        ModelApprovalStatus="PendingManualApproval",
+    )["ModelPackageArn"]
     sm.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved", ApprovalDescription="good")
     sm.create_model_package(ModelPackageName="standalone", InferenceSpecification=SPEC)
 

@@ -1,10 +1,10 @@
 """Fixtures of the SageMaker Pipelines tests: clients from the `aws` fixture's session (never boto3's
 default session, which another test may have pointed elsewhere)."""
+
 from __future__ import annotations
 
 import boto3
 import pytest
-
 from support.pipelines import BUCKET, SDK_BUCKET, SDK_MODEL_GROUP
 
 

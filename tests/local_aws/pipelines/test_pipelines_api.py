@@ -3,6 +3,7 @@
 Steps that need no job (Condition, Fail, RegisterModel, Model) run here; processing and training
 steps are in test_pipelines_execution.py.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -10,14 +11,20 @@ import datetime as dt
 from support import error_of
 from support.pipelines import ROLE, condition, create, definition, fail, register, run, start, steps_of, wait
 
-
 # --- pipelines -------------------------------------------------------------------------------------
+
 
 def test_create_describe_update_list_delete(aws):
     sm = aws.client("sagemaker")
     first = definition([fail("Stop", "no")])
-    arn = create(sm, "My-Pipeline", first, PipelineDescription="demo",
-                 ParallelismConfiguration={"MaxParallelExecutionSteps": 2}, Tags=[{"Key": "team", "Value": "ml"}])
+    arn = create(
+        sm,
+        "My-Pipeline",
+        first,
+        PipelineDescription="demo",
+        ParallelismConfiguration={"MaxParallelExecutionSteps": 2},
+        Tags=[{"Key": "team", "Value": "ml"}],
+    )
     assert arn == "arn:aws:sagemaker:us-east-1:123456789012:pipeline/my-pipeline"
     described = sm.describe_pipeline(PipelineName="My-Pipeline")
     assert described["PipelineName"] == "My-Pipeline" and described["PipelineDefinition"] == first
@@ -66,24 +73,40 @@ def test_definition_from_s3(aws):
     s3.create_bucket(Bucket="defs")
     text = definition([fail("F", "from s3")])
     s3.put_object(Bucket="defs", Key="p/definition.json", Body=text.encode())
-    sm.create_pipeline(PipelineName="from-s3", RoleArn=ROLE,
-                       PipelineDefinitionS3Location={"Bucket": "defs", "ObjectKey": "p/definition.json"})
+    sm.create_pipeline(
+        PipelineName="from-s3",
+        RoleArn=ROLE,
+        PipelineDefinitionS3Location={"Bucket": "defs", "ObjectKey": "p/definition.json"},
+    )
     assert sm.describe_pipeline(PipelineName="from-s3")["PipelineDefinition"] == text
-    code, message = error_of(lambda: sm.create_pipeline(
-        PipelineName="missing", RoleArn=ROLE,
-        PipelineDefinitionS3Location={"Bucket": "defs", "ObjectKey": "nope.json"}))
+    code, message = error_of(
+        lambda: sm.create_pipeline(
+            PipelineName="missing",
+            RoleArn=ROLE,
+            PipelineDefinitionS3Location={"Bucket": "defs", "ObjectKey": "nope.json"},
+        )
+    )
     assert code == "ValidationException" and "s3://defs/nope.json" in message
     code, _ = error_of(lambda: sm.create_pipeline(PipelineName="neither", RoleArn=ROLE))
     assert code == "ValidationException"
 
 
 PROCESSING_ARGS = {
-    "ProcessingResources": {"ClusterConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1,
-                                              "VolumeSizeInGB": 1}},
+    "ProcessingResources": {"ClusterConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 1}},
     "AppSpecification": {"ImageUri": "python", "ContainerEntrypoint": ["python3", "-c", "print(1)"]},
     "RoleArn": ROLE,
-    "ProcessingOutputConfig": {"Outputs": [{"OutputName": "report", "S3Output": {
-        "S3Uri": "s3://b/out", "LocalPath": "/opt/ml/processing/report", "S3UploadMode": "EndOfJob"}}]},
+    "ProcessingOutputConfig": {
+        "Outputs": [
+            {
+                "OutputName": "report",
+                "S3Output": {
+                    "S3Uri": "s3://b/out",
+                    "LocalPath": "/opt/ml/processing/report",
+                    "S3UploadMode": "EndOfJob",
+                },
+            }
+        ]
+    },
 }
 
 
@@ -94,22 +117,61 @@ INVALID = [
     ([fail("F", {"Get": "Parameters.Missing"})], None, "parameter 'Missing' is not declared"),
     ([fail("F", "x", DependsOn=["Ghost"])], None, "step 'Ghost', which is not defined"),
     ([fail("F", {"Get": "Steps.Ghost.ModelPackageArn"})], None, "step 'Ghost' is not defined"),
-    ([{"Name": "P", "Type": "Processing", "Arguments": PROCESSING_ARGS},
-      fail("F", {"Get": "Steps.P.ProcessingOutputConfig.Outputz['report'].S3Output.S3Uri"})], None,
-     "ProcessingOutputConfig has no member 'Outputz'"),
-    ([{"Name": "P", "Type": "Processing", "Arguments": PROCESSING_ARGS},
-      condition("C", [{"Type": "Equals", "LeftValue": 1, "RightValue": {"Std:JsonGet": {
-          "PropertyFile": {"Get": "Steps.P.PropertyFiles.Nope"}, "Path": "a"}}}])], None,
-     "declares no property file 'Nope'"),
-    ([{"Name": "P", "Type": "Processing", "Arguments": PROCESSING_ARGS,
-       "PropertyFiles": [{"PropertyFileName": "R", "OutputName": "absent", "FilePath": "r.json"}]}], None,
-     "names output 'absent'"),
+    (
+        [
+            {"Name": "P", "Type": "Processing", "Arguments": PROCESSING_ARGS},
+            fail("F", {"Get": "Steps.P.ProcessingOutputConfig.Outputz['report'].S3Output.S3Uri"}),
+        ],
+        None,
+        "ProcessingOutputConfig has no member 'Outputz'",
+    ),
+    (
+        [
+            {"Name": "P", "Type": "Processing", "Arguments": PROCESSING_ARGS},
+            condition(
+                "C",
+                [
+                    {
+                        "Type": "Equals",
+                        "LeftValue": 1,
+                        "RightValue": {
+                            "Std:JsonGet": {"PropertyFile": {"Get": "Steps.P.PropertyFiles.Nope"}, "Path": "a"}
+                        },
+                    }
+                ],
+            ),
+        ],
+        None,
+        "declares no property file 'Nope'",
+    ),
+    (
+        [
+            {
+                "Name": "P",
+                "Type": "Processing",
+                "Arguments": PROCESSING_ARGS,
+                "PropertyFiles": [{"PropertyFileName": "R", "OutputName": "absent", "FilePath": "r.json"}],
+            }
+        ],
+        None,
+        "names output 'absent'",
+    ),
     ([fail("A", "x", DependsOn=["B"]), fail("B", "y", DependsOn=["A"])], None, "cycle"),
     ([fail("F", {"Get": "Execution.Nope"})], None, "unknown execution variable"),
     ([{"Name": "W", "Type": "Wizardry", "Arguments": {}}], None, "unknown Type 'Wizardry'"),
     ([fail("F", "x")], [{"Name": "N", "Type": "Integer", "DefaultValue": "ten"}], "is not of type Integer"),
-    ([{"Name": "P", "Type": "Processing", "Arguments": PROCESSING_ARGS,
-       "CacheConfig": {"Enabled": True, "ExpireAfter": "soon"}}], None, "ISO 8601 duration"),
+    (
+        [
+            {
+                "Name": "P",
+                "Type": "Processing",
+                "Arguments": PROCESSING_ARGS,
+                "CacheConfig": {"Enabled": True, "ExpireAfter": "soon"},
+            }
+        ],
+        None,
+        "ISO 8601 duration",
+    ),
     ([register("R", CacheConfig={"Enabled": True})], None, "of type RegisterModel cannot have a CacheConfig"),
 ]
 
@@ -119,8 +181,10 @@ def test_invalid_definitions_are_rejected_naming_the_problem(aws):
     create(sm, "good", definition([fail("F", "x")]))
     for steps, parameters, expected in INVALID:
         text = steps if isinstance(steps, str) else definition(steps, parameters)
-        for call in (lambda: create(sm, "bad", text),
-                     lambda: sm.update_pipeline(PipelineName="good", PipelineDefinition=text)):
+        for call in (
+            lambda: create(sm, "bad", text),
+            lambda: sm.update_pipeline(PipelineName="good", PipelineDefinition=text),
+        ):
             code, message = error_of(call)
             assert code == "ValidationException" and expected in message, message
     assert [p["PipelineName"] for p in sm.list_pipelines()["PipelineSummaries"]] == ["good"]
@@ -129,11 +193,13 @@ def test_invalid_definitions_are_rejected_naming_the_problem(aws):
 
 # --- executions of in-process steps ------------------------------------------------------------------
 
-PARAMETERS = [{"Name": "Threshold", "Type": "Float", "DefaultValue": 0.5},
-              {"Name": "Count", "Type": "Integer", "DefaultValue": 3},
-              {"Name": "Flag", "Type": "Boolean", "DefaultValue": False},
-              {"Name": "Mode", "Type": "String", "DefaultValue": "fast", "EnumValues": ["fast", "slow"]},
-              {"Name": "Group", "Type": "String"}]
+PARAMETERS = [
+    {"Name": "Threshold", "Type": "Float", "DefaultValue": 0.5},
+    {"Name": "Count", "Type": "Integer", "DefaultValue": 3},
+    {"Name": "Flag", "Type": "Boolean", "DefaultValue": False},
+    {"Name": "Mode", "Type": "String", "DefaultValue": "fast", "EnumValues": ["fast", "slow"]},
+    {"Name": "Group", "Type": "String"},
+]
 
 
 def test_start_checks_parameters(aws):
@@ -149,16 +215,24 @@ def test_start_checks_parameters(aws):
     ]
     for parameters, expected in bad:
         code, message = error_of(
-            lambda: sm.start_pipeline_execution(PipelineName="params", PipelineParameters=parameters))
+            lambda: sm.start_pipeline_execution(PipelineName="params", PipelineParameters=parameters)
+        )
         assert code == "ValidationException" and expected in message, message
     assert sm.list_pipeline_executions(PipelineName="params")["PipelineExecutionSummaries"] == []
 
-    arn = start(sm, "params", [{"Name": "Group", "Value": "g"}, {"Name": "Count", "Value": "7"},
-                               {"Name": "Flag", "Value": "True"}])
+    arn = start(
+        sm,
+        "params",
+        [{"Name": "Group", "Value": "g"}, {"Name": "Count", "Value": "7"}, {"Name": "Flag", "Value": "True"}],
+    )
     listed = sm.list_pipeline_parameters_for_execution(PipelineExecutionArn=arn)["PipelineParameters"]
-    assert listed == [{"Name": "Threshold", "Value": "0.5"}, {"Name": "Count", "Value": "7"},
-                      {"Name": "Flag", "Value": "True"}, {"Name": "Mode", "Value": "fast"},
-                      {"Name": "Group", "Value": "g"}]
+    assert listed == [
+        {"Name": "Threshold", "Value": "0.5"},
+        {"Name": "Count", "Value": "7"},
+        {"Name": "Flag", "Value": "True"},
+        {"Name": "Mode", "Value": "fast"},
+        {"Name": "Group", "Value": "g"},
+    ]
     paged = sm.list_pipeline_parameters_for_execution(PipelineExecutionArn=arn, MaxResults=2)
     rest = sm.list_pipeline_parameters_for_execution(PipelineExecutionArn=arn, NextToken=paged["NextToken"])
     assert paged["PipelineParameters"] + rest["PipelineParameters"] == listed and "NextToken" not in rest
@@ -175,17 +249,34 @@ def test_condition_branches_and_fail_step(aws):
         {"Type": "LessThanOrEqualTo", "LeftValue": 3, "RightValue": {"Get": "Parameters.Count"}},
         {"Type": "Equals", "LeftValue": {"Get": "Parameters.Mode"}, "RightValue": "fast"},
         {"Type": "In", "QueryValue": {"Get": "Parameters.Group"}, "Values": ["a", "g", {"Get": "Parameters.Mode"}]},
-        {"Type": "Not", "Condition": {"Type": "Equals", "LeftValue": {"Get": "Parameters.Flag"},
-                                      "RightValue": True}},
-        {"Type": "Or", "Conditions": [{"Type": "Equals", "LeftValue": 1, "RightValue": 2},
-                                      {"Type": "Equals", "LeftValue": {"Get": "Execution.PipelineName"},
-                                       "RightValue": "branches"}]},
+        {"Type": "Not", "Condition": {"Type": "Equals", "LeftValue": {"Get": "Parameters.Flag"}, "RightValue": True}},
+        {
+            "Type": "Or",
+            "Conditions": [
+                {"Type": "Equals", "LeftValue": 1, "RightValue": 2},
+                {"Type": "Equals", "LeftValue": {"Get": "Execution.PipelineName"}, "RightValue": "branches"},
+            ],
+        },
     ]
-    message = {"Std:Join": {"On": " ", "Values": ["count", {"Get": "Parameters.Count"}, "in",
-                                                  {"Get": "Execution.PipelineExecutionId"}]}}
-    text = definition([condition("Check", conditions, if_steps=[register("Register")],
-                                 else_steps=[fail("TooLow", message)], DisplayName="Quality gate",
-                                 Description="gate")], PARAMETERS)
+    message = {
+        "Std:Join": {
+            "On": " ",
+            "Values": ["count", {"Get": "Parameters.Count"}, "in", {"Get": "Execution.PipelineExecutionId"}],
+        }
+    }
+    text = definition(
+        [
+            condition(
+                "Check",
+                conditions,
+                if_steps=[register("Register")],
+                else_steps=[fail("TooLow", message)],
+                DisplayName="Quality gate",
+                Description="gate",
+            )
+        ],
+        PARAMETERS,
+    )
     arn, described, steps = run(sm, "branches", text, [{"Name": "Group", "Value": "g"}])
     assert described["PipelineExecutionStatus"] == "Succeeded" and "FailureReason" not in described
     assert set(steps) == {"Check", "Register"}
@@ -194,8 +285,10 @@ def test_condition_branches_and_fail_step(aws):
     package_arn = steps["Register"]["Metadata"]["RegisterModel"]["Arn"]
     package = sm.describe_model_package(ModelPackageName=package_arn)
     assert package["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"] == "s3://bucket/evaluation.json"
-    assert all(s["StepStatus"] == "Succeeded" and s["AttemptCount"] == 1 and s["EndTime"] >= s["StartTime"]
-               for s in steps.values())
+    assert all(
+        s["StepStatus"] == "Succeeded" and s["AttemptCount"] == 1 and s["EndTime"] >= s["StartTime"]
+        for s in steps.values()
+    )
 
     second = start(sm, "branches", [{"Name": "Group", "Value": "g"}, {"Name": "Count", "Value": "2"}])
     described = wait(sm, second)
@@ -214,9 +307,13 @@ def test_condition_branches_and_fail_step(aws):
 
 def test_downstream_steps_never_start_after_a_failure(aws):
     sm = aws.client("sagemaker")
-    text = definition([register("Register", group="no-such-group"),
-                       fail("After", {"Get": "Steps.Register.ModelPackageArn"}),
-                       fail("AlsoAfter", "x", DependsOn=["Register"])])
+    text = definition(
+        [
+            register("Register", group="no-such-group"),
+            fail("After", {"Get": "Steps.Register.ModelPackageArn"}),
+            fail("AlsoAfter", "x", DependsOn=["Register"]),
+        ]
+    )
     _, described, steps = run(sm, "failing", text)
     assert described["PipelineExecutionStatus"] == "Failed"
     assert list(steps) == ["Register"]
@@ -227,12 +324,30 @@ def test_downstream_steps_never_start_after_a_failure(aws):
 def test_data_references_order_steps_and_properties_resolve(aws):
     sm = aws.client("sagemaker")
     sm.create_model_package_group(ModelPackageGroupName="models")
-    model = {"Name": "Model", "Type": "Model", "Arguments": {
-        "ExecutionRoleArn": ROLE, "PrimaryContainer": {"Image": "img", "ModelDataUrl": {
-            "Get": "Steps.Register.InferenceSpecification.Containers[0].ModelDataUrl"}}}}
-    report = fail("Report", {"Std:Join": {"On": "|", "Values": [
-        {"Get": "Steps.Register.ModelPackageArn"}, {"Get": "Steps.Model.PrimaryContainer.ModelDataUrl"},
-        {"Get": "Steps.Register.ModelApprovalStatus"}]}})
+    model = {
+        "Name": "Model",
+        "Type": "Model",
+        "Arguments": {
+            "ExecutionRoleArn": ROLE,
+            "PrimaryContainer": {
+                "Image": "img",
+                "ModelDataUrl": {"Get": "Steps.Register.InferenceSpecification.Containers[0].ModelDataUrl"},
+            },
+        },
+    }
+    report = fail(
+        "Report",
+        {
+            "Std:Join": {
+                "On": "|",
+                "Values": [
+                    {"Get": "Steps.Register.ModelPackageArn"},
+                    {"Get": "Steps.Model.PrimaryContainer.ModelDataUrl"},
+                    {"Get": "Steps.Register.ModelApprovalStatus"},
+                ],
+            }
+        },
+    )
     _, described, steps = run(sm, "refs", definition([report, model, register("Register")]))
     assert described["PipelineExecutionStatus"] == "Failed"
     starts = {name: s["StartTime"] for name, s in steps.items()}
@@ -251,8 +366,12 @@ def test_data_references_order_steps_and_properties_resolve(aws):
 
 def test_unsupported_step_type_fails_its_step(aws):
     sm = aws.client("sagemaker")
-    lambda_step = {"Name": "L", "Type": "Lambda", "FunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:f",
-                   "Arguments": {}}
+    lambda_step = {
+        "Name": "L",
+        "Type": "Lambda",
+        "FunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:f",
+        "Arguments": {},
+    }
     _, described, steps = run(sm, "lambda", definition([lambda_step]))
     assert described["PipelineExecutionStatus"] == "Failed"
     assert "Step type Lambda is not supported by local_aws" in steps["L"]["FailureReason"]
@@ -260,12 +379,20 @@ def test_unsupported_step_type_fails_its_step(aws):
 
 def test_execution_records_and_updates(aws):
     sm = aws.client("sagemaker")
-    text = definition([fail("F", "done")], PipelineExperimentConfig={
-        "ExperimentName": {"Get": "Execution.PipelineName"}, "TrialName": {"Get": "Execution.PipelineExecutionId"}})
+    text = definition(
+        [fail("F", "done")],
+        PipelineExperimentConfig={
+            "ExperimentName": {"Get": "Execution.PipelineName"},
+            "TrialName": {"Get": "Execution.PipelineExecutionId"},
+        },
+    )
     create(sm, "records", text, ParallelismConfiguration={"MaxParallelExecutionSteps": 4})
-    arn = sm.start_pipeline_execution(PipelineName="records", PipelineExecutionDisplayName="first-run",
-                                      PipelineExecutionDescription="d",
-                                      ClientRequestToken="t" * 32)["PipelineExecutionArn"]
+    arn = sm.start_pipeline_execution(
+        PipelineName="records",
+        PipelineExecutionDisplayName="first-run",
+        PipelineExecutionDescription="d",
+        ClientRequestToken="t" * 32,
+    )["PipelineExecutionArn"]
     again = sm.start_pipeline_execution(PipelineName="records", ClientRequestToken="t" * 32)
     assert again["PipelineExecutionArn"] == arn
     described = wait(sm, arn)
@@ -274,21 +401,27 @@ def test_execution_records_and_updates(aws):
     assert described["PipelineExperimentConfig"] == {"ExperimentName": "records", "TrialName": arn.rsplit("/", 1)[1]}
     assert described["ParallelismConfiguration"] == {"MaxParallelExecutionSteps": 4}
     assert sm.describe_pipeline_definition_for_execution(PipelineExecutionArn=arn)["PipelineDefinition"] == text
-    sm.update_pipeline_execution(PipelineExecutionArn=arn, PipelineExecutionDescription="renamed",
-                                 PipelineExecutionDisplayName="second-name")
+    sm.update_pipeline_execution(
+        PipelineExecutionArn=arn, PipelineExecutionDescription="renamed", PipelineExecutionDisplayName="second-name"
+    )
     described = sm.describe_pipeline_execution(PipelineExecutionArn=arn)
-    assert (described["PipelineExecutionDescription"], described["PipelineExecutionDisplayName"]) == \
-        ("renamed", "second-name")
+    assert (described["PipelineExecutionDescription"], described["PipelineExecutionDisplayName"]) == (
+        "renamed",
+        "second-name",
+    )
     default_named = sm.start_pipeline_execution(PipelineName="records")["PipelineExecutionArn"]
     described = sm.describe_pipeline_execution(PipelineExecutionArn=default_named)
     assert described["PipelineExecutionDisplayName"].startswith("execution-")
     wait(sm, default_named)
-    oldest_first = sm.list_pipeline_executions(PipelineName="records",
-                                               SortOrder="Ascending")["PipelineExecutionSummaries"]
+    oldest_first = sm.list_pipeline_executions(PipelineName="records", SortOrder="Ascending")[
+        "PipelineExecutionSummaries"
+    ]
     assert [s["PipelineExecutionArn"] for s in oldest_first] == [arn, default_named]
     between = sm.list_pipeline_executions(
-        PipelineName="records", CreatedAfter=oldest_first[0]["StartTime"] + dt.timedelta(milliseconds=1),
-        CreatedBefore=oldest_first[1]["StartTime"] + dt.timedelta(seconds=1))
+        PipelineName="records",
+        CreatedAfter=oldest_first[0]["StartTime"] + dt.timedelta(milliseconds=1),
+        CreatedBefore=oldest_first[1]["StartTime"] + dt.timedelta(seconds=1),
+    )
     assert [s["PipelineExecutionArn"] for s in between["PipelineExecutionSummaries"]] == [default_named]
     paged = sm.list_pipeline_executions(PipelineName="records", MaxResults=1)
     assert [s["PipelineExecutionArn"] for s in paged["PipelineExecutionSummaries"]] == [default_named]
@@ -303,11 +436,15 @@ def test_execution_records_and_updates(aws):
 def test_run_condition_steps_run_on_failure_and_complete_with_failures(aws):
     """A DependsOn {"Step", "Trigger": "Failed"} step runs because its upstream failed (StepDependency)."""
     sm = aws.client("sagemaker")
-    notify = condition("Notify", [{"Type": "Equals", "LeftValue": 1, "RightValue": 1}],
-                       DependsOn=[{"Step": "Register", "Trigger": "Failed"}])
+    notify = condition(
+        "Notify",
+        [{"Type": "Equals", "LeftValue": 1, "RightValue": 1}],
+        DependsOn=[{"Step": "Register", "Trigger": "Failed"}],
+    )
     on_success = condition("OnSuccess", [], DependsOn=["Register"])
-    _, described, steps = run(sm, "run-conditions",
-                              definition([register("Register", group="absent"), notify, on_success]))
+    _, described, steps = run(
+        sm, "run-conditions", definition([register("Register", group="absent"), notify, on_success])
+    )
     assert described["PipelineExecutionStatus"] == "CompletedWithFailures"
     assert set(steps) == {"Register", "Notify"}
     assert steps["Register"]["StepStatus"] == "Failed" and steps["Notify"]["StepStatus"] == "Succeeded"

@@ -5,6 +5,7 @@ an entrypoint argument may hold (those find /opt/ml from their own path, as loca
 paths only in the entrypoint, arguments and environment); the definitions are written by hand as the
 SDK would emit them.
 """
+
 from __future__ import annotations
 
 import json
@@ -13,12 +14,24 @@ import sys
 import textwrap
 import time
 
-from local_aws.pipelines.executor import retry_delay
 from support import error_of, wait_until
 from support.jobs import job_log
 from support.pipelines import (
-    BUCKET, condition, create, definition, fail, processing, register, start, steps_of, training, wait, wait_for_step,
+    BUCKET,
+    condition,
+    create,
+    definition,
+    fail,
+    processing,
+    register,
+    start,
+    steps_of,
+    training,
+    wait,
+    wait_for_step,
 )
+
+from local_aws.pipelines.executor import retry_delay
 
 PREPARE = """
     import json, pathlib, sys
@@ -45,27 +58,53 @@ def test_processing_training_condition_register_chain(clients):
     s3.put_object(Bucket=BUCKET, Key="code/prepare.py", Body=textwrap.dedent(PREPARE).encode())
     prefix = {"Std:Join": {"On": "/", "Values": ["s3:/", BUCKET, "runs", {"Get": "Execution.PipelineExecutionId"}]}}
     prepare = processing(
-        "Prepare", RUN_PREPARE, args=["--rows", {"Std:Join": {"On": "", "Values": [{"Get": "Parameters.Rows"}]}}],
+        "Prepare",
+        RUN_PREPARE,
+        args=["--rows", {"Std:Join": {"On": "", "Values": [{"Get": "Parameters.Rows"}]}}],
         inputs=[("code", f"s3://{BUCKET}/code/")],
-        outputs=[("train", {"Std:Join": {"On": "/", "Values": [prefix, "train"]}}),
-                 ("evaluation", {"Std:Join": {"On": "/", "Values": [prefix, "evaluation"]}})],
-        PropertyFiles=[{"PropertyFileName": "Evaluation", "OutputName": "evaluation", "FilePath": "evaluation.json"}])
-    train = training("Train", f"s3://{BUCKET}/code/",
-                     {"Get": "Steps.Prepare.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri"},
-                     f"s3://{BUCKET}/models")
+        outputs=[
+            ("train", {"Std:Join": {"On": "/", "Values": [prefix, "train"]}}),
+            ("evaluation", {"Std:Join": {"On": "/", "Values": [prefix, "evaluation"]}}),
+        ],
+        PropertyFiles=[{"PropertyFileName": "Evaluation", "OutputName": "evaluation", "FilePath": "evaluation.json"}],
+    )
+    train = training(
+        "Train",
+        f"s3://{BUCKET}/code/",
+        {"Get": "Steps.Prepare.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri"},
+        f"s3://{BUCKET}/models",
+    )
     model = register("Register")
     model["Arguments"]["InferenceSpecification"]["Containers"][0]["ModelDataUrl"] = {
-        "Get": "Steps.Train.ModelArtifacts.S3ModelArtifacts"}
+        "Get": "Steps.Train.ModelArtifacts.S3ModelArtifacts"
+    }
     evaluation = {"Get": "Steps.Prepare.PropertyFiles.Evaluation"}
     mse = {"Std:JsonGet": {"PropertyFile": evaluation, "Path": "regression_metrics.mse.value"}}
-    gate = condition("Good", [
-        {"Type": "LessThanOrEqualTo", "LeftValue": mse, "RightValue": {"Get": "Parameters.MaxMse"}},
-        {"Type": "Equals", "LeftValue": {"Std:JsonGet": {"PropertyFile": evaluation, "Path": "rows[0]"}},
-         "RightValue": {"Get": "Parameters.Rows"}}],
-        if_steps=[model], else_steps=[fail("TooHigh", {"Std:Join": {"On": " ", "Values": ["mse", mse]}})],
-        DependsOn=["Train"])
-    create(sm, "chain", definition([gate, train, prepare], [{"Name": "Rows", "Type": "Integer", "DefaultValue": 4},
-                                                            {"Name": "MaxMse", "Type": "Float", "DefaultValue": 0.5}]))
+    gate = condition(
+        "Good",
+        [
+            {"Type": "LessThanOrEqualTo", "LeftValue": mse, "RightValue": {"Get": "Parameters.MaxMse"}},
+            {
+                "Type": "Equals",
+                "LeftValue": {"Std:JsonGet": {"PropertyFile": evaluation, "Path": "rows[0]"}},
+                "RightValue": {"Get": "Parameters.Rows"},
+            },
+        ],
+        if_steps=[model],
+        else_steps=[fail("TooHigh", {"Std:Join": {"On": " ", "Values": ["mse", mse]}})],
+        DependsOn=["Train"],
+    )
+    create(
+        sm,
+        "chain",
+        definition(
+            [gate, train, prepare],
+            [
+                {"Name": "Rows", "Type": "Integer", "DefaultValue": 4},
+                {"Name": "MaxMse", "Type": "Float", "DefaultValue": 0.5},
+            ],
+        ),
+    )
 
     arn = start(sm, "chain")
     assert sm.describe_pipeline_execution(PipelineExecutionArn=arn)["PipelineExecutionStatus"] == "Executing"
@@ -78,20 +117,24 @@ def test_processing_training_condition_register_chain(clients):
     job_arn = steps["Prepare"]["Metadata"]["ProcessingJob"]["Arn"]
     job_name = job_arn.rsplit("/", 1)[1]
     assert job_name.startswith(f"pipelines-{execution_id}-prepare-")
-    job = sm.describe_processing_job(ProcessingJobName=next(
-        j["ProcessingJobName"] for j in sm.list_processing_jobs()["ProcessingJobSummaries"]))
+    job = sm.describe_processing_job(
+        ProcessingJobName=next(j["ProcessingJobName"] for j in sm.list_processing_jobs()["ProcessingJobSummaries"])
+    )
     assert job["AppSpecification"]["ContainerArguments"] == ["--rows", "4"]
     run_prefix = f"s3://{BUCKET}/runs/{execution_id}"
     assert job["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"] == f"{run_prefix}/train"
     training_arn = steps["Train"]["Metadata"]["TrainingJob"]["Arn"]
     trained = sm.describe_training_job(
-        TrainingJobName=sm.list_training_jobs()["TrainingJobSummaries"][0]["TrainingJobName"])
+        TrainingJobName=sm.list_training_jobs()["TrainingJobSummaries"][0]["TrainingJobName"]
+    )
     assert trained["TrainingJobArn"] == training_arn
     assert trained["InputDataConfig"][1]["DataSource"]["S3DataSource"]["S3Uri"] == f"{run_prefix}/train"
     assert steps["Good"]["Metadata"] == {"Condition": {"Outcome": "True"}}
     package = sm.describe_model_package(ModelPackageName=steps["Register"]["Metadata"]["RegisterModel"]["Arn"])
-    assert package["InferenceSpecification"]["Containers"][0]["ModelDataUrl"] == \
-        trained["ModelArtifacts"]["S3ModelArtifacts"]
+    assert (
+        package["InferenceSpecification"]["Containers"][0]["ModelDataUrl"]
+        == trained["ModelArtifacts"]["S3ModelArtifacts"]
+    )
 
     low = start(sm, "chain", [{"Name": "Rows", "Value": "1"}])  # mse 1.0 > 0.5: the else branch fails
     described = wait(sm, low, timeout=60)
@@ -113,8 +156,9 @@ def test_independent_steps_run_concurrently_within_the_parallelism_limit(clients
     assert steps["A"]["StartTime"] < steps["B"]["EndTime"] and steps["B"]["StartTime"] < steps["A"]["EndTime"]
     assert elapsed < 2.9, f"two 1.5 s steps took {elapsed:.1f} s: they did not overlap"
 
-    serial = sm.start_pipeline_execution(PipelineName="parallel",
-                                         ParallelismConfiguration={"MaxParallelExecutionSteps": 1})
+    serial = sm.start_pipeline_execution(
+        PipelineName="parallel", ParallelismConfiguration={"MaxParallelExecutionSteps": 1}
+    )
     assert wait(sm, serial["PipelineExecutionArn"])["PipelineExecutionStatus"] == "Succeeded"
     first, second = sorted(steps_of(sm, serial["PipelineExecutionArn"]).values(), key=lambda s: s["StartTime"])
     assert first["EndTime"] <= second["StartTime"]
@@ -122,9 +166,18 @@ def test_independent_steps_run_concurrently_within_the_parallelism_limit(clients
 
 def test_failing_job_fails_the_execution_and_is_not_retried_for_an_algorithm_error(clients):
     s3, sm = clients
-    crash = processing("Crash", "import sys; print('bad input'); sys.exit(3)", RetryPolicies=[
-        {"ExceptionType": ["SageMaker.JOB_INTERNAL_ERROR", "SageMaker.CAPACITY_ERROR"], "IntervalSeconds": 1,
-         "BackoffRate": 2.0, "MaxAttempts": 3}])
+    crash = processing(
+        "Crash",
+        "import sys; print('bad input'); sys.exit(3)",
+        RetryPolicies=[
+            {
+                "ExceptionType": ["SageMaker.JOB_INTERNAL_ERROR", "SageMaker.CAPACITY_ERROR"],
+                "IntervalSeconds": 1,
+                "BackoffRate": 2.0,
+                "MaxAttempts": 3,
+            }
+        ],
+    )
     create(sm, "crash", definition([crash, processing("After", "print(1)", DependsOn=["Crash"])]))
     arn = start(sm, "crash")
     described = wait(sm, arn)
@@ -141,10 +194,10 @@ def test_failing_job_fails_the_execution_and_is_not_retried_for_an_algorithm_err
 
 def test_retry_policy_arithmetic():
     """Which failures a policy retries, how often and after how long (IntervalSeconds * BackoffRate^n)."""
-    policies = [{"ExceptionType": ["SageMaker.JOB_INTERNAL_ERROR"], "IntervalSeconds": 2, "BackoffRate": 3.0,
-                 "MaxAttempts": 2},
-                {"ExceptionType": ["Step.SERVICE_FAULT"], "IntervalSeconds": 1, "BackoffRate": 2.0,
-                 "ExpireAfterMin": 0}]
+    policies = [
+        {"ExceptionType": ["SageMaker.JOB_INTERNAL_ERROR"], "IntervalSeconds": 2, "BackoffRate": 3.0, "MaxAttempts": 2},
+        {"ExceptionType": ["Step.SERVICE_FAULT"], "IntervalSeconds": 1, "BackoffRate": 2.0, "ExpireAfterMin": 0},
+    ]
     used: dict[int, int] = {}
     now = time.monotonic()
     assert retry_delay(policies, "SageMaker.JOB_INTERNAL_ERROR", used, now) == 2.0
@@ -156,8 +209,13 @@ def test_retry_policy_arithmetic():
 
 def test_stop_stops_the_running_job_and_nothing_after_it(clients):
     s3, sm = clients
-    create(sm, "stoppable", definition([processing("Long", "import time; time.sleep(60)"),
-                                        processing("Next", "print(1)", DependsOn=["Long"])]))
+    create(
+        sm,
+        "stoppable",
+        definition(
+            [processing("Long", "import time; time.sleep(60)"), processing("Next", "print(1)", DependsOn=["Long"])]
+        ),
+    )
     arn = start(sm, "stoppable")
     running = wait_for_step(sm, arn, "Long", "Executing")
     assert sm.stop_pipeline_execution(PipelineExecutionArn=arn)["PipelineExecutionArn"] == arn
@@ -170,10 +228,16 @@ def test_stop_stops_the_running_job_and_nothing_after_it(clients):
     job_name = running["Metadata"]["ProcessingJob"]["Arn"].rsplit("/", 1)[1]
     assert sm.describe_processing_job(ProcessingJobName=job_name)["ProcessingJobStatus"] == "Stopped"
     # A selective execution's source must have Succeeded or Failed (AWS's SelectiveExecutionConfig rule).
-    assert error_of(lambda: sm.start_pipeline_execution(PipelineName="stoppable", SelectiveExecutionConfig={
-        "SourcePipelineExecutionArn": arn, "SelectedSteps": [{"StepName": "Long"}]})) == (
-        "ValidationException", f"Source pipeline execution '{arn}' is Stopped: the source of a selective execution "
-                               "must have Succeeded or Failed.")
+    assert error_of(
+        lambda: sm.start_pipeline_execution(
+            PipelineName="stoppable",
+            SelectiveExecutionConfig={"SourcePipelineExecutionArn": arn, "SelectedSteps": [{"StepName": "Long"}]},
+        )
+    ) == (
+        "ValidationException",
+        f"Source pipeline execution '{arn}' is Stopped: the source of a selective execution "
+        "must have Succeeded or Failed.",
+    )
 
 
 def test_delete_pipeline_is_refused_while_an_execution_is_executing_or_stopping(aws, clients):
@@ -188,8 +252,11 @@ def test_delete_pipeline_is_refused_while_an_execution_is_executing_or_stopping(
     create(sm, "busy", definition([processing("Long", stubborn)]))
     arn = start(sm, "busy")
     job = wait_for_step(sm, arn, "Long", "Executing")["Metadata"]["ProcessingJob"]["Arn"].rsplit("/", 1)[1]
-    wait_until(lambda: job_log(aws.client("logs"), "/aws/sagemaker/ProcessingJobs", job),
-               lambda lines: "ignoring SIGTERM" in lines, what="the job ignoring SIGTERM")  # a stop: 5 s Stopping
+    wait_until(
+        lambda: job_log(aws.client("logs"), "/aws/sagemaker/ProcessingJobs", job),
+        lambda lines: "ignoring SIGTERM" in lines,
+        what="the job ignoring SIGTERM",
+    )  # a stop: 5 s Stopping
     code, message = error_of(lambda: sm.delete_pipeline(PipelineName="busy"))
     assert code == "ConflictException" and arn in message
     sm.stop_pipeline_execution(PipelineExecutionArn=arn)
@@ -207,10 +274,17 @@ def test_retry_reruns_failed_steps_and_keeps_succeeded_ones(clients):
         import os, sys
         sys.exit(0 if os.path.exists("/opt/ml/processing/flags/ok") else 4)
     """
-    create(sm, "retry", definition([
-        processing("First", "print('first')"),
-        processing("Check", check, inputs=[("flags", f"s3://{BUCKET}/flags/")], DependsOn=["First"]),
-        processing("Last", "print('last')", DependsOn=["Check"])]))
+    create(
+        sm,
+        "retry",
+        definition(
+            [
+                processing("First", "print('first')"),
+                processing("Check", check, inputs=[("flags", f"s3://{BUCKET}/flags/")], DependsOn=["First"]),
+                processing("Last", "print('last')", DependsOn=["Check"]),
+            ]
+        ),
+    )
     arn = start(sm, "retry")
     assert wait(sm, arn)["PipelineExecutionStatus"] == "Failed"
     before = steps_of(sm, arn)
@@ -232,12 +306,22 @@ def test_retry_reruns_failed_steps_and_keeps_succeeded_ones(clients):
 
 def test_cache_hits_reuse_earlier_results(clients):
     s3, sm = clients
-    cached = processing("Cached", "print('work')", args=[{"Get": "Parameters.Mode"}],
-                        outputs=[("out", f"s3://{BUCKET}/cached")],
-                        CacheConfig={"Enabled": True, "ExpireAfter": "PT1H"})
+    cached = processing(
+        "Cached",
+        "print('work')",
+        args=[{"Get": "Parameters.Mode"}],
+        outputs=[("out", f"s3://{BUCKET}/cached")],
+        CacheConfig={"Enabled": True, "ExpireAfter": "PT1H"},
+    )
     brief = processing("Brief", "print('brief')", CacheConfig={"Enabled": True, "ExpireAfter": "PT2S"})
-    create(sm, "cache", definition([cached, brief, processing("Uncached", "print(1)")],
-                                   [{"Name": "Mode", "Type": "String", "DefaultValue": "a"}]))
+    create(
+        sm,
+        "cache",
+        definition(
+            [cached, brief, processing("Uncached", "print(1)")],
+            [{"Name": "Mode", "Type": "String", "DefaultValue": "a"}],
+        ),
+    )
     first = start(sm, "cache")
     assert wait(sm, first)["PipelineExecutionStatus"] == "Succeeded"
     second = start(sm, "cache")
@@ -269,16 +353,23 @@ def test_an_execution_is_visible_from_another_process(clients, server):
         print(json.dumps([sm.describe_pipeline_execution(PipelineExecutionArn="{arn}")["PipelineExecutionStatus"],
                           [s["StepName"] for s in steps]]))
     """)
-    out = subprocess.run([sys.executable, "-c", probe], env=server.env | server.client_env(), capture_output=True,
-                         text=True, timeout=60, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        env=server.env | server.client_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
     assert json.loads(out) == ["Succeeded", ["Only"]]
 
 
 def test_selective_execution_runs_the_selected_steps_on_the_source_results(clients):
     s3, sm = clients
     first = processing("First", "print('first')", outputs=[("out", f"s3://{BUCKET}/first")])
-    second = processing("Second", "print('second')", args=[
-        {"Get": "Steps.First.ProcessingOutputConfig.Outputs['out'].S3Output.S3Uri"}])
+    second = processing(
+        "Second", "print('second')", args=[{"Get": "Steps.First.ProcessingOutputConfig.Outputs['out'].S3Output.S3Uri"}]
+    )
     third = processing("Third", "print('third')", DependsOn=["Second"])
     create(sm, "selective", definition([first, second, third]))
     source = start(sm, "selective")
@@ -294,9 +385,13 @@ def test_selective_execution_runs_the_selected_steps_on_the_source_results(clien
     assert steps["Second"]["Metadata"] != earlier["Second"]["Metadata"]
     assert "SelectiveExecutionResult" not in steps["Second"]
     job = steps["Second"]["Metadata"]["ProcessingJob"]["Arn"].rsplit("/", 1)[1]
-    assert sm.describe_processing_job(ProcessingJobName=job)["AppSpecification"]["ContainerArguments"] == \
-        [f"s3://{BUCKET}/first"]
+    assert sm.describe_processing_job(ProcessingJobName=job)["AppSpecification"]["ContainerArguments"] == [
+        f"s3://{BUCKET}/first"
+    ]
 
-    code, message = error_of(lambda: sm.start_pipeline_execution(
-        PipelineName="selective", SelectiveExecutionConfig={"SelectedSteps": [{"StepName": "Second"}]}))
+    code, message = error_of(
+        lambda: sm.start_pipeline_execution(
+            PipelineName="selective", SelectiveExecutionConfig={"SelectedSteps": [{"StepName": "Second"}]}
+        )
+    )
     assert code == "ValidationException" and "Invalid SourcePipelineExecutionArn: null" in message

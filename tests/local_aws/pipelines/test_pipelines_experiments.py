@@ -1,12 +1,15 @@
 """The SageMaker Experiments entities pipeline executions create: an experiment (the PipelineExperimentConfig's
 ExperimentName, by default the pipeline's name) and in it a trial per execution (by default its id)."""
+
 from __future__ import annotations
 
 from support import error_of
 from support.pipelines import create, definition, fail, start, wait
 
-DEFAULT_EXPERIMENT = {"ExperimentName": {"Get": "Execution.PipelineName"},
-                      "TrialName": {"Get": "Execution.PipelineExecutionId"}}  # what the SDK writes by default
+DEFAULT_EXPERIMENT = {
+    "ExperimentName": {"Get": "Execution.PipelineName"},
+    "TrialName": {"Get": "Execution.PipelineExecutionId"},
+}  # what the SDK writes by default
 
 
 def trials_of(sm, experiment: str) -> list[str]:
@@ -18,8 +21,10 @@ def test_each_execution_adds_its_trial_to_the_pipelines_experiment_which_outlive
     create(sm, "Scored-Pipeline", definition([fail("Stop", "no")], PipelineExperimentConfig=DEFAULT_EXPERIMENT))
     first, second = start(sm, "Scored-Pipeline"), start(sm, "Scored-Pipeline")
     described = sm.describe_pipeline_execution(PipelineExecutionArn=first)
-    assert described["PipelineExperimentConfig"] == {"ExperimentName": "Scored-Pipeline",
-                                                     "TrialName": first.rsplit("/", 1)[1]}
+    assert described["PipelineExperimentConfig"] == {
+        "ExperimentName": "Scored-Pipeline",
+        "TrialName": first.rsplit("/", 1)[1],
+    }
     experiment = sm.describe_experiment(ExperimentName="Scored-Pipeline")
     assert experiment["ExperimentArn"].endswith(":experiment/Scored-Pipeline")
     assert trials_of(sm, "Scored-Pipeline") == sorted(arn.rsplit("/", 1)[1] for arn in (first, second))

@@ -1,5 +1,6 @@
 """A pipeline step runs a processing script written as AWS's examples write one, every /opt/ml path in
 its code (Python's os.path.exists, a shell `cat`), as the same script runs as a job of its own."""
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,12 @@ json.dump([os.path.exists(f"{d}/data/rows.csv"),os.path.exists(f"{d}/none"),cat]
 def test_a_step_script_with_opt_ml_paths_in_its_code_runs_unchanged(clients):
     s3, sm = clients
     s3.put_object(Bucket=BUCKET, Key="data/rows.csv", Body=b"a,b\n1,2\n")
-    step = processing("HardCoded", HARD_CODED, inputs=[("data", f"s3://{BUCKET}/data/rows.csv")],
-                      outputs=[("report", f"s3://{BUCKET}/hard-coded")])
+    step = processing(
+        "HardCoded",
+        HARD_CODED,
+        inputs=[("data", f"s3://{BUCKET}/data/rows.csv")],
+        outputs=[("report", f"s3://{BUCKET}/hard-coded")],
+    )
     _, execution, steps = run(sm, "hard-coded-paths", definition([step]))
     assert execution["PipelineExecutionStatus"] == "Succeeded", steps["HardCoded"].get("FailureReason")
     report = json.loads(s3.get_object(Bucket=BUCKET, Key="hard-coded/r.json")["Body"].read())

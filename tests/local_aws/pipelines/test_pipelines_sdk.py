@@ -4,6 +4,7 @@ ScriptProcessor + ProcessingStep with a PropertyFile, ModelTrainer + TrainingSte
 JsonGet, ModelStep (ModelBuilder.register), FailStep; Pipeline.upsert/start, PipelineExecution.wait
 (a botocore waiter on DescribePipelineExecution), describe, list_steps, stop.
 """
+
 from __future__ import annotations
 
 import io
@@ -13,7 +14,6 @@ import textwrap
 
 import pytest
 from botocore.exceptions import ClientError, WaiterError
-
 from support import wait_until
 from support.pipelines import IMAGE, ROLE, SDK_BUCKET, SDK_MODEL_GROUP
 
@@ -61,39 +61,102 @@ def build_pipeline(session, tmp_path, name: str = "abalone-pipeline"):
     run_prefix = [f"s3://{SDK_BUCKET}", name, ExecutionVariables.PIPELINE_EXECUTION_ID]
 
     def output(channel: str) -> ProcessingOutput:
-        return ProcessingOutput(output_name=channel, s3_output=ProcessingS3Output(
-            s3_uri=Join(on="/", values=run_prefix + [channel]), local_path=f"/opt/ml/processing/{channel}",
-            s3_upload_mode="EndOfJob"))
+        return ProcessingOutput(
+            output_name=channel,
+            s3_output=ProcessingS3Output(
+                s3_uri=Join(on="/", values=run_prefix + [channel]),
+                local_path=f"/opt/ml/processing/{channel}",
+                s3_upload_mode="EndOfJob",
+            ),
+        )
 
-    processor = ScriptProcessor(role=ROLE, image_uri=IMAGE, command=["python3"], instance_type="ml.m5.large",
-                                instance_count=1, sagemaker_session=session)
+    processor = ScriptProcessor(
+        role=ROLE,
+        image_uri=IMAGE,
+        command=["python3"],
+        instance_type="ml.m5.large",
+        instance_count=1,
+        sagemaker_session=session,
+    )
     evaluation = PropertyFile(name="Evaluation", output_name="evaluation", path="evaluation.json")
     prepare = ProcessingStep(
-        name="Prepare", property_files=[evaluation],
-        step_args=processor.run(code=str(tmp_path / "prepare.py"), outputs=[output("train"), output("evaluation")],
-                                arguments=["--rows", rows.to_string(), "--label", approval,
-                                           "--train-dir", "/opt/ml/processing/train",
-                                           "--evaluation-dir", "/opt/ml/processing/evaluation"]))
-    trainer = ModelTrainer(training_image=IMAGE, role=ROLE, sagemaker_session=session, base_job_name="abalone",
-                           source_code=SourceCode(source_dir=str(tmp_path / "src"), entry_script="train.py"),
-                           compute=Compute(instance_type="ml.m5.large", instance_count=1))
-    train = TrainingStep(name="Train", step_args=trainer.train(input_data_config=[InputData(
-        channel_name="train", data_source=prepare.properties.ProcessingOutputConfig.Outputs["train"].S3Output.S3Uri)]))
-    metrics = ModelMetrics(model_quality=ModelQuality(statistics=MetricsSource(
-        content_type="application/json",
-        s3_uri=Join(on="/", values=[prepare.properties.ProcessingOutputConfig.Outputs["evaluation"].S3Output.S3Uri,
-                                    "evaluation.json"]))))
-    builder = ModelBuilder(image_uri=IMAGE, s3_model_data_url=train.properties.ModelArtifacts.S3ModelArtifacts,
-                           role_arn=ROLE, sagemaker_session=session)
-    register = ModelStep(name="Register", step_args=builder.register(
-        model_package_group_name=SDK_MODEL_GROUP, content_types=["text/csv"], response_types=["text/csv"],
-        approval_status=approval, model_metrics=metrics))
+        name="Prepare",
+        property_files=[evaluation],
+        step_args=processor.run(
+            code=str(tmp_path / "prepare.py"),
+            outputs=[output("train"), output("evaluation")],
+            arguments=[
+                "--rows",
+                rows.to_string(),
+                "--label",
+                approval,
+                "--train-dir",
+                "/opt/ml/processing/train",
+                "--evaluation-dir",
+                "/opt/ml/processing/evaluation",
+            ],
+        ),
+    )
+    trainer = ModelTrainer(
+        training_image=IMAGE,
+        role=ROLE,
+        sagemaker_session=session,
+        base_job_name="abalone",
+        source_code=SourceCode(source_dir=str(tmp_path / "src"), entry_script="train.py"),
+        compute=Compute(instance_type="ml.m5.large", instance_count=1),
+    )
+    train = TrainingStep(
+        name="Train",
+        step_args=trainer.train(
+            input_data_config=[
+                InputData(
+                    channel_name="train",
+                    data_source=prepare.properties.ProcessingOutputConfig.Outputs["train"].S3Output.S3Uri,
+                )
+            ]
+        ),
+    )
+    metrics = ModelMetrics(
+        model_quality=ModelQuality(
+            statistics=MetricsSource(
+                content_type="application/json",
+                s3_uri=Join(
+                    on="/",
+                    values=[
+                        prepare.properties.ProcessingOutputConfig.Outputs["evaluation"].S3Output.S3Uri,
+                        "evaluation.json",
+                    ],
+                ),
+            )
+        )
+    )
+    builder = ModelBuilder(
+        image_uri=IMAGE,
+        s3_model_data_url=train.properties.ModelArtifacts.S3ModelArtifacts,
+        role_arn=ROLE,
+        sagemaker_session=session,
+    )
+    register = ModelStep(
+        name="Register",
+        step_args=builder.register(
+            model_package_group_name=SDK_MODEL_GROUP,
+            content_types=["text/csv"],
+            response_types=["text/csv"],
+            approval_status=approval,
+            model_metrics=metrics,
+        ),
+    )
     mse = JsonGet(step_name=prepare.name, property_file=evaluation, json_path="regression_metrics.mse.value")
     too_high = FailStep(name="MseTooHigh", error_message=Join(on=" ", values=["mse", mse, "is above", max_mse]))
-    gate = ConditionStep(name="CheckMse", conditions=[ConditionLessThanOrEqualTo(left=mse, right=max_mse)],
-                         if_steps=[register], else_steps=[too_high])
-    return Pipeline(name=name, parameters=[rows, max_mse, approval], steps=[prepare, train, gate],
-                    sagemaker_session=session)
+    gate = ConditionStep(
+        name="CheckMse",
+        conditions=[ConditionLessThanOrEqualTo(left=mse, right=max_mse)],
+        if_steps=[register],
+        else_steps=[too_high],
+    )
+    return Pipeline(
+        name=name, parameters=[rows, max_mse, approval], steps=[prepare, train, gate], sagemaker_session=session
+    )
 
 
 def steps_by_name(execution) -> dict[str, dict]:
@@ -109,8 +172,10 @@ def test_sdk_pipeline_runs_end_to_end(session, tmp_path):
 
     described = execution.describe()
     assert described["PipelineExecutionStatus"] == "Succeeded"
-    assert described["PipelineExperimentConfig"] == {"ExperimentName": "abalone-pipeline",
-                                                     "TrialName": execution.arn.rsplit("/", 1)[1]}
+    assert described["PipelineExperimentConfig"] == {
+        "ExperimentName": "abalone-pipeline",
+        "TrialName": execution.arn.rsplit("/", 1)[1],
+    }
     steps = steps_by_name(execution)
     assert set(steps) == {"Prepare", "Train", "CheckMse", "Register"}
     assert steps["CheckMse"]["Metadata"]["Condition"]["Outcome"] == "True"
@@ -121,7 +186,7 @@ def test_sdk_pipeline_runs_end_to_end(session, tmp_path):
     assert package["InferenceSpecification"]["Containers"][0]["ModelDataUrl"] == artifacts
     assert package["ModelApprovalStatus"] == "Approved"
     evaluation_uri = package["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"]
-    bucket, key = evaluation_uri[len("s3://"):].split("/", 1)
+    bucket, key = evaluation_uri[len("s3://") :].split("/", 1)
     report = json.loads(session.boto_session.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
     assert report == {"regression_metrics": {"mse": {"value": 0.25}}, "label": "Approved"}
     parameters = {p["Name"]: p["Value"] for p in execution.list_parameters()["PipelineParameters"]}
@@ -143,10 +208,19 @@ def one_step_pipeline(session, tmp_path, name: str, source: str, cache: bool = F
     from sagemaker.mlops.workflow import CacheConfig, Pipeline, ProcessingStep
 
     (tmp_path / f"{name}.py").write_text(source)
-    processor = ScriptProcessor(role=ROLE, image_uri=IMAGE, command=["python3"], instance_type="ml.m5.large",
-                                instance_count=1, sagemaker_session=session)
-    step = ProcessingStep(name="Only", step_args=processor.run(code=str(tmp_path / f"{name}.py"), arguments=arguments),
-                          cache_config=CacheConfig(enable_caching=True, expire_after="P1D") if cache else None)
+    processor = ScriptProcessor(
+        role=ROLE,
+        image_uri=IMAGE,
+        command=["python3"],
+        instance_type="ml.m5.large",
+        instance_count=1,
+        sagemaker_session=session,
+    )
+    step = ProcessingStep(
+        name="Only",
+        step_args=processor.run(code=str(tmp_path / f"{name}.py"), arguments=arguments),
+        cache_config=CacheConfig(enable_caching=True, expire_after="P1D") if cache else None,
+    )
     return Pipeline(name=name, steps=[step], sagemaker_session=session)
 
 
@@ -171,11 +245,19 @@ def test_sdk_stop_and_invalid_definition(session, tmp_path):
     pipeline = one_step_pipeline(session, tmp_path, "slow", "import time\ntime.sleep(60)\n")
     pipeline.upsert(role_arn=ROLE)
     execution = pipeline.start()
-    wait_until(execution.list_steps, lambda steps: bool(steps) and steps[0]["StepStatus"] == "Executing",
-               interval=0.1, what="the step to start executing")
+    wait_until(
+        execution.list_steps,
+        lambda steps: bool(steps) and steps[0]["StepStatus"] == "Executing",
+        interval=0.1,
+        what="the step to start executing",
+    )
     execution.stop()
-    wait_until(execution.describe, lambda described: described["PipelineExecutionStatus"] == "Stopped",
-               interval=0.1, what="the execution to stop")
+    wait_until(
+        execution.describe,
+        lambda described: described["PipelineExecutionStatus"] == "Stopped",
+        interval=0.1,
+        what="the execution to stop",
+    )
     assert execution.list_steps()[0]["StepStatus"] == "Stopped"
 
     undeclared = ParameterString("NotInParameters", default_value="x")
@@ -202,10 +284,19 @@ def test_model_step_with_inference_code_repacks_the_model_then_registers_it(sess
     (tmp_path / "code").mkdir()
     (tmp_path / "code" / "inference.py").write_text("def model_fn(model_dir):\n    return model_dir\n")
     model_url = ParameterString("ModelUrl", default_value=f"s3://{SDK_BUCKET}/trained/model.tar.gz")
-    builder = ModelBuilder(image_uri=IMAGE, s3_model_data_url=model_url, role_arn=ROLE, sagemaker_session=session,
-                           source_code=SourceCode(source_dir=str(tmp_path / "code"), entry_script="inference.py"))
-    register = ModelStep(name="Register", step_args=builder.register(
-        model_package_group_name=SDK_MODEL_GROUP, content_types=["text/csv"], response_types=["text/csv"]))
+    builder = ModelBuilder(
+        image_uri=IMAGE,
+        s3_model_data_url=model_url,
+        role_arn=ROLE,
+        sagemaker_session=session,
+        source_code=SourceCode(source_dir=str(tmp_path / "code"), entry_script="inference.py"),
+    )
+    register = ModelStep(
+        name="Register",
+        step_args=builder.register(
+            model_package_group_name=SDK_MODEL_GROUP, content_types=["text/csv"], response_types=["text/csv"]
+        ),
+    )
     pipeline = Pipeline(name="repack", parameters=[model_url], steps=[register], sagemaker_session=session)
     pipeline.upsert(role_arn=ROLE)
     execution = pipeline.start()
@@ -215,12 +306,15 @@ def test_model_step_with_inference_code_repacks_the_model_then_registers_it(sess
     repack = next(name for name in steps if "RepackModel" in name)
     assert {s["StepStatus"] for s in steps.values()} == {"Succeeded"}
     package = session.sagemaker_client.describe_model_package(
-        ModelPackageName=steps["Register"]["Metadata"]["RegisterModel"]["Arn"])
+        ModelPackageName=steps["Register"]["Metadata"]["RegisterModel"]["Arn"]
+    )
     repacked = package["InferenceSpecification"]["Containers"][0]["ModelDataUrl"]
     job = steps[repack]["Metadata"]["TrainingJob"]["Arn"].rsplit("/", 1)[1]
-    assert repacked == session.sagemaker_client.describe_training_job(
-        TrainingJobName=job)["ModelArtifacts"]["S3ModelArtifacts"]
-    bucket, key = repacked[len("s3://"):].split("/", 1)
+    assert (
+        repacked
+        == session.sagemaker_client.describe_training_job(TrainingJobName=job)["ModelArtifacts"]["S3ModelArtifacts"]
+    )
+    bucket, key = repacked[len("s3://") :].split("/", 1)
     with tarfile.open(fileobj=io.BytesIO(s3.get_object(Bucket=bucket, Key=key)["Body"].read())) as tar:
         names = set(tar.getnames())
     assert {"model.py", "code/inference.py"} <= names, names

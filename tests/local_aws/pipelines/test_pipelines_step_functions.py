@@ -2,11 +2,11 @@
 SDK's remote-function bootstrap (job_driver.sh, the runtime environment and its dependencies, then
 invoke_function), reads its function and arguments from S3 and writes its return value there for the
 next step, as on AWS."""
+
 from __future__ import annotations
 
 import pytest
 from botocore.exceptions import WaiterError
-
 from support.pipelines import IMAGE, ROLE
 
 
@@ -37,8 +37,12 @@ def test_three_step_functions_pass_their_return_values_along(session, tmp_path):
     rows = ParameterInteger("Rows", default_value=3)
     values = measure(rows)
     summary = summarise(values)
-    gate = ConditionStep(name="Enough", conditions=[ConditionGreaterThan(left=summary["mean"], right=0.5)],
-                         if_steps=[report(summary, values)], else_steps=[FailStep(name="TooSmall", error_message="x")])
+    gate = ConditionStep(
+        name="Enough",
+        conditions=[ConditionGreaterThan(left=summary["mean"], right=0.5)],
+        if_steps=[report(summary, values)],
+        else_steps=[FailStep(name="TooSmall", error_message="x")],
+    )
     pipeline = Pipeline(name="step-functions", parameters=[rows], steps=[gate], sagemaker_session=session)
     pipeline.upsert(role_arn=ROLE)
     execution = pipeline.start(parameters={"Rows": 6})
@@ -46,7 +50,11 @@ def test_three_step_functions_pass_their_return_values_along(session, tmp_path):
 
     steps = {s["StepName"]: s for s in execution.list_steps()}
     assert {name: s["StepStatus"] for name, s in steps.items()} == {
-        "Measure": "Succeeded", "Summarise": "Succeeded", "Enough": "Succeeded", "Report": "Succeeded"}
+        "Measure": "Succeeded",
+        "Summarise": "Succeeded",
+        "Enough": "Succeeded",
+        "Report": "Succeeded",
+    }
     assert steps["Enough"]["Metadata"]["Condition"]["Outcome"] == "True"
     assert execution.result(step_name="Measure") == [0.0, 0.5, 1.0, 1.5, 2.0, 2.5]
     assert execution.result(step_name="Summarise") == {"count": 6, "mean": 1.25}

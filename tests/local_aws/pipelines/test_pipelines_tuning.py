@@ -1,6 +1,7 @@
 """A TuningStep through SDK v3: a HyperparameterTuner over a ModelTrainer, run by a pipeline; the step's
 properties are the tuning job's and its training jobs' summaries, best first, so the best model's
 artifact (TuningStep.get_top_model_s3_uri) reaches a RegisterModel step."""
+
 from __future__ import annotations
 
 from support.pipelines import IMAGE, ROLE, SDK_BUCKET, SDK_MODEL_GROUP
@@ -26,20 +27,39 @@ def test_a_tuning_step_tunes_and_registers_the_best_model(session, tmp_path):
     from sagemaker.train.tuner import HyperparameterTuner
 
     (tmp_path / "train.py").write_text(TRAIN)
-    trainer = ModelTrainer(training_image=IMAGE, role=ROLE, sagemaker_session=session, base_job_name="tuned",
-                           source_code=SourceCode(source_dir=str(tmp_path), entry_script="train.py"),
-                           compute=Compute(instance_type="ml.m5.large", instance_count=1))
-    tuner = HyperparameterTuner(model_trainer=trainer, objective_metric_name="rmse", objective_type="Minimize",
-                                hyperparameter_ranges={"depth": IntegerParameter(1, 5)},
-                                metric_definitions=[{"Name": "rmse", "Regex": r"rmse=([0-9.]+)"}],
-                                strategy="Grid", max_parallel_jobs=2)
+    trainer = ModelTrainer(
+        training_image=IMAGE,
+        role=ROLE,
+        sagemaker_session=session,
+        base_job_name="tuned",
+        source_code=SourceCode(source_dir=str(tmp_path), entry_script="train.py"),
+        compute=Compute(instance_type="ml.m5.large", instance_count=1),
+    )
+    tuner = HyperparameterTuner(
+        model_trainer=trainer,
+        objective_metric_name="rmse",
+        objective_type="Minimize",
+        hyperparameter_ranges={"depth": IntegerParameter(1, 5)},
+        metric_definitions=[{"Name": "rmse", "Regex": r"rmse=([0-9.]+)"}],
+        strategy="Grid",
+        max_parallel_jobs=2,
+    )
     step = TuningStep(name="Tune", step_args=tuner.tune())
     best_artifact = step.get_top_model_s3_uri(top_k=0, s3_bucket=SDK_BUCKET, prefix="tuned")  # index 0: the best
-    best_model = ModelBuilder(s3_model_data_url=best_artifact, image_uri=IMAGE, role_arn=ROLE,
-                              sagemaker_session=session)
-    register = ModelStep(name="RegisterBest", step_args=best_model.register(
-        model_package_group_name=SDK_MODEL_GROUP, content_types=["text/csv"], response_types=["text/csv"],
-        inference_instances=["ml.m5.large"], transform_instances=["ml.m5.large"], approval_status="Approved"))
+    best_model = ModelBuilder(
+        s3_model_data_url=best_artifact, image_uri=IMAGE, role_arn=ROLE, sagemaker_session=session
+    )
+    register = ModelStep(
+        name="RegisterBest",
+        step_args=best_model.register(
+            model_package_group_name=SDK_MODEL_GROUP,
+            content_types=["text/csv"],
+            response_types=["text/csv"],
+            inference_instances=["ml.m5.large"],
+            transform_instances=["ml.m5.large"],
+            approval_status="Approved",
+        ),
+    )
     pipeline = Pipeline(name="tuning-pipeline", steps=[step, register], sagemaker_session=session)
     pipeline.upsert(role_arn=ROLE)
     execution = pipeline.start()
@@ -53,11 +73,15 @@ def test_a_tuning_step_tunes_and_registers_the_best_model(session, tmp_path):
     assert described["TrainingJobStatusCounters"]["Completed"] == 5
     best = described["BestTrainingJob"]
     assert best["TunedHyperParameters"] == {"depth": "3"}
-    assert best["FinalHyperParameterTuningJobObjectiveMetric"] == {"Type": "Minimize", "MetricName": "rmse",
-                                                                   "Value": 0.5}
+    assert best["FinalHyperParameterTuningJobObjectiveMetric"] == {
+        "Type": "Minimize",
+        "MetricName": "rmse",
+        "Value": 0.5,
+    }
     artifacts = sm.describe_training_job(TrainingJobName=best["TrainingJobName"])["ModelArtifacts"]["S3ModelArtifacts"]
     assert artifacts == f"s3://{SDK_BUCKET}/tuned/{best['TrainingJobName']}/output/model.tar.gz"
-    package_arn = next(step["Metadata"]["RegisterModel"]["Arn"] for step in steps.values()
-                       if "RegisterModel" in step["Metadata"])
+    package_arn = next(
+        step["Metadata"]["RegisterModel"]["Arn"] for step in steps.values() if "RegisterModel" in step["Metadata"]
+    )
     package = sm.describe_model_package(ModelPackageName=package_arn)
     assert package["InferenceSpecification"]["Containers"][0]["ModelDataUrl"] == artifacts

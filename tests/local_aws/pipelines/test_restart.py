@@ -1,21 +1,33 @@
 """Pipelines survive a restart: pipelines with their versions, executions with their steps, parameters,
 cache entries and start tokens; an execution running when the server stopped or died ends Stopped or
 Failed (saying why), never Executing, and RetryPipelineExecution then runs it to the end."""
+
 from __future__ import annotations
 
 import signal
 import time
 
 import pytest
-
 from support.pipelines import (
-    BUCKET, ROLE, condition, create, definition, fail, processing, start, steps_of, wait, wait_for_step,
+    BUCKET,
+    ROLE,
+    condition,
+    create,
+    definition,
+    fail,
+    processing,
+    start,
+    steps_of,
+    wait,
+    wait_for_step,
 )
 from support.restart import OwnServer
 
 TOKEN = "start-token-of-the-first-execution-01"
-PARAMETERS = [{"Name": "Mode", "Type": "String", "DefaultValue": "a"},
-              {"Name": "Rounds", "Type": "Integer", "DefaultValue": 3}]
+PARAMETERS = [
+    {"Name": "Mode", "Type": "String", "DefaultValue": "a"},
+    {"Name": "Rounds", "Type": "Integer", "DefaultValue": 3},
+]
 
 
 def _clients(own_server: OwnServer) -> tuple:
@@ -46,44 +58,71 @@ def _answers(sm, pipeline: str, arn: str) -> dict:
 def test_pipelines_and_executions_survive_a_clean_stop(own_server: OwnServer):
     s3, sm = _clients(own_server)
     s3.create_bucket(Bucket=BUCKET)
-    prepare = processing("Prepare", "print('prepare')", args=[{"Get": "Parameters.Mode"}],
-                         outputs=[("out", f"s3://{BUCKET}/prepare")],
-                         CacheConfig={"Enabled": True, "ExpireAfter": "PT1H"})
-    check = condition("Check", [{"Type": "Equals", "LeftValue": {"Get": "Parameters.Mode"}, "RightValue": "a"}],
-                      else_steps=[fail("NotA", "the mode is not a")], DependsOn=["Prepare"])
+    prepare = processing(
+        "Prepare",
+        "print('prepare')",
+        args=[{"Get": "Parameters.Mode"}],
+        outputs=[("out", f"s3://{BUCKET}/prepare")],
+        CacheConfig={"Enabled": True, "ExpireAfter": "PT1H"},
+    )
+    check = condition(
+        "Check",
+        [{"Type": "Equals", "LeftValue": {"Get": "Parameters.Mode"}, "RightValue": "a"}],
+        else_steps=[fail("NotA", "the mode is not a")],
+        DependsOn=["Prepare"],
+    )
     text = definition([prepare, check], PARAMETERS)
     create(sm, "durable", text, Tags=[{"Key": "team", "Value": "ml"}])
     sm.update_pipeline(PipelineName="durable", PipelineDefinition=text, PipelineDescription="second version")
-    first = sm.start_pipeline_execution(PipelineName="durable", ClientRequestToken=TOKEN, PipelineParameters=[
-        {"Name": "Rounds", "Value": "5"}])["PipelineExecutionArn"]
+    first = sm.start_pipeline_execution(
+        PipelineName="durable", ClientRequestToken=TOKEN, PipelineParameters=[{"Name": "Rounds", "Value": "5"}]
+    )["PipelineExecutionArn"]
     assert wait(sm, first)["PipelineExecutionStatus"] == "Succeeded"
     before = _answers(sm, "durable", first)
     assert [v["PipelineVersionId"] for v in before["versions"]["PipelineVersionSummaries"]] == [2, 1]
-    assert before["parameters"]["PipelineParameters"] == [{"Name": "Mode", "Value": "a"},
-                                                          {"Name": "Rounds", "Value": "5"}]
+    assert before["parameters"]["PipelineParameters"] == [
+        {"Name": "Mode", "Value": "a"},
+        {"Name": "Rounds", "Value": "5"},
+    ]
 
     own_server.stop()
     s3, sm = _clients(own_server.start())
 
     assert _answers(sm, "durable", first) == before
-    assert sm.start_pipeline_execution(PipelineName="durable", ClientRequestToken=TOKEN, PipelineParameters=[
-        {"Name": "Rounds", "Value": "5"}])["PipelineExecutionArn"] == first
+    assert (
+        sm.start_pipeline_execution(
+            PipelineName="durable", ClientRequestToken=TOKEN, PipelineParameters=[{"Name": "Rounds", "Value": "5"}]
+        )["PipelineExecutionArn"]
+        == first
+    )
     second = start(sm, "durable")  # Prepare has the same arguments: the run before the restart is reused
     assert wait(sm, second)["PipelineExecutionStatus"] == "Succeeded"
     assert steps_of(sm, second)["Prepare"]["CacheHitResult"] == {"SourcePipelineExecutionArn": first}
-    selective = sm.start_pipeline_execution(PipelineName="durable", SelectiveExecutionConfig={
-        "SourcePipelineExecutionArn": first, "SelectedSteps": [{"StepName": "Check"}]})["PipelineExecutionArn"]
+    selective = sm.start_pipeline_execution(
+        PipelineName="durable",
+        SelectiveExecutionConfig={"SourcePipelineExecutionArn": first, "SelectedSteps": [{"StepName": "Check"}]},
+    )["PipelineExecutionArn"]
     assert wait(sm, selective)["PipelineExecutionStatus"] == "Succeeded"
     assert steps_of(sm, selective)["Prepare"]["SelectiveExecutionResult"] == {"SourcePipelineExecutionArn": first}
 
 
-@pytest.mark.parametrize("sig, status", [(signal.SIGKILL, "Failed"), (signal.SIGTERM, "Stopped")],
-                         ids=["kill-9", "stop"])
-def test_an_execution_running_when_the_server_ends_can_be_retried_after_a_restart(own_server: OwnServer, sig: int,
-                                                                                  status: str):
+@pytest.mark.parametrize(
+    "sig, status", [(signal.SIGKILL, "Failed"), (signal.SIGTERM, "Stopped")], ids=["kill-9", "stop"]
+)
+def test_an_execution_running_when_the_server_ends_can_be_retried_after_a_restart(
+    own_server: OwnServer, sig: int, status: str
+):
     s3, sm = _clients(own_server)
-    create(sm, "interrupted", definition([processing("Prepare", "print('prepare')"),
-                                          processing("Slow", "import time; time.sleep(4)", DependsOn=["Prepare"])]))
+    create(
+        sm,
+        "interrupted",
+        definition(
+            [
+                processing("Prepare", "print('prepare')"),
+                processing("Slow", "import time; time.sleep(4)", DependsOn=["Prepare"]),
+            ]
+        ),
+    )
     arn = start(sm, "interrupted")
     running = wait_for_step(sm, arn, "Slow", "Executing")
     time.sleep(1.5)  # saved while the step runs (LOCAL_AWS_SAVE_SECONDS, 1 s)

@@ -1,4 +1,5 @@
 """SageMaker models (moto's records) answered in AWS's shape: what the SDK v3 parses into pydantic."""
+
 from __future__ import annotations
 
 import io
@@ -6,7 +7,6 @@ import json
 import tarfile
 
 import pytest
-
 from support import error_of
 
 ROLE = "arn:aws:iam::123456789012:role/ModelRole"
@@ -15,8 +15,11 @@ BUCKET = "sagemaker-us-east-1-123456789012"
 
 def test_describe_model_leaves_out_what_was_not_set(aws):
     sm = aws.client("sagemaker")
-    sm.create_model(ModelName="plain", ExecutionRoleArn=ROLE,
-                    PrimaryContainer={"Image": "img", "ModelDataUrl": "s3://bucket/model.tar.gz"})
+    sm.create_model(
+        ModelName="plain",
+        ExecutionRoleArn=ROLE,
+        PrimaryContainer={"Image": "img", "ModelDataUrl": "s3://bucket/model.tar.gz"},
+    )
     described = sm.describe_model(ModelName="plain")
     assert "VpcConfig" not in described and "Containers" not in described
     assert described["PrimaryContainer"] == {"Image": "img", "ModelDataUrl": "s3://bucket/model.tar.gz"}
@@ -26,8 +29,12 @@ def test_describe_model_leaves_out_what_was_not_set(aws):
 def test_describe_model_keeps_what_was_set(aws):
     sm = aws.client("sagemaker")
     vpc = {"SecurityGroupIds": ["sg-1"], "Subnets": ["subnet-1"]}
-    sm.create_model(ModelName="pipeline-model", ExecutionRoleArn=ROLE, VpcConfig=vpc,
-                    Containers=[{"Image": "first"}, {"Image": "second"}])
+    sm.create_model(
+        ModelName="pipeline-model",
+        ExecutionRoleArn=ROLE,
+        VpcConfig=vpc,
+        Containers=[{"Image": "first"}, {"Image": "second"}],
+    )
     described = sm.describe_model(ModelName="pipeline-model")
     assert described["VpcConfig"] == vpc
     assert [c["Image"] for c in described["Containers"]] == ["first", "second"]
@@ -55,9 +62,17 @@ def sklearn_artifact(aws) -> str:
         info.size = len(pickled.getvalue())
         tar.addfile(info, io.BytesIO(pickled.getvalue()))
     iam = aws.client("iam")
-    iam.create_role(RoleName="ModelRole", AssumeRolePolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                                                "Principal": {"Service": "sagemaker.amazonaws.com"}}]}))
+    iam.create_role(
+        RoleName="ModelRole",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "sagemaker.amazonaws.com"}}
+                ],
+            }
+        ),
+    )
     iam.attach_role_policy(RoleName="ModelRole", PolicyArn="arn:aws:iam::aws:policy/AmazonSageMakerFullAccess")
     s3 = aws.client("s3")
     s3.create_bucket(Bucket=BUCKET)
@@ -74,8 +89,13 @@ def test_model_builder_builds_a_scikit_learn_model_and_model_get_parses_it(aws, 
 
     image = image_uris.retrieve(framework="sklearn", region="us-east-1", version="1.2-1", instance_type="ml.m5.large")
     session = Session(boto_session=aws, default_bucket=BUCKET)
-    builder = ModelBuilder(image_uri=image, s3_model_data_url=sklearn_artifact, role_arn=ROLE,
-                           sagemaker_session=session, instance_type="ml.m5.large")
+    builder = ModelBuilder(
+        image_uri=image,
+        s3_model_data_url=sklearn_artifact,
+        role_arn=ROLE,
+        sagemaker_session=session,
+        instance_type="ml.m5.large",
+    )
     built = builder.build(model_name="abalone-sklearn")
 
     assert built.model_name == "abalone-sklearn"

@@ -1,9 +1,9 @@
 """Fixtures of the tuning tests: clients from the `aws` fixture's session, with the training bucket made."""
+
 from __future__ import annotations
 
 import boto3
 import pytest
-
 from support.jobs import TRAINING_BUCKET
 
 

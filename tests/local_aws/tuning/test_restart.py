@@ -1,5 +1,6 @@
 """A tuning job survives a restart as a record: one running when the server is killed ends Failed, saying
 why, with its running training jobs failed the same way."""
+
 from __future__ import annotations
 
 import signal
@@ -19,19 +20,30 @@ def test_a_tuning_job_running_at_a_crash_ends_failed_at_the_restart(tmp_path):
         sm.create_hyper_parameter_tuning_job(
             HyperParameterTuningJobName="crashed-tune",
             HyperParameterTuningJobConfig={
-                "Strategy": "Random", "HyperParameterTuningJobObjective": {"Type": "Minimize", "MetricName": "loss"},
+                "Strategy": "Random",
+                "HyperParameterTuningJobObjective": {"Type": "Minimize", "MetricName": "loss"},
                 "ResourceLimits": {"MaxNumberOfTrainingJobs": 2, "MaxParallelTrainingJobs": 1},
-                "ParameterRanges": {"IntegerParameterRanges": [{"Name": "depth", "MinValue": "1", "MaxValue": "3"}]}},
+                "ParameterRanges": {"IntegerParameterRanges": [{"Name": "depth", "MinValue": "1", "MaxValue": "3"}]},
+            },
             TrainingJobDefinition={
-                "AlgorithmSpecification": {"TrainingImage": IMAGE, "TrainingInputMode": "File",
-                                           "MetricDefinitions": [{"Name": "loss", "Regex": "loss=([0-9.]+)"}]},
-                "RoleArn": ROLE, "StaticHyperParameters": {"sagemaker_program": "train.py",
-                                                           "sagemaker_submit_directory": source},
+                "AlgorithmSpecification": {
+                    "TrainingImage": IMAGE,
+                    "TrainingInputMode": "File",
+                    "MetricDefinitions": [{"Name": "loss", "Regex": "loss=([0-9.]+)"}],
+                },
+                "RoleArn": ROLE,
+                "StaticHyperParameters": {"sagemaker_program": "train.py", "sagemaker_submit_directory": source},
                 "OutputDataConfig": {"S3OutputPath": f"s3://{TRAINING_BUCKET}/out"},
                 "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 5},
-                "StoppingCondition": {"MaxRuntimeInSeconds": 600}})
-        wait_until(lambda: sm.list_training_jobs_for_hyper_parameter_tuning_job(
-            HyperParameterTuningJobName="crashed-tune")["TrainingJobSummaries"], what="the first training job")
+                "StoppingCondition": {"MaxRuntimeInSeconds": 600},
+            },
+        )
+        wait_until(
+            lambda: sm.list_training_jobs_for_hyper_parameter_tuning_job(HyperParameterTuningJobName="crashed-tune")[
+                "TrainingJobSummaries"
+            ],
+            what="the first training job",
+        )
         time.sleep(0.5)  # a save since: a kill -9 loses what changed after the last save
         server.stop(signal.SIGKILL)
 
@@ -40,8 +52,9 @@ def test_a_tuning_job_running_at_a_crash_ends_failed_at_the_restart(tmp_path):
         described = sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName="crashed-tune")
         assert described["HyperParameterTuningJobStatus"] == "Failed"
         assert described["FailureReason"].startswith("local_aws stopped while this tuning job ran")
-        (job,) = sm.list_training_jobs_for_hyper_parameter_tuning_job(
-            HyperParameterTuningJobName="crashed-tune")["TrainingJobSummaries"]
+        (job,) = sm.list_training_jobs_for_hyper_parameter_tuning_job(HyperParameterTuningJobName="crashed-tune")[
+            "TrainingJobSummaries"
+        ]
         assert job["TrainingJobStatus"] == "Failed" and job["ObjectiveStatus"] == "Failed"
         assert sm.describe_training_job(TrainingJobName=job["TrainingJobName"])["TrainingJobStatus"] == "Failed"
     finally:
