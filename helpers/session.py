@@ -136,7 +136,7 @@ def configure(
 
 def _configure_local(region: str | None, names: Names, role_arn: str | None, bucket: str | None) -> Setup:
     import local_aws
-    from local_aws.core import netguard
+    from local_aws.job_side import netguard
 
     netguard.install()  # first: nothing below may reach the network
     region = region or local_aws.DEFAULT_REGION

@@ -11,8 +11,8 @@ validation, paging, the one module that touches moto's internals, durable state,
 the server's lifecycle and the guards.
 """
 
-from local_aws.core.config import ACCOUNT_ID, DEFAULT_PORT, DEFAULT_REGION, client_environment, endpoint_url
-from local_aws.core.lifecycle import (
+from local_aws.core.runtime.config import ACCOUNT_ID, DEFAULT_PORT, DEFAULT_REGION, client_environment, endpoint_url
+from local_aws.core.runtime.lifecycle import (
     LocalAwsError,
     ensure_running,
     flush,

@@ -1,5 +1,5 @@
 import sys
 
-from local_aws.core.cli import main
+from local_aws.core.runtime.cli import main
 
 sys.exit(main())

@@ -7,9 +7,10 @@ registration itself is moto's (DescribeResource, ListResources and DeregisterRes
 
 from __future__ import annotations
 
-from local_aws.core import moto_iam, moto_state
-from local_aws.core.errors import AlreadyExistsException, InvalidInputException
-from local_aws.core.protocol import RequestContext, action
+from local_aws.core.gateway.errors import AlreadyExistsException, InvalidInputException
+from local_aws.core.gateway.protocol import RequestContext, action
+from local_aws.core.moto import iam as moto_iam
+from local_aws.core.moto import state as moto_state
 
 SERVICE_LINKED_ROLE = "role/aws-service-role/lakeformation.amazonaws.com/AWSServiceRoleForLakeFormationDataAccess"
 

@@ -6,7 +6,7 @@ them: one more than the highest version the group ever had, so deleting version 
 out 2 again. A pipeline's RegisterModel step registers through `register_model_package`.
 
 The packages and groups are saved with moto's state; what this module adds (the highest version each
-group ever had, the group policies) is saved as a store of its own (local_aws.core.persistence), so
+group ever had, the group policies) is saved as a store of its own (local_aws.core.runtime.persistence), so
 numbering goes on from the highest version ever after a restart too.
 """
 
@@ -15,9 +15,11 @@ from __future__ import annotations
 import json
 import threading
 
-from local_aws.core import moto_state, persistence, validation
-from local_aws.core.errors import ConflictException, ValidationException
-from local_aws.core.protocol import RequestContext, action, on_reset
+from local_aws.core.gateway import validation
+from local_aws.core.gateway.errors import ConflictException, ValidationException
+from local_aws.core.gateway.protocol import RequestContext, action, on_reset
+from local_aws.core.moto import state as moto_state
+from local_aws.core.runtime import persistence
 
 _lock = threading.Lock()
 _highest_version: dict[tuple[str, str, str], int] = {}  # (account, region, group) -> highest version ever

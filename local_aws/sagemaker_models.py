@@ -13,10 +13,10 @@ from typing import Any
 
 from botocore.model import Shape
 
-from local_aws.core import moto_state
-from local_aws.core.errors import ValidationException
-from local_aws.core.protocol import RequestContext, action
-from local_aws.core.service_models import service_model
+from local_aws.core.gateway.errors import ValidationException
+from local_aws.core.gateway.protocol import RequestContext, action
+from local_aws.core.gateway.service_models import service_model
+from local_aws.core.moto import state as moto_state
 
 
 def aws_answer(service: str, operation: str, answer: dict) -> dict:

@@ -17,7 +17,7 @@ import pytest
 
 import local_aws
 from local_aws import free_port
-from local_aws.core import netguard
+from local_aws.job_side import netguard
 
 netguard.install()
 

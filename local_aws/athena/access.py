@@ -11,7 +11,7 @@ tutorial's notebooks outside Studio.
 from __future__ import annotations
 
 from local_aws.athena.failures import QueryError
-from local_aws.core.authorization import Call, Need, Principal, allowed, denied, needs
+from local_aws.core.iam.authorization import Call, Need, Principal, allowed, denied, needs
 
 CALLED_VIA = (("aws:calledvia", ("athena.amazonaws.com",)),)
 

@@ -29,7 +29,7 @@ from local_aws.athena.results import QueryResult
 from local_aws.athena.sql import Statement, TableRef
 from local_aws.athena.tables import GlueTable
 from local_aws.athena.types import athena_type, java_scientific, text_expr
-from local_aws.core import moto_state
+from local_aws.core.moto import state as moto_state
 
 CATALOG = "awsdatacatalog"
 

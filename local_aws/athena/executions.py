@@ -6,7 +6,7 @@ for GetQueryResults and written as Athena writes it: `<OutputLocation>/<QueryExe
 `<id>.csv.metadata`. Stopping marks the execution CANCELLED at once and interrupts DuckDB until the
 query's thread has let go.
 
-The executions (results included) and ClientRequestTokens are saved (local_aws.core.persistence):
+The executions (results included) and ClientRequestTokens are saved (local_aws.core.runtime.persistence):
 each change marks them changed, the saver thread copies them under `lock` and pickles the copy. A
 query QUEUED or RUNNING when the server died cannot go on: it loads FAILED, saying so. The DuckDB
 table cache is not saved: tables load again from S3.
@@ -27,9 +27,10 @@ from local_aws.athena.access import CallerAccess
 from local_aws.athena.failures import QueryCancelled, QueryError
 from local_aws.athena.results import QueryResult
 from local_aws.athena.sql import Statement
-from local_aws.core import moto_state, persistence
-from local_aws.core.errors import InvalidRequestException
-from local_aws.core.protocol import now, on_reset, on_shutdown
+from local_aws.core.gateway.errors import InvalidRequestException
+from local_aws.core.gateway.protocol import now, on_reset, on_shutdown
+from local_aws.core.moto import state as moto_state
+from local_aws.core.runtime import persistence
 
 log = logging.getLogger("local_aws.athena")
 

@@ -1,7 +1,7 @@
 """Why a query FAILED, in Athena's words: `<ERROR_NAME>: line 1:8: <message>`, from DuckDB's errors.
 
 These are the StateChangeReason and AthenaError of a query execution, not AWS error responses
-(those are local_aws.core.errors). Athena names the failure (COLUMN_NOT_FOUND, TYPE_MISMATCH...),
+(those are local_aws.core.gateway.errors). Athena names the failure (COLUMN_NOT_FOUND, TYPE_MISMATCH...),
 its category (1 system, 2 user) and type; DuckDB's error classes and messages map onto them.
 """
 

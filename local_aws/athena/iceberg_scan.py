@@ -18,9 +18,9 @@ from pyiceberg.manifest import FileFormat
 
 from local_aws.athena.failures import QueryError
 from local_aws.athena.tables import GlueTable, utc_wall_clock
-from local_aws.core import moto_state
-from local_aws.core.config import ACCOUNT_ID
 from local_aws.core.iceberg_catalog import read_table
+from local_aws.core.moto import state as moto_state
+from local_aws.core.runtime.config import ACCOUNT_ID
 
 _FIELD_ID = b"PARQUET:field_id"
 

@@ -14,10 +14,10 @@ from local_aws.athena import executions, sql
 from local_aws.athena.access import CallerAccess
 from local_aws.athena.executions import FINISHED
 from local_aws.athena.results import ResultRows
-from local_aws.core import moto_state
-from local_aws.core.errors import InvalidRequestException
-from local_aws.core.paging import page
-from local_aws.core.protocol import RequestContext, action
+from local_aws.core.gateway.errors import InvalidRequestException
+from local_aws.core.gateway.paging import page
+from local_aws.core.gateway.protocol import RequestContext, action
+from local_aws.core.moto import state as moto_state
 
 # GetQueryExecution holds its answer up to this long while a query is unfinished, so a client that
 # polls every few seconds (the SDK's AthenaQuery.wait polls every 5 s) sees a fast query finished on

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 
 from local_aws.athena.failures import QueryError
 from local_aws.athena.types import glue_to_duckdb
-from local_aws.core import moto_state
+from local_aws.core.moto import state as moto_state
 
 
 @dataclass(frozen=True)

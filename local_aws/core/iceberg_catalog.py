@@ -2,7 +2,7 @@
 
 A Glue table with Parameters `table_type=ICEBERG` names its current metadata file in
 `metadata_location`; the metadata, manifest lists and manifests (Avro) and the Parquet data files are
-S3 objects. `S3FileIO` gives pyiceberg moto's S3 (through local_aws.core.moto_state), and
+S3 objects. `S3FileIO` gives pyiceberg moto's S3 (through local_aws.core.moto.state), and
 `GlueCatalog` does what Iceberg's own GlueCatalog does: it loads a table from its Glue entry and
 commits by writing the next `<location>/metadata/<version>-<uuid>.metadata.json` and swapping the
 entry's `metadata_location` (the old one becomes `previous_metadata_location`), its columns carrying
@@ -37,7 +37,7 @@ from pyiceberg.table.update import TableRequirement, TableUpdate, update_table_m
 from pyiceberg.typedef import Identifier
 from pyiceberg.types import DecimalType, IcebergType, ListType, MapType, StructType
 
-from local_aws.core import moto_state
+from local_aws.core.moto import state as moto_state
 
 _GLUE_PRIMITIVES = {
     "boolean": "boolean",

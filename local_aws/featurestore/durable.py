@@ -1,6 +1,6 @@
 """The Feature Store's saved state: the feature groups (features, metadata, tags, pending transitions)
 and each group's online store, so that after a restart the groups and their records are as they were
-(local_aws.core.persistence saves it twice a second and at a stop, and loads it at start).
+(local_aws.core.runtime.persistence saves it twice a second and at a stop, and loads it at start).
 
 The request path only marks the state changed (a flag) and notes the identifier it wrote (a set add
 under the lock it holds), so PutRecord stays as cheap as it was. The saver thread takes the snapshot:
@@ -17,8 +17,8 @@ import os
 import time
 from typing import Any
 
-from local_aws.core import persistence
-from local_aws.core.protocol import on_reset
+from local_aws.core.gateway.protocol import on_reset
+from local_aws.core.runtime import persistence
 from local_aws.featurestore import online_store
 from local_aws.featurestore.models import GROUPS, FeatureGroup
 from local_aws.featurestore.online_journal import Journal

@@ -16,10 +16,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from local_aws.core import credentials, moto_state
-from local_aws.core.errors import ResourceInUse, ResourceLimitExceeded, ResourceNotFound, ValidationException
-from local_aws.core.paging import page
-from local_aws.core.protocol import RequestContext, action, now
+from local_aws.core.gateway.errors import ResourceInUse, ResourceLimitExceeded, ResourceNotFound, ValidationException
+from local_aws.core.gateway.paging import page
+from local_aws.core.gateway.protocol import RequestContext, action, now
+from local_aws.core.iam import credentials
+from local_aws.core.moto import state as moto_state
 from local_aws.featurestore.durable import STATE
 from local_aws.featurestore.glue_table import write_glue_table
 from local_aws.featurestore.models import GROUPS, Feature, FeatureGroup

@@ -9,7 +9,7 @@ features are added; deleting the group leaves it in place, as AWS does.
 
 from __future__ import annotations
 
-from local_aws.core import moto_state
+from local_aws.core.moto import state as moto_state
 from local_aws.featurestore.models import Feature, FeatureGroup
 
 GLUE_TYPES = {"Integral": "bigint", "Fractional": "double", "String": "string"}

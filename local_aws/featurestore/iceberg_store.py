@@ -48,8 +48,8 @@ from pyiceberg.types import (
     TimestampType,
 )
 
-from local_aws.core import moto_state
 from local_aws.core.iceberg_catalog import GlueCatalog
+from local_aws.core.moto import state as moto_state
 from local_aws.featurestore.glue_table import ADDED_COLUMNS, description
 from local_aws.featurestore.offline_store import Row
 

@@ -20,13 +20,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from local_aws.core import moto_state
-from local_aws.core.errors import ResourceInUse, ResourceNotFound
-from local_aws.core.protocol import RequestContext, on_reset
-from local_aws.featurestore.offline_store import Column, Destination, Row, seconds_from_env
-
-TRANSITION_SECONDS_ENV = "LOCAL_AWS_FEATURE_GROUP_TRANSITION_SECONDS"
-TRANSITION_SECONDS = seconds_from_env(TRANSITION_SECONDS_ENV, "0.5")  # Creating/Deleting/update durations
+from local_aws import settings
+from local_aws.core.gateway.errors import ResourceInUse, ResourceNotFound
+from local_aws.core.gateway.protocol import RequestContext, on_reset
+from local_aws.core.moto import state as moto_state
+from local_aws.featurestore.offline_store import Column, Destination, Row
 
 GroupKey = tuple[str, str, str]  # (account, region, lowercased name): names are unique case-insensitively
 
@@ -140,7 +138,7 @@ class FeatureGroup:
         return out
 
     def start_transition(self) -> None:
-        self.transition_at = time.time() + TRANSITION_SECONDS
+        self.transition_at = time.time() + settings.FEATURE_GROUP_TRANSITION_SECONDS()
 
     @property
     def is_iceberg(self) -> bool:

@@ -2,7 +2,7 @@
 
 PutRecord and DeleteRecord only append a row to an in-memory buffer (cheap, on the request path);
 the buffered rows are encoded and written to S3 right before each save of the server's state
-(local_aws.core.persistence: every LOCAL_AWS_SAVE_SECONDS, default 0.5 s), like AWS's buffered
+(local_aws.core.runtime.persistence: every LOCAL_AWS_SAVE_SECONDS, default 0.5 s), like AWS's buffered
 replication (AWS takes up to 15 minutes), so a row acknowledged before a save is in the S3 that save
 keeps. Each flush takes the buffer whole, so a row is written exactly once; rows whose write fails
 (the bucket is gone) go back to the buffer and are retried on the next flush. Once the server has
@@ -31,10 +31,12 @@ from typing import NamedTuple
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from local_aws.core import authorization, moto_state, persistence
-from local_aws.core.authorization import Need
-from local_aws.core.errors import AwsError, ServiceUnavailable
-from local_aws.core.protocol import admin_action, on_flush, on_reset
+from local_aws.core.gateway.errors import AwsError, ServiceUnavailable
+from local_aws.core.gateway.protocol import admin_action, on_flush, on_reset
+from local_aws.core.iam import authorization
+from local_aws.core.iam.authorization import Need
+from local_aws.core.moto import state as moto_state
+from local_aws.core.runtime import persistence
 
 log = logging.getLogger("local_aws.offline_store")
 
@@ -70,18 +72,6 @@ class Destination:
     report: Callable[[str | None], None]  # told None after a good write, the reason after a failed one
     # An Iceberg table's append of (rows, write time), returning the files written; None: the Glue layout
     append_snapshot: Callable[[list[Row], float], int] | None = None
-
-
-def seconds_from_env(name: str, default: str) -> float:
-    """A positive number of seconds from the environment; a bad value stops the server with the fix."""
-    value = os.environ.get(name, default)
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = -1.0
-    if not seconds > 0:
-        raise ValueError(f"{name}={value!r} is not a positive number of seconds; set it like {default} or unset it")
-    return seconds
 
 
 def encode_parquet(columns: list[Column], rows: list[Row], write_time: float) -> bytes:

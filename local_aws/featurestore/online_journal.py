@@ -17,7 +17,7 @@ import pickle
 from collections.abc import Iterator
 from typing import Any
 
-from local_aws.core import persistence
+from local_aws.core.runtime import persistence
 
 COMPACT_SLACK = 10_000  # records the journal may hold beyond twice the live ones before it is rewritten
 Changes = dict[str, dict[str, Any]]  # group id -> record identifier -> entry (None: hard-deleted)

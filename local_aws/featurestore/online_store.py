@@ -15,7 +15,7 @@ import threading
 import time
 from typing import NamedTuple
 
-from local_aws.core.protocol import on_reset
+from local_aws.core.gateway.protocol import on_reset
 from local_aws.featurestore.models import GROUPS, FeatureGroup
 
 

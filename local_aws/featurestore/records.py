@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from local_aws.core.errors import ValidationError
+from local_aws.core.gateway.errors import ValidationError
 from local_aws.featurestore.models import Feature, FeatureGroup
 
 MAX_EPOCH_SECONDS = 253402300800  # 10000-01-01T00:00:00Z: event times must fall in years 1970-9999

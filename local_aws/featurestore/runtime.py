@@ -20,9 +20,9 @@ import datetime as dt
 import time
 from typing import Any
 
-from local_aws.core.errors import AwsError, ConflictException, ResourceNotFound, ValidationError
-from local_aws.core.paging import page
-from local_aws.core.protocol import RequestContext, action
+from local_aws.core.gateway.errors import AwsError, ConflictException, ResourceNotFound, ValidationError
+from local_aws.core.gateway.paging import page
+from local_aws.core.gateway.protocol import RequestContext, action
 from local_aws.featurestore.durable import STATE
 from local_aws.featurestore.models import GROUPS, FeatureGroup
 from local_aws.featurestore.offline_store import STORE, Row

@@ -2,7 +2,7 @@
 
 The SageMaker SDK checks execution roles with SimulatePrincipalPolicy, which moto does not answer.
 Here it evaluates the principal's inline and attached policies (plus any PolicyInputList) as IAM
-evaluates identity policies (local_aws.core.policy_evaluation, the evaluator that also decides every
+evaluates identity policies (local_aws.core.iam.policy_evaluation, the evaluator that also decides every
 call): an explicit Deny wins, then an Allow, else implicitDeny. As the simulator does, a statement
 whose Condition tests a key the ContextEntries do not give does not apply, and the key is reported
 in MissingContextValues.
@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import threading
 
-from local_aws.core import moto_iam
-from local_aws.core.errors import InvalidInput, NoSuchEntity
-from local_aws.core.policy_evaluation import decide
-from local_aws.core.protocol import RequestContext, action, before_moto
+from local_aws.core.gateway.errors import InvalidInput, NoSuchEntity
+from local_aws.core.gateway.protocol import RequestContext, action, before_moto
+from local_aws.core.iam.policy_evaluation import decide
+from local_aws.core.moto import iam as moto_iam
 
 _lock = threading.Lock()
 

@@ -4,7 +4,7 @@ Started with LOCAL_AWS_IDENTITY=studio, the server makes sure the account has a 
 role as the SageMaker console creates it (path /service-role/, trusting sagemaker.amazonaws.com,
 with AmazonSageMakerFullAccess only, so it may not create IAM roles, tag buckets or delete most Glue
 tables) and hands kernels that role's credentials the way Studio does: through the container
-credentials endpoint (local_aws.core.credentials), with a token kept in the server's home so a
+credentials endpoint (local_aws.core.iam.credentials), with a token kept in the server's home so a
 kernel keeps working across restarts. helpers.configure reads both from the health record, so the
 notebooks' code is the same for an administrator and for Studio.
 """
@@ -15,10 +15,11 @@ import os
 import secrets
 from pathlib import Path
 
-from local_aws.core import credentials, moto_iam
-from local_aws.core.protocol import health_field, on_reset, on_start
+from local_aws import settings
+from local_aws.core.gateway.protocol import health_field, on_reset, on_start
+from local_aws.core.iam import credentials
+from local_aws.core.moto import iam as moto_iam
 
-IDENTITY_VARIABLE = "LOCAL_AWS_IDENTITY"  # "admin" (the default) or "studio"
 ROLE_NAME = "AmazonSageMaker-ExecutionRole-20261202T000000"
 ROLE_PATH = "/service-role/"
 POLICIES = ["arn:aws:iam::aws:policy/AmazonSageMakerFullAccess"]
@@ -31,13 +32,7 @@ SESSION_NAME = "SageMaker"  # the session name Studio's kernels act under
 
 
 def playing_studio() -> bool:
-    identity = os.environ.get(IDENTITY_VARIABLE, "admin")
-    if identity not in ("admin", "studio"):
-        raise ValueError(
-            f"{IDENTITY_VARIABLE}={identity!r} is not 'admin' or 'studio'; unset it to act as the "
-            "account's administrator"
-        )
-    return identity == "studio"
+    return settings.IDENTITY() == "studio"
 
 
 @health_field

@@ -23,7 +23,7 @@ the job process groups a previous server of that home left running (after kill -
 parent-death signal is not available or did not fire).
 """
 
-from local_aws.jobs import service  # noqa: F401  (importing the package registers the handlers)
+from local_aws.jobs import service  # noqa: F401  importing the package registers the handlers
 from local_aws.jobs.api import describe_job, start_job, stop_job, wait_for_job
 from local_aws.jobs.models import JobKind
 from local_aws.jobs.process_registry import sweep_orphans

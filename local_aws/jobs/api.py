@@ -8,9 +8,10 @@ the same AwsError.
 
 from __future__ import annotations
 
-from local_aws.core import authorization, validation
-from local_aws.core.authorization import Call
-from local_aws.core.protocol import RequestContext
+from local_aws.core.gateway import validation
+from local_aws.core.gateway.protocol import RequestContext
+from local_aws.core.iam import authorization
+from local_aws.core.iam.authorization import Call
 from local_aws.jobs import models, runner, service
 from local_aws.jobs.models import JobKind
 

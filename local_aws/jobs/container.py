@@ -6,7 +6,7 @@ host's /opt/ml stand-in (see staging) at /opt/ml itself, in a mount namespace of
 opt_ml_mount), and run the command as given. Where the machine allows no such namespace, the job's
 log says so once and the job runs as before namespaces: /opt/ml/... rewritten to the stand-in in the
 command, arguments, environment and the SDK's drivers, with the guard site refusing literal /opt/ml
-paths (local_aws.core.opt_ml_guard). Each host runs under a supervisor, in a process group that ends
+paths (local_aws.job_side.opt_ml_guard). Each host runs under a supervisor, in a process group that ends
 with the server however it ends (see processes). stdout+stderr stream line by line to CloudWatch Logs;
 a stop request or the runtime limit ends the processes (SIGTERM, then SIGKILL), and so does an error
 while the hosts start. Continuous outputs upload while it runs (see outputs).
@@ -24,16 +24,18 @@ from collections import deque
 from pathlib import Path
 from urllib.parse import urlparse
 
-from local_aws.core import credentials, moto_state, opt_ml_guard
-from local_aws.core.config import client_environment
-from local_aws.jobs import opt_ml_mount, sandbox, staging
+from local_aws import job_side, settings
+from local_aws.core.iam import credentials
+from local_aws.core.moto import state as moto_state
+from local_aws.core.runtime.config import client_environment
+from local_aws.job_side import opt_ml_mount
+from local_aws.jobs import sandbox, staging
 from local_aws.jobs.outputs import RunResult, Uploader
 from local_aws.jobs.processes import HostProcess
 from local_aws.jobs.specs import ContainerError, ContainerSpec
 from local_aws.jobs.staging import map_paths
 
-GUARD_SITE = Path(opt_ml_guard.__file__).with_name("_guard_site")
-PACKAGE_PARENT = Path(opt_ml_guard.__file__).resolve().parents[2]
+PACKAGE_PARENT = job_side.FOLDER.resolve().parents[1]
 _PYTHON = re.compile(r"python(\d+(\.\d+)?)?")
 _SHELLS = {"bash", "sh"}
 STOP_GRACE_SECONDS = 5  # AWS waits up to 120 s after SIGTERM; jobs here are small
@@ -85,24 +87,23 @@ class Container:
         """A clean environment pointing AWS clients at the server with the role's credentials (fetched as a
         container fetches them), with the job's variables mapped."""
         port = urlparse(self.spec.endpoint_url).port
-        env = {
-            k: os.environ[k] for k in ("HOME", "LANG", "LC_ALL", "TMPDIR", "LOCAL_AWS_NETGUARD_LOG") if k in os.environ
-        }
+        kept = ("HOME", "LANG", "LC_ALL", "TMPDIR", settings.NETGUARD_LOG.name)
+        env = {k: os.environ[k] for k in kept if k in os.environ}
         env["PATH"] = os.pathsep.join([str(staging.shims_dir(self.spec)), os.environ.get("PATH", os.defpath)])
         env.update(client_environment(port, self.spec.region, credentials_token=self.credentials_token))
         env.update({k: self._mapped(str(v), root) for k, v in self.spec.host_environment(host, self.hosts).items()})
         env.update({k: self._mapped(str(v), root) for k, v in self.spec.environment.items()})
         env["PYTHONPATH"] = os.pathsep.join(
-            filter(None, [str(GUARD_SITE), str(PACKAGE_PARENT), env.get("PYTHONPATH", "")])
+            filter(None, [str(job_side.GUARD_SITE), str(PACKAGE_PARENT), env.get("PYTHONPATH", "")])
         )
         env["PYTHONUNBUFFERED"] = "1"
         # pip inside a job (the SDK's @step dependencies step, a requirements install) finds what the
         # project's Python has without trying the package index, which nothing in local mode may reach.
         env.setdefault("PIP_NO_INDEX", "1")
         env.setdefault("PIP_DISABLE_PIP_VERSION_CHECK", "1")
-        env["LOCAL_AWS_OPT_ML"] = str(root)  # the stand-in: how the sweep knows a job's processes
+        env[settings.JOB_OPT_ML.name] = str(root)  # the stand-in: how the sweep knows a job's processes
         if self.no_private_opt_ml:
-            env[opt_ml_guard.GUARD_SWITCH] = "1"
+            env[settings.JOB_OPT_ML_GUARD.name] = "1"
         return env
 
     def run(self) -> RunResult:

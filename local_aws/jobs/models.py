@@ -2,7 +2,7 @@
 
 A job moves InProgress -> Completed | Failed | Stopping -> Stopped; a training job also keeps AWS's
 SecondaryStatusTransitions. A job's `finished` event is set when its run ends, so code in local_aws
-waits for it without polling. The registry (local_aws.core.run_registry) keeps the records durable
+waits for it without polling. The registry (local_aws.core.runtime.run_registry) keeps the records durable
 and stops the runs at a reset or shutdown; a training job that the server's stop ended also closes
 its SecondaryStatusTransitions with a Failed one.
 """
@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from local_aws.core.errors import ResourceInUse, ValidationException
-from local_aws.core.protocol import RequestContext, now
-from local_aws.core.run_registry import RunRegistry
+from local_aws.core.gateway.errors import ResourceInUse, ValidationException
+from local_aws.core.gateway.protocol import RequestContext, now
+from local_aws.core.runtime.run_registry import RunRegistry
 
 if TYPE_CHECKING:
     from local_aws.jobs.container import Container

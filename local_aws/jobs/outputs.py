@@ -19,7 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from local_aws.core import moto_state, opt_ml_guard
+from local_aws.core.moto import state as moto_state
+from local_aws.job_side import opt_ml_guard
 from local_aws.jobs import sandbox
 from local_aws.jobs.specs import ContainerError, ContainerSpec
 

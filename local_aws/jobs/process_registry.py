@@ -19,7 +19,8 @@ from pathlib import Path
 
 import psutil
 
-from local_aws.core.protocol import on_start
+from local_aws import settings
+from local_aws.core.gateway.protocol import on_start
 
 log = logging.getLogger("local_aws.jobs")
 
@@ -86,7 +87,7 @@ def _is_job_group(record: dict, home: Path) -> bool:
         return False
     for process in psutil.process_iter():
         try:
-            if os.getpgid(process.pid) == record["pgid"] and process.environ().get("LOCAL_AWS_OPT_ML") == opt_ml:
+            if os.getpgid(process.pid) == record["pgid"] and process.environ().get(settings.JOB_OPT_ML.name) == opt_ml:
                 return True
         except (OSError, psutil.Error):
             continue

@@ -14,10 +14,11 @@ import sys
 from pathlib import Path
 from typing import IO
 
+from local_aws import job_side
 from local_aws.jobs import process_registry
 from local_aws.jobs.specs import ContainerError
 
-SUPERVISOR = Path(__file__).with_name("supervisor.py")
+SUPERVISOR = job_side.SUPERVISOR
 
 
 class HostProcess:

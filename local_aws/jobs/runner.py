@@ -12,9 +12,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from local_aws.core import credentials
-from local_aws.core.errors import ValidationException
-from local_aws.core.protocol import RequestContext, now
+from local_aws.core.gateway.errors import ValidationException
+from local_aws.core.gateway.protocol import RequestContext, now
+from local_aws.core.iam import credentials
 from local_aws.jobs import models, outputs, specs
 from local_aws.jobs.container import Container
 from local_aws.jobs.models import Job, JobKind

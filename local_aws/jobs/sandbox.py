@@ -17,7 +17,7 @@ import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from local_aws.core.opt_ml_guard import CONTAINER_ROOT
+from local_aws.job_side.opt_ml_guard import CONTAINER_ROOT
 from local_aws.jobs.specs import ContainerError
 
 

@@ -18,10 +18,11 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-LAUNCHER = Path(__file__).with_name("toolkit_launcher.py")
+from local_aws import job_side
+
+LAUNCHER = job_side.TOOLKIT_LAUNCHER
 CODE_DIR = "/opt/ml/code"
 PROGRAM = "sagemaker_program"
 SUBMIT_DIRECTORY = "sagemaker_submit_directory"

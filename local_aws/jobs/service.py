@@ -3,7 +3,7 @@
 Requests arrive validated against botocore's model. Create starts the job's run (see runner) and
 returns its ARN at once; Describe echoes the request back with the times, statuses, FailureReason,
 ExitMessage and, for training, the artifacts, SecondaryStatusTransitions and final metrics AWS fills
-in; List filters, sorts and pages through local_aws.core.paging. `local_aws.jobs.api` offers the same
+in; List filters, sorts and pages through local_aws.core.gateway.paging. `local_aws.jobs.api` offers the same
 functions to code inside local_aws (a pipeline's steps).
 """
 
@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from local_aws.core import paging
-from local_aws.core.protocol import RequestContext, action, drop_none, now
+from local_aws.core.gateway import paging
+from local_aws.core.gateway.protocol import RequestContext, action, drop_none, now
 from local_aws.jobs import models, runner, specs
 from local_aws.jobs.models import Job, JobKind
 

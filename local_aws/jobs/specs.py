@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from local_aws.core.config import home_dir
-from local_aws.core.errors import ValidationException
-from local_aws.core.opt_ml_guard import CONTAINER_ROOT
-from local_aws.core.protocol import RequestContext, drop_none
+from local_aws.core.gateway.errors import ValidationException
+from local_aws.core.gateway.protocol import RequestContext, drop_none
+from local_aws.core.runtime.config import home_dir
+from local_aws.job_side.opt_ml_guard import CONTAINER_ROOT
 from local_aws.jobs import script_mode
 from local_aws.jobs.models import Job, JobKind
 from local_aws.jobs.script_mode import CODE_DIR, ScriptMode
@@ -62,7 +62,7 @@ class S3Output:
 @dataclass
 class ContainerSpec:
     job_name: str
-    role_arn: str  # the job's processes act as this role (see local_aws.core.credentials)
+    role_arn: str  # the job's processes act as this role (see local_aws.core.iam.credentials)
     log_group: str  # /aws/sagemaker/ProcessingJobs | /aws/sagemaker/TrainingJobs
     region: str
     account_id: str

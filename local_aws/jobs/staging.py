@@ -20,7 +20,7 @@ import sys
 import tarfile
 from pathlib import Path
 
-from local_aws.core import moto_state
+from local_aws.core.moto import state as moto_state
 from local_aws.jobs import sandbox
 from local_aws.jobs.sandbox import local_path
 from local_aws.jobs.script_mode import CODE_DIR

@@ -19,8 +19,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from local_aws.core import moto_state
-from local_aws.core.protocol import RequestContext, now
+from local_aws.core.gateway.protocol import RequestContext, now
+from local_aws.core.moto import state as moto_state
 from local_aws.pipelines.definition import Definition, Step
 from local_aws.pipelines.expressions import EvaluationError, Scope, iso_time, lookup
 

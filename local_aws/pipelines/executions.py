@@ -14,10 +14,11 @@ import random
 import string
 from dataclasses import replace
 
-from local_aws.core import authorization, validation
-from local_aws.core.errors import ConflictException, ValidationException
-from local_aws.core.paging import page
-from local_aws.core.protocol import RequestContext, action, drop_none, now, on_reset, on_shutdown
+from local_aws.core.gateway import validation
+from local_aws.core.gateway.errors import ConflictException, ValidationException
+from local_aws.core.gateway.paging import page
+from local_aws.core.gateway.protocol import RequestContext, action, drop_none, now, on_reset, on_shutdown
+from local_aws.core.iam import authorization
 from local_aws.pipelines import executor, experiments, models
 from local_aws.pipelines.definition import Definition, ancestors
 from local_aws.pipelines.execution import RUNNING, TERMINAL_EXECUTION, Execution

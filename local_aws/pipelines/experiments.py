@@ -9,9 +9,9 @@ experiment is ResourceNotFound (moto fails with an internal error).
 
 from __future__ import annotations
 
-from local_aws.core import moto_experiments
-from local_aws.core.errors import ResourceNotFound
-from local_aws.core.protocol import RequestContext, action
+from local_aws.core.gateway.errors import ResourceNotFound
+from local_aws.core.gateway.protocol import RequestContext, action
+from local_aws.core.moto import experiments as moto_experiments
 from local_aws.pipelines.execution import Execution
 
 

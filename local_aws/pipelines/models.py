@@ -5,7 +5,7 @@ by ARN until their pipeline is deleted or the server reset, so any client (a sec
 CLI) can follow them. ARNs follow AWS: the pipeline name lowercased, a 12-character execution id.
 `lock` guards both registries; each execution's own lock guards its state.
 
-Both registries are saved (local_aws.core.persistence): whatever changes a pipeline, an execution or
+Both registries are saved (local_aws.core.runtime.persistence): whatever changes a pipeline, an execution or
 a step record calls `STATE.changed()` once it has; the saver thread copies them under the locks and
 pickles the copies. An execution running when the server died loads Failed (execution.py).
 """
@@ -17,9 +17,9 @@ import datetime as dt
 import threading
 from dataclasses import dataclass, field
 
-from local_aws.core import persistence
-from local_aws.core.errors import AwsError, ResourceNotFound
-from local_aws.core.protocol import RequestContext, now
+from local_aws.core.gateway.errors import AwsError, ResourceNotFound
+from local_aws.core.gateway.protocol import RequestContext, now
+from local_aws.core.runtime import persistence
 from local_aws.pipelines.definition import Definition
 from local_aws.pipelines.execution import Execution, StepRecord
 

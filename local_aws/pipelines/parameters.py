@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from local_aws.core.errors import ValidationException
+from local_aws.core.gateway.errors import ValidationException
 from local_aws.pipelines.definition import Definition, DefinitionError
 from local_aws.pipelines.expressions import to_text
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from botocore.model import Shape
 
-from local_aws.core.service_models import service_model
+from local_aws.core.gateway.service_models import service_model
 from local_aws.pipelines.definition import DefinitionError, Step
 from local_aws.pipelines.expressions import expressions, path_tokens
 

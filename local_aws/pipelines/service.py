@@ -7,10 +7,10 @@ AddTags/ListTags/DeleteTags work on them.
 
 from __future__ import annotations
 
-from local_aws.core import moto_state
-from local_aws.core.errors import ConflictException, ResourceNotFound, ValidationException
-from local_aws.core.paging import page
-from local_aws.core.protocol import RequestContext, action, drop_none, now
+from local_aws.core.gateway.errors import ConflictException, ResourceNotFound, ValidationException
+from local_aws.core.gateway.paging import page
+from local_aws.core.gateway.protocol import RequestContext, action, drop_none, now
+from local_aws.core.moto import state as moto_state
 from local_aws.pipelines import models
 from local_aws.pipelines.definition import Definition, DefinitionError
 from local_aws.pipelines.execution import RUNNING

@@ -21,9 +21,10 @@ from collections.abc import Callable
 from typing import Any
 
 from local_aws import model_registry, sagemaker_models, tuning
-from local_aws.core import moto_state, validation
-from local_aws.core.errors import AwsError
-from local_aws.core.protocol import drop_none
+from local_aws.core.gateway import validation
+from local_aws.core.gateway.errors import AwsError
+from local_aws.core.gateway.protocol import drop_none
+from local_aws.core.moto import state as moto_state
 from local_aws.jobs import JobKind, describe_job, start_job, stop_job, wait_for_job
 from local_aws.pipelines import models
 from local_aws.pipelines.execution import Execution, Outcome, StepRecord

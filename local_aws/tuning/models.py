@@ -2,7 +2,7 @@
 
 A tuning job moves InProgress -> Completed | Failed | Stopping -> Stopped. Each training job it launched
 is kept as AWS summarises it (HyperParameterTrainingJobSummary): its tuned hyperparameters, status and
-final objective value. The registry (local_aws.core.run_registry) keeps the records durable: after a
+final objective value. The registry (local_aws.core.runtime.run_registry) keeps the records durable: after a
 restart the history is there, and a tuning job that was running has ended Failed, saying why, with its
 running training jobs (they ended with the server).
 """
@@ -14,9 +14,9 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from local_aws.core.errors import ResourceInUse, ResourceNotFound
-from local_aws.core.protocol import RequestContext, drop_none, now
-from local_aws.core.run_registry import RunRegistry
+from local_aws.core.gateway.errors import ResourceInUse, ResourceNotFound
+from local_aws.core.gateway.protocol import RequestContext, drop_none, now
+from local_aws.core.runtime.run_registry import RunRegistry
 
 INTERRUPTED = "local_aws stopped while this tuning job ran, and its training jobs ended with it. Run it again."
 _SAVED_FIELDS = (

@@ -13,7 +13,7 @@ import math
 import random
 from dataclasses import dataclass
 
-from local_aws.core.errors import ValidationException
+from local_aws.core.gateway.errors import ValidationException
 
 
 @dataclass(frozen=True)

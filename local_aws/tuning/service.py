@@ -11,10 +11,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from local_aws.core import authorization, credentials, paging, validation
-from local_aws.core.authorization import Call
-from local_aws.core.errors import ValidationException
-from local_aws.core.protocol import RequestContext, action, drop_none
+from local_aws.core.gateway import paging, validation
+from local_aws.core.gateway.errors import ValidationException
+from local_aws.core.gateway.protocol import RequestContext, action, drop_none
+from local_aws.core.iam import authorization, credentials
+from local_aws.core.iam.authorization import Call
 from local_aws.tuning import models, runner
 from local_aws.tuning import ranges as tuning_ranges
 from local_aws.tuning.models import TuningJob

@@ -23,7 +23,7 @@ import papermill
 import pytest
 from support import GUARD_SITE, REPO
 
-from local_aws.core.config import SDK_CONFIG_FILE
+from local_aws.core.runtime.config import SDK_CONFIG_FILE
 
 NOTEBOOK = REPO / "notebooks" / "05_build_pipeline.ipynb"
 ROLE = "arn:aws:iam::111122223333:role/service-role/AmazonSageMaker-ExecutionRole-Tutorial"

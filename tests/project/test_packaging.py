@@ -25,8 +25,8 @@ JOB_CHECK = textwrap.dedent("""
         s3.create_bucket(Bucket="wheel-check")
         s3.put_object(Bucket="wheel-check", Key="code/check.py", Body=(
             b"import sys; mods = sys.modules\\n"
-            b"print('guarded', 'local_aws.core.netguard' in mods, 'local_aws.core.opt_ml_guard' in mods)\\n"
-            b"print('from', mods['local_aws.core.netguard'].__file__)\\n"))
+            b"print('guarded', 'local_aws.job_side.netguard' in mods, 'local_aws.job_side.opt_ml_guard' in mods)\\n"
+            b"print('from', mods['local_aws.job_side.netguard'].__file__)\\n"))
         sm.create_processing_job(
             ProcessingJobName="wheel-check", RoleArn="arn:aws:iam::123456789012:role/R",
             AppSpecification={"ImageUri": "python", "ContainerEntrypoint": [
@@ -86,7 +86,8 @@ def test_the_wheel_holds_every_module_and_the_files_read_at_run_time(wheel: Path
         if "__pycache__" not in path.parts
     }
     assert sources - names == set()
-    assert {"local_aws/core/sagemaker_sdk_config.yaml", "local_aws/core/_guard_site/sitecustomize.py"} <= names
+    data_files = {"local_aws/core/runtime/sagemaker_sdk_config.yaml", "local_aws/job_side/guard_site/sitecustomize.py"}
+    assert data_files <= names
 
 
 def test_a_server_from_the_installed_copy_runs_a_job_with_its_guards(wheel: Path, tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 T = TypeVar("T")
 ACCOUNT = "123456789012"
 REPO = Path(__file__).resolve().parents[2]
-GUARD_SITE = REPO / "local_aws" / "core" / "_guard_site"  # puts the network guard in child processes too
+GUARD_SITE = REPO / "local_aws" / "job_side" / "guard_site"  # puts the network guard in child processes too
 
 
 def error_of(call: Callable[[], Any]) -> tuple[str, str]:

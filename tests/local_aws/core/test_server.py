@@ -13,7 +13,7 @@ from support.iam import reset_with_test_roles
 
 import local_aws
 from local_aws import free_port
-from local_aws.core import netguard
+from local_aws.job_side import netguard
 
 
 def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:

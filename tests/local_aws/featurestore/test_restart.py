@@ -13,7 +13,7 @@ from support.featurestore import BUCKET, create_group
 from support.restart import OwnServer
 
 import local_aws
-from local_aws.core import persistence
+from local_aws.core.runtime import persistence
 from local_aws.featurestore.online_journal import Journal
 
 GROUP = "customers"

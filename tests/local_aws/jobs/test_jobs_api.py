@@ -13,9 +13,10 @@ from support.iam import ADMINISTRATOR, SAGEMAKER_TRUST
 from support.jobs import IMAGE, ROLE
 
 import local_aws
-from local_aws.core import moto_iam, protocol
-from local_aws.core.errors import ValidationException
-from local_aws.core.protocol import RequestContext
+from local_aws.core.gateway import protocol
+from local_aws.core.gateway.errors import ValidationException
+from local_aws.core.gateway.protocol import RequestContext
+from local_aws.core.moto import iam as moto_iam
 from local_aws.jobs import JobKind, describe_job, start_job, stop_job, wait_for_job
 
 

@@ -1,0 +1,161 @@
+"""IAM enforced: every call made with credentials local_aws issued is allowed or denied as AWS would.
+
+Who calls is read from the request's SigV4 access key. The keys moto's STS issued (a job's or a
+Studio kernel's session of its execution role) and the keys of IAM users moto holds belong to a
+principal whose identity policies decide every call; any other key is the account's administrator,
+who may do everything (the tutorial's own notebooks outside Studio, boto3 with dummy credentials).
+
+What a call needs is said per service (local_aws.core.iam.rules): the IAM actions, the resources they
+act on and the condition keys of the request, e.g. s3:PutObject on arn:aws:s3:::bucket/key, or
+iam:PassRole on the job's role with iam:PassedToService. A call lacking one is refused with the
+service's access-denied error and AWS's message naming the principal, action and resource.
+Decisions are cached until IAM changes.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from local_aws.core.gateway import service_models
+from local_aws.core.gateway.errors import AccessDenied, AccessDeniedException, AwsError
+from local_aws.core.gateway.protocol import on_reset
+from local_aws.core.iam.policy_evaluation import Context, decide
+from local_aws.core.moto import iam as moto_iam
+
+ADMIN_ACCESS_KEY = "local"  # the key local_aws hands out for the account's administrator
+
+
+@dataclass(frozen=True)
+class Principal:
+    """A caller whose policies decide: its ARN as AWS names it in errors, and the role or user it acts as."""
+
+    arn: str
+    identity_arn: str
+
+
+@dataclass(frozen=True)
+class Need:
+    """One IAM action on one resource a call needs, with the request's condition keys."""
+
+    action: str
+    resource: str = "*"
+    context: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    @staticmethod
+    def of(action: str, resource: str = "*", **context: str) -> Need:
+        """Need.of("iam:PassRole", arn, **{"iam:PassedToService": "sagemaker.amazonaws.com"})"""
+        return Need(action, resource, tuple(sorted((k.lower(), (v,)) for k, v in context.items())))
+
+
+@dataclass
+class Call:
+    """A call as its service's permission rules read it."""
+
+    service: str  # botocore's service name (s3, glue, sagemaker, ...)
+    operation: str  # "" for a REST call its rules name from the request itself (S3)
+    request: dict
+    region: str
+    account_id: str
+    environ: dict = field(default_factory=dict, repr=False)
+
+
+Rules = Callable[[Call], list[Need]]
+RULES: dict[str, Rules] = {}
+_decisions: dict[tuple[str, Need], str] = {}
+_owners: dict[str, Principal] = {}  # access key -> its principal (keys are never reissued to another)
+_lock = threading.Lock()
+
+
+def rules(*services: str) -> Callable[[Rules], Rules]:
+    """Declare what the calls of these services need (replaces the default: prefix:Operation on *)."""
+
+    def register(fn: Rules) -> Rules:
+        for service in services:
+            RULES[service] = fn
+        return fn
+
+    return register
+
+
+def principal_of(access_key: str) -> Principal | None:
+    """The principal whose policies decide for this access key; None for the account's administrator."""
+    if not access_key or access_key == ADMIN_ACCESS_KEY:
+        return None
+    with _lock:
+        known = _owners.get(access_key)
+    if known is not None:
+        return known
+    owner = moto_iam.key_owner(access_key)  # a scan of moto's sessions and users: once per key
+    if owner is None:
+        return None
+    principal = Principal(owner.arn, owner.identity_arn)
+    with _lock:
+        _owners[access_key] = principal
+    return principal
+
+
+def acting_as(role_arn: str, session_name: str = "SageMaker") -> Principal:
+    """The principal of a role's session, as SageMaker acts with a role it was given (a pipeline's steps)."""
+    account, name = role_arn.split(":")[4], role_arn.rsplit("/", 1)[-1]
+    return Principal(f"arn:aws:sts::{account}:assumed-role/{name}/{session_name}", role_arn)
+
+
+def needs(call: Call) -> list[Need]:
+    fn = RULES.get(call.service)
+    if fn is not None:
+        return fn(call)
+    if not call.operation:
+        return []  # a REST call of a service without rules: nothing to name it by
+    return [Need(f"{service_models.signing_name(call.service)}:{call.operation}")]
+
+
+def authorize(principal: Principal | None, call: Call) -> None:
+    """Raise the service's access-denied error unless the principal may make this call."""
+    if principal is None:
+        return
+    for need in needs(call):
+        check(principal, need, call.service)
+
+
+def check(principal: Principal, need: Need, service: str) -> None:
+    """Raise the service's access-denied error unless the principal's policies allow the need."""
+    decision = allowed(principal.identity_arn, need)
+    if decision != "allowed":
+        raise denied(principal.arn, need, decision, service)
+
+
+def allowed(identity_arn: str, need: Need) -> str:
+    """IAM's decision ("allowed", "explicitDeny", "implicitDeny") for the role or user an ARN names."""
+    key = (identity_arn, need)
+    with _lock:
+        decision = _decisions.get(key)
+    if decision is None:
+        policies = moto_iam.principal_policies(identity_arn) or []
+        context: Context = {name: list(values) for name, values in need.context}
+        decision, _ = decide(policies, need.action, need.resource, context)
+        with _lock:
+            _decisions[key] = decision
+    return decision
+
+
+@on_reset
+def forget_decisions() -> None:
+    """IAM changed (a role, a policy, an attachment, or all at a reset): decide again from now on."""
+    with _lock:
+        _decisions.clear()
+        _owners.clear()
+
+
+def denied(principal_arn: str, need: Need, decision: str, service: str) -> AwsError:
+    """The access-denied error a service answers, with AWS's message."""
+    resource = f'"{need.resource}"' if service == "s3" else need.resource
+    why = (
+        "with an explicit deny in an identity-based policy"
+        if decision == "explicitDeny"
+        else f"because no identity-based policy allows the {need.action} action"
+    )
+    message = f"User: {principal_arn} is not authorized to perform: {need.action} on resource: {resource} {why}"
+    json_protocol = service_models.protocol(service) in ("json", "rest-json")
+    return AccessDeniedException(message) if json_protocol else AccessDenied(message)

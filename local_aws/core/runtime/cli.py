@@ -1,0 +1,83 @@
+"""`python -m local_aws start|status|stop|reset|serve|env [--port N]`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shlex
+import sys
+
+from local_aws.core.runtime import lifecycle
+from local_aws.core.runtime.config import DEFAULT_PORT, client_environment, port_from_env
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m local_aws",
+        description="An embedded stand-in for AWS on loopback: Feature Store, Athena, processing and "
+        "training jobs, pipelines and the Model Registry, on top of moto.",
+    )
+    parser.add_argument("command", choices=["start", "status", "stop", "reset", "serve", "env"])
+    parser.add_argument(
+        "--port", type=int, default=None, help=f"TCP port on 127.0.0.1 (default: $LOCAL_AWS_PORT or {DEFAULT_PORT})"
+    )
+    args = parser.parse_args(argv)
+    try:
+        port = port_from_env(args.port)
+    except ValueError as exc:
+        parser.error(str(exc))
+    try:
+        return COMMANDS[args.command](port)
+    except lifecycle.LocalAwsError as exc:
+        print(f"local_aws: {exc}", file=sys.stderr)
+        return 1
+
+
+def _start(port: int) -> int:
+    was_running = lifecycle.status(port)
+    health = lifecycle.ensure_running(port)
+    word = "already running" if was_running else "started"
+    print(f"local_aws {word} on {health['endpoint']} (pid {health['pid']}); log: {health['log']}")
+    return 0
+
+
+def _status(port: int) -> int:
+    health = lifecycle.status(port)
+    if not health:
+        print(f"local_aws is not running on port {port}; start it with `python -m local_aws start`")
+        return 1
+    print(f"local_aws running on {health['endpoint']} (pid {health['pid']}, up {health['uptime_seconds']} s)")
+    print(f"log: {health['log']}")
+    return 0
+
+
+def _stop(port: int) -> int:
+    print("local_aws stopped" if lifecycle.stop(port) else f"local_aws was not running on port {port}")
+    return 0
+
+
+def _reset(port: int) -> int:
+    lifecycle.reset(port)
+    print(
+        "local_aws state reset: every bucket, feature group, job, pipeline and model version is gone, "
+        "saved state included"
+    )
+    return 0
+
+
+def _serve(port: int) -> int:
+    from local_aws.core.runtime.server import serve
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    serve(port)
+    return 0
+
+
+def _env(port: int) -> int:
+    for name, value in client_environment(port).items():
+        print(f"export {name}={shlex.quote(value)}")
+    return 0
+
+
+COMMANDS = {"start": _start, "status": _status, "stop": _stop, "reset": _reset, "serve": _serve, "env": _env}

@@ -1,0 +1,62 @@
+"""Fixed identity and places of the local stand-in: one account, one default region, one port."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from local_aws import settings
+
+ACCOUNT_ID = "123456789012"
+DEFAULT_REGION = "us-east-1"
+DEFAULT_PORT = settings.DEFAULT_PORT
+HOST = "127.0.0.1"  # loopback only, never anything else
+
+SDK_CONFIG_FILE = Path(__file__).with_name("sagemaker_sdk_config.yaml")
+
+
+def port_from_env(port: int | None = None) -> int:
+    """The port to use: the argument, else LOCAL_AWS_PORT, else the default."""
+    return settings.port(port)
+
+
+def home_dir(port: int) -> Path:
+    """Where one server keeps its pid file, log, keys, job work directories and state (LOCAL_AWS_HOME)."""
+    return settings.home_dir(port)
+
+
+def endpoint_url(port: int | None = None) -> str:
+    return f"http://{HOST}:{port_from_env(port)}"
+
+
+def client_environment(
+    port: int | None = None, region: str = DEFAULT_REGION, credentials_token: str = ""
+) -> dict[str, str]:
+    """Environment variables that point boto3, the AWS CLI and the SageMaker SDK at the stand-in.
+
+    The credentials are the account administrator's (the access key `local`; any key local_aws did not
+    issue counts as the administrator's), or, given a token from local_aws.core.iam.credentials, those of
+    a role, fetched as a SageMaker container fetches them. Instance-metadata lookups and the SDK's
+    telemetry are switched off so nothing leaves the machine. pyiceberg (the SDK's Iceberg feature
+    group helpers) reads S3 through pyarrow, which ignores AWS_ENDPOINT_URL: it gets the endpoint itself.
+    """
+    if credentials_token:
+        identity = {
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI": f"{endpoint_url(port)}/_local_aws/credentials",
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN": credentials_token,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            "AWS_CONFIG_FILE": os.devnull,
+        }
+    else:
+        identity = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "local"}
+    return {
+        **identity,
+        "AWS_ENDPOINT_URL": endpoint_url(port),
+        "PYICEBERG_CATALOG__GLUE__S3__ENDPOINT": endpoint_url(port),
+        "AWS_DEFAULT_REGION": region,
+        "AWS_REGION": region,
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "SAGEMAKER_USER_CONFIG_OVERRIDE": str(SDK_CONFIG_FILE),
+        "SAGEMAKER_ADMIN_CONFIG_OVERRIDE": str(SDK_CONFIG_FILE),
+        settings.PORT.name: str(port_from_env(port)),
+    }
