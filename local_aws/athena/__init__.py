@@ -19,4 +19,15 @@ data catalogs stay moto's.
     failures.py    why a query FAILED, in Athena's words
 """
 
-from local_aws.athena import service  # noqa: F401  (registers the handlers)
+from local_aws.athena import executions, service
+from local_aws.core.iam.rules import RULES
+from local_aws.core.service import Service
+
+SERVICE = Service(
+    "athena",
+    apis=(service.api,),
+    rules={"athena": RULES["athena"]},
+    stores=(executions.STATE,),
+    on_reset=(executions.forget,),
+    on_shutdown=(executions.stop_running,),
+)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from local_aws.athena.failures import QueryError
 from local_aws.core.iam.authorization import Call, Need, Principal, allowed, denied, needs
+from local_aws.core.iam.rules import RULES
 
 CALLED_VIA = (("aws:calledvia", ("athena.amazonaws.com",)),)
 
@@ -30,7 +31,7 @@ class CallerAccess:
         return allowed(self.principal.identity_arn, _via_athena(need))
 
     def _glue(self, operation: str, request: dict) -> None:
-        for need in needs(Call("glue", operation, request, self.region, self.account_id)):
+        for need in needs(Call("glue", operation, request, self.region, self.account_id), RULES["glue"]):
             decision = self._decision(need)
             if decision != "allowed":  # Glue's own AccessDeniedException, as Athena quotes it
                 refused = denied(self.principal.arn, need, decision, "glue")

@@ -28,9 +28,9 @@ from local_aws.athena.failures import QueryCancelled, QueryError
 from local_aws.athena.results import QueryResult
 from local_aws.athena.sql import Statement
 from local_aws.core.gateway.errors import InvalidRequestException
-from local_aws.core.gateway.protocol import now, on_reset, on_shutdown
 from local_aws.core.moto import state as moto_state
-from local_aws.core.runtime import persistence
+from local_aws.core.runtime.store import FunctionStore
+from local_aws.core.service import now
 
 log = logging.getLogger("local_aws.athena")
 
@@ -122,8 +122,7 @@ _tokens: dict[str, tuple[str, str]] = {}  # ClientRequestToken -> (request finge
 _slots = threading.Semaphore(MAX_CONCURRENT_QUERIES)
 
 
-@on_reset
-def _forget() -> None:
+def forget() -> None:
     with lock:
         for execution in _executions.values():
             _cancel(execution)
@@ -132,8 +131,7 @@ def _forget() -> None:
     engine.reset()
 
 
-@on_shutdown
-def _stop_running() -> None:
+def stop_running() -> None:
     with lock:
         for execution in _executions.values():
             _cancel(execution)
@@ -375,4 +373,4 @@ def _fail_as_stopped(execution: QueryExecution, saved_at: dt.datetime, saved_clo
         execution.engine_ms = int((saved_clock - execution.started) * 1000)
 
 
-STATE = persistence.durable("athena", _dump, _load)
+STATE = FunctionStore("athena", _dump, _load)

@@ -18,6 +18,7 @@ from pyiceberg.manifest import FileFormat
 
 from local_aws.athena.failures import QueryError
 from local_aws.athena.tables import GlueTable, utc_wall_clock
+from local_aws.core.gateway.context import Caller
 from local_aws.core.iceberg_catalog import read_table
 from local_aws.core.moto import state as moto_state
 from local_aws.core.runtime.config import ACCOUNT_ID
@@ -66,7 +67,7 @@ def current_snapshot(table: GlueTable) -> Snapshot:
             error_type=204,
         )
     try:
-        iceberg = read_table((table.database, table.name), table.metadata_location, ACCOUNT_ID)
+        iceberg = read_table((table.database, table.name), table.metadata_location, Caller(account_id=ACCOUNT_ID))
     except (FileNotFoundError, ValueError) as exc:
         raise QueryError(
             "ICEBERG_INVALID_METADATA",

@@ -14,10 +14,11 @@ from local_aws.athena import executions, sql
 from local_aws.athena.access import CallerAccess
 from local_aws.athena.executions import FINISHED
 from local_aws.athena.results import ResultRows
+from local_aws.core.gateway.context import RequestContext
 from local_aws.core.gateway.errors import InvalidRequestException
 from local_aws.core.gateway.paging import page
-from local_aws.core.gateway.protocol import RequestContext, action
 from local_aws.core.moto import state as moto_state
+from local_aws.core.service import Api
 
 # GetQueryExecution holds its answer up to this long while a query is unfinished, so a client that
 # polls every few seconds (the SDK's AthenaQuery.wait polls every 5 s) sees a fast query finished on
@@ -56,7 +57,10 @@ def _result_configuration(request: dict, workgroup: dict) -> dict:
     return chosen
 
 
-@action("athena", "StartQueryExecution")
+api = Api("athena")
+
+
+@api.operation("StartQueryExecution")
 def start_query_execution(request: dict, ctx: RequestContext) -> dict:
     query = request["QueryString"]
     workgroup = request.get("WorkGroup") or "primary"
@@ -85,7 +89,7 @@ def start_query_execution(request: dict, ctx: RequestContext) -> dict:
     return {"QueryExecutionId": execution_id}
 
 
-@action("athena", "GetQueryExecution")
+@api.operation("GetQueryExecution")
 def get_query_execution(request: dict, ctx: RequestContext) -> dict:
     execution = executions.find(request["QueryExecutionId"])
     if execution.state not in FINISHED:
@@ -94,7 +98,7 @@ def get_query_execution(request: dict, ctx: RequestContext) -> dict:
         return {"QueryExecution": execution.describe()}
 
 
-@action("athena", "BatchGetQueryExecution")
+@api.operation("BatchGetQueryExecution")
 def batch_get_query_execution(request: dict, ctx: RequestContext) -> dict:
     found, missing = [], []
     with executions.lock:
@@ -113,13 +117,13 @@ def batch_get_query_execution(request: dict, ctx: RequestContext) -> dict:
     return {"QueryExecutions": found, "UnprocessedQueryExecutionIds": missing}
 
 
-@action("athena", "StopQueryExecution")
+@api.operation("StopQueryExecution")
 def stop_query_execution(request: dict, ctx: RequestContext) -> dict:
     executions.stop(request["QueryExecutionId"])
     return {}
 
 
-@action("athena", "ListQueryExecutions")
+@api.operation("ListQueryExecutions")
 def list_query_executions(request: dict, ctx: RequestContext) -> dict:
     workgroup = request.get("WorkGroup") or "primary"
     _workgroup(ctx, workgroup)
@@ -129,7 +133,7 @@ def list_query_executions(request: dict, ctx: RequestContext) -> dict:
     return listed.answer({"QueryExecutionIds": listed.items})
 
 
-@action("athena", "GetQueryResults")
+@api.operation("GetQueryResults")
 def get_query_results(request: dict, ctx: RequestContext) -> dict:
     execution = executions.find(request["QueryExecutionId"])
     with executions.lock:

@@ -2,7 +2,8 @@
 
 A Glue table with Parameters `table_type=ICEBERG` names its current metadata file in
 `metadata_location`; the metadata, manifest lists and manifests (Avro) and the Parquet data files are
-S3 objects. `S3FileIO` gives pyiceberg moto's S3 (through local_aws.core.moto.state), and
+S3 objects. `S3FileIO` gives pyiceberg S3 as one caller (through the gateway: its reads and writes are authorized as
+that caller's), and
 `GlueCatalog` does what Iceberg's own GlueCatalog does: it loads a table from its Glue entry and
 commits by writing the next `<location>/metadata/<version>-<uuid>.metadata.json` and swapping the
 entry's `metadata_location` (the old one becomes `previous_metadata_location`), its columns carrying
@@ -37,7 +38,8 @@ from pyiceberg.table.update import TableRequirement, TableUpdate, update_table_m
 from pyiceberg.typedef import Identifier
 from pyiceberg.types import DecimalType, IcebergType, ListType, MapType, StructType
 
-from local_aws.core.moto import state as moto_state
+from local_aws.core.gateway.clients import S3, Glue, parse_s3_uri
+from local_aws.core.gateway.context import Caller
 
 _GLUE_PRIMITIVES = {
     "boolean": "boolean",
@@ -61,7 +63,7 @@ def is_iceberg(glue_entry: dict) -> bool:
 
 
 class _Upload(io.BytesIO):
-    """What pyiceberg writes to an S3 object: put into moto's S3 when closed."""
+    """What pyiceberg writes to an S3 object: put into S3 when closed."""
 
     def __init__(self, file_io: S3FileIO, location: str):
         super().__init__()
@@ -69,8 +71,7 @@ class _Upload(io.BytesIO):
 
     def close(self) -> None:
         if not self.closed:
-            bucket, key = moto_state.parse_s3_uri(self.location)
-            moto_state.put_object(bucket, key, self.getvalue(), self.file_io.account_id)
+            self.file_io.s3.put(*parse_s3_uri(self.location), self.getvalue())
         super().close()
 
 
@@ -80,8 +81,7 @@ class _S3File(InputFile, OutputFile):
         self.file_io = file_io
 
     def _body(self) -> bytes | None:
-        bucket, key = moto_state.parse_s3_uri(self.location)
-        return moto_state.get_object(bucket, key, self.file_io.account_id)
+        return self.file_io.s3.get(*parse_s3_uri(self.location))
 
     def __len__(self) -> int:
         return len(self._body() or b"")
@@ -105,11 +105,11 @@ class _S3File(InputFile, OutputFile):
 
 
 class S3FileIO(FileIO):
-    """pyiceberg's file access, on one account's S3 in moto."""
+    """pyiceberg's file access, on S3 as one caller."""
 
-    def __init__(self, account_id: str):
+    def __init__(self, caller: Caller):
         super().__init__()
-        self.account_id = account_id
+        self.s3 = S3(caller)
 
     def new_input(self, location: str) -> InputFile:
         return _S3File(self, location)
@@ -118,7 +118,7 @@ class S3FileIO(FileIO):
         return _S3File(self, location)
 
     def delete(self, location: str | InputFile | OutputFile) -> None:
-        """Objects stay: services reach moto's S3 to read and write only, and an Iceberg table ignores
+        """Objects stay: services read and write S3 objects only, and an Iceberg table ignores
         files no snapshot names (pyiceberg calls this to tidy after a failed commit, and logs the error)."""
         path = location if isinstance(location, str) else location.location
         raise OSError(f"local_aws does not delete {path}")
@@ -168,23 +168,24 @@ def _metadata_file(location: str, version: int) -> str:
     return f"{location}/metadata/{version:05d}-{uuid.uuid4()}.metadata.json"
 
 
-def read_table(identifier: Identifier, metadata_location: str, account_id: str) -> Table:
-    """The table as its metadata file describes it (read-only: committing needs GlueCatalog)."""
-    file_io = S3FileIO(account_id)
+def read_table(identifier: Identifier, metadata_location: str, caller: Caller) -> Table:
+    """The table as its metadata file describes it, read as `caller` (read-only: committing needs GlueCatalog)."""
+    file_io = S3FileIO(caller)
     metadata = FromInputFile.table_metadata(file_io.new_input(metadata_location))
     return Table(identifier, metadata, metadata_location, file_io, NoopCatalog("local_aws"))
 
 
 class GlueCatalog(NoopCatalog):
-    """The Iceberg tables of one account's Glue Data Catalog in one region: load, create, commit."""
+    """The Iceberg tables of the Glue Data Catalog, as one caller (its account and region): load, create, commit."""
 
-    def __init__(self, region: str, account_id: str):
+    def __init__(self, caller: Caller):
         super().__init__("local_aws")
-        self.region, self.account_id = region, account_id
+        self.caller = caller
+        self.glue = Glue(caller)
 
     def _entry(self, identifier: Identifier) -> dict:
         database, name = identifier
-        entry = moto_state.glue_table(self.region, database, name, self.account_id)
+        entry = self.glue.table(database, name)
         if entry is None:
             raise NoSuchTableError(f"Glue has no table {database}.{name}")
         if not is_iceberg(entry) or not (entry.get("Parameters") or {}).get("metadata_location"):
@@ -196,7 +197,7 @@ class GlueCatalog(NoopCatalog):
 
     def load_table(self, identifier: str | Identifier) -> Table:
         identifier = tuple(identifier.split(".")) if isinstance(identifier, str) else tuple(identifier)
-        table = read_table(identifier, self._entry(identifier)["Parameters"]["metadata_location"], self.account_id)
+        table = read_table(identifier, self._entry(identifier)["Parameters"]["metadata_location"], self.caller)
         table.catalog = self
         return table
 
@@ -206,11 +207,11 @@ class GlueCatalog(NoopCatalog):
         """A new table (metadata version 0) and its Glue entry; an existing Glue table is an error."""
         database, name = identifier
         with _COMMIT_LOCK:
-            if moto_state.glue_table(self.region, database, name, self.account_id) is not None:
+            if self.glue.table(database, name) is not None:
                 raise FileExistsError(f"Glue table {database}.{name} already exists")
             metadata = new_table_metadata(schema, spec, UNSORTED_SORT_ORDER, location, {})
             metadata_location = _metadata_file(location, 0)
-            ToOutputFile.table_metadata(metadata, S3FileIO(self.account_id).new_output(metadata_location))
+            ToOutputFile.table_metadata(metadata, S3FileIO(self.caller).new_output(metadata_location))
             self._write_entry(identifier, {"Description": description, "Parameters": {}}, metadata, metadata_location)
 
     def commit_table(
@@ -252,4 +253,4 @@ class GlueCatalog(NoopCatalog):
         }
         if entry.get("Description"):
             table_input["Description"] = entry["Description"]
-        moto_state.write_glue_table(self.region, database, name, table_input, self.account_id)
+        self.glue.write_table(database, table_input)

@@ -19,4 +19,18 @@ The modules divide the work as moto divides a service:
 - durable.py: the groups and online stores saved and restored across restarts.
 """
 
-from local_aws.featurestore import feature_groups, runtime  # noqa: F401  (registers the handlers)
+from local_aws.core.iam.rules import RULES
+from local_aws.core.service import Service
+from local_aws.featurestore import durable, feature_groups, models, offline_store, online_store, runtime
+
+SERVICE = Service(
+    "featurestore",
+    apis=(feature_groups.api, runtime.api),
+    rules={"sagemaker": RULES["sagemaker"], runtime.SERVICE: RULES[runtime.SERVICE]},
+    stores=(durable.STATE,),
+    on_start=(models.reach_tags,),
+    on_reset=(models.GROUPS.forget, online_store.forget_all, offline_store.forget_buffered, durable.JOURNAL.forget),
+    before_save=(offline_store.STORE.flush,),
+    on_flush=(offline_store.flush_before_exit,),
+    admin_actions={"flush": offline_store.flush_now},
+)

@@ -17,8 +17,8 @@ import os
 import time
 from typing import Any
 
-from local_aws.core.gateway.protocol import on_reset
 from local_aws.core.runtime import persistence
+from local_aws.core.runtime.store import FunctionStore
 from local_aws.featurestore import online_store
 from local_aws.featurestore.models import GROUPS, FeatureGroup
 from local_aws.featurestore.online_journal import Journal
@@ -88,6 +88,5 @@ def _set_journal_aside() -> None:
         os.replace(folder, aside / f"{folder.name}.{int(time.time())}")
 
 
-STATE = persistence.durable(NAME, _dump, _load, saved=JOURNAL.drop_unnamed)
+STATE = FunctionStore(NAME, _dump, _load, saved=JOURNAL.drop_unnamed)
 GROUPS.when_changed(STATE.changed)
-on_reset(JOURNAL.forget)

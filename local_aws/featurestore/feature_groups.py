@@ -16,11 +16,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from local_aws.core.gateway.context import RequestContext
 from local_aws.core.gateway.errors import ResourceInUse, ResourceLimitExceeded, ResourceNotFound, ValidationException
 from local_aws.core.gateway.paging import page
-from local_aws.core.gateway.protocol import RequestContext, action, now
 from local_aws.core.iam import credentials
 from local_aws.core.moto import state as moto_state
+from local_aws.core.service import Api, now
 from local_aws.featurestore.durable import STATE
 from local_aws.featurestore.glue_table import write_glue_table
 from local_aws.featurestore.models import GROUPS, Feature, FeatureGroup
@@ -162,7 +163,10 @@ def _connect_offline_store(group: FeatureGroup) -> None:
     group.offline_destination = group.offline_destination_at(bucket, key.rstrip("/"))
 
 
-@action("sagemaker", "CreateFeatureGroup")
+api = Api("sagemaker")
+
+
+@api.operation("CreateFeatureGroup")
 def create_feature_group(request: dict, ctx: RequestContext) -> dict:
     name = request["FeatureGroupName"]
     online = _online_config(request)
@@ -210,7 +214,7 @@ def create_feature_group(request: dict, ctx: RequestContext) -> dict:
     return {"FeatureGroupArn": group.arn}
 
 
-@action("sagemaker", "DescribeFeatureGroup")
+@api.operation("DescribeFeatureGroup")
 def describe_feature_group(request: dict, ctx: RequestContext) -> dict:
     return GROUPS.require(ctx, request["FeatureGroupName"]).describe()
 
@@ -223,7 +227,7 @@ _SORT_KEYS = {
 }
 
 
-@action("sagemaker", "ListFeatureGroups")
+@api.operation("ListFeatureGroups")
 def list_feature_groups(request: dict, ctx: RequestContext) -> dict:
     status, offline = request.get("FeatureGroupStatusEquals"), request.get("OfflineStoreStatusEquals")
     after, before = request.get("CreationTimeAfter"), request.get("CreationTimeBefore")
@@ -253,7 +257,7 @@ def _add_columns(group: FeatureGroup, features: list[Feature]) -> None:
         write_glue_table(group)
 
 
-@action("sagemaker", "UpdateFeatureGroup")
+@api.operation("UpdateFeatureGroup")
 def update_feature_group(request: dict, ctx: RequestContext) -> dict:
     with GROUPS.lock:
         group = GROUPS.require(ctx, request["FeatureGroupName"])
@@ -301,7 +305,7 @@ def update_feature_group(request: dict, ctx: RequestContext) -> dict:
     return {"FeatureGroupArn": group.arn}
 
 
-@action("sagemaker", "DeleteFeatureGroup")
+@api.operation("DeleteFeatureGroup")
 def delete_feature_group(request: dict, ctx: RequestContext) -> dict:
     with GROUPS.lock:
         group = GROUPS.require(ctx, request["FeatureGroupName"])
@@ -329,7 +333,7 @@ def _require_feature(ctx: RequestContext, request: dict) -> tuple[FeatureGroup, 
     return group, feature
 
 
-@action("sagemaker", "DescribeFeatureMetadata")
+@api.operation("DescribeFeatureMetadata")
 def describe_feature_metadata(request: dict, ctx: RequestContext) -> dict:
     group, feature = _require_feature(ctx, request)
     out = {
@@ -346,7 +350,7 @@ def describe_feature_metadata(request: dict, ctx: RequestContext) -> dict:
     return out
 
 
-@action("sagemaker", "UpdateFeatureMetadata")
+@api.operation("UpdateFeatureMetadata")
 def update_feature_metadata(request: dict, ctx: RequestContext) -> dict:
     _, feature = _require_feature(ctx, request)
     with GROUPS.lock:

@@ -48,6 +48,7 @@ from pyiceberg.types import (
     TimestampType,
 )
 
+from local_aws.core.gateway.context import Caller
 from local_aws.core.iceberg_catalog import GlueCatalog
 from local_aws.core.moto import state as moto_state
 from local_aws.featurestore.glue_table import ADDED_COLUMNS, description
@@ -96,8 +97,13 @@ def _spec(group: FeatureGroup, schema: Schema) -> PartitionSpec:
     )
 
 
+def _as_role(group: FeatureGroup) -> Caller:
+    """The group's role: Feature Store writes the offline store with it."""
+    return Caller.role(group.role_arn, group.region)
+
+
 def _table(group: FeatureGroup) -> Table:
-    return GlueCatalog(group.region, group.account_id).load_table(group.glue_table)
+    return GlueCatalog(_as_role(group)).load_table(group.glue_table)
 
 
 def create(group: FeatureGroup) -> str | None:
@@ -105,7 +111,7 @@ def create(group: FeatureGroup) -> str | None:
     database, name = group.glue_table
     schema = _schema(group.features)
     try:
-        GlueCatalog(group.region, group.account_id).create(
+        GlueCatalog(_as_role(group)).create(
             group.glue_table, schema, _spec(group, schema), table_location(group), description(group)
         )
     except FileExistsError:

@@ -18,11 +18,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from local_aws import settings
+from local_aws.core.gateway.context import RequestContext
 from local_aws.core.gateway.errors import ResourceInUse, ResourceNotFound
-from local_aws.core.gateway.protocol import RequestContext, on_reset
 from local_aws.core.moto import state as moto_state
 from local_aws.featurestore.offline_store import Column, Destination, Row
 
@@ -288,7 +289,6 @@ class GroupRegistry:
 
 
 GROUPS = GroupRegistry()
-on_reset(GROUPS.forget)
 
 
 class _Tagging:
@@ -330,4 +330,6 @@ def _group_by_arn(arn: str) -> _Tagging | None:
     return None if group is None else _Tagging(group)
 
 
-moto_state.add_sagemaker_tag_target("feature-group", _group_by_arn)
+def reach_tags(home: Path) -> None:
+    """At the server's start: let moto's AddTags/ListTags/DeleteTags reach the feature groups."""
+    moto_state.add_sagemaker_tag_target("feature-group", _group_by_arn)

@@ -32,11 +32,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from local_aws.core.gateway.errors import AwsError, ServiceUnavailable
-from local_aws.core.gateway.protocol import admin_action, on_flush, on_reset
 from local_aws.core.iam import authorization
 from local_aws.core.iam.authorization import Need
 from local_aws.core.moto import state as moto_state
-from local_aws.core.runtime import persistence
 
 log = logging.getLogger("local_aws.offline_store")
 
@@ -221,20 +219,16 @@ class OfflineStore:
 
 
 STORE = OfflineStore()
-persistence.before_save(STORE.flush)
 
 
-@admin_action("flush")
-def _flush_now() -> dict:
+def flush_now() -> dict:
     return {"offline_store": STORE.flush()}
 
 
-@on_flush
-def _flush_before_exit() -> None:
+def flush_before_exit() -> None:
     result = STORE.close()
     log.info("offline store flushed before exit: %s", result)
 
 
-@on_reset
-def _forget() -> None:
+def forget_buffered() -> None:
     STORE.forget()

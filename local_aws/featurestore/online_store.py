@@ -15,7 +15,6 @@ import threading
 import time
 from typing import NamedTuple
 
-from local_aws.core.gateway.protocol import on_reset
 from local_aws.featurestore.models import GROUPS, FeatureGroup
 
 
@@ -125,6 +124,5 @@ def restore(records: dict[FeatureGroup, dict[str, OnlineEntry]]) -> None:
 GROUPS.when_deleted(_drop)
 
 
-@on_reset
-def _forget() -> None:
+def forget_all() -> None:
     _stores.clear()

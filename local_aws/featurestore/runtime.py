@@ -20,9 +20,10 @@ import datetime as dt
 import time
 from typing import Any
 
+from local_aws.core.gateway.context import RequestContext
 from local_aws.core.gateway.errors import AwsError, ConflictException, ResourceNotFound, ValidationError
 from local_aws.core.gateway.paging import page
-from local_aws.core.gateway.protocol import RequestContext, action
+from local_aws.core.service import Api
 from local_aws.featurestore.durable import STATE
 from local_aws.featurestore.models import GROUPS, FeatureGroup
 from local_aws.featurestore.offline_store import STORE, Row
@@ -112,14 +113,17 @@ def _expires_at(entry: OnlineEntry) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-@action(SERVICE, "PutRecord")
+api = Api(SERVICE)
+
+
+@api.operation("PutRecord")
 def put_record(request: dict, ctx: RequestContext) -> dict:
     group = _group(ctx, request["FeatureGroupName"])
     _put(group, request["Record"], request.get("TargetStores"), request.get("TtlDuration"), time.time())
     return {}
 
 
-@action(SERVICE, "GetRecord")
+@api.operation("GetRecord")
 def get_record(request: dict, ctx: RequestContext) -> dict:
     group = _online_group(ctx, request["FeatureGroupName"], ResourceNotFound)
     key = identifier(group, request["RecordIdentifierValueAsString"])[0]
@@ -134,7 +138,7 @@ def get_record(request: dict, ctx: RequestContext) -> dict:
     return out
 
 
-@action(SERVICE, "DeleteRecord")
+@api.operation("DeleteRecord")
 def delete_record(request: dict, ctx: RequestContext) -> dict:
     group = _group(ctx, request["FeatureGroupName"])
     text = request["EventTime"]
@@ -158,7 +162,7 @@ def delete_record(request: dict, ctx: RequestContext) -> dict:
     return {}
 
 
-@action(SERVICE, "UpdateRecord")
+@api.operation("UpdateRecord")
 def update_record(request: dict, ctx: RequestContext) -> dict:
     group = _group(ctx, request["FeatureGroupName"])
     storage = (group.online_config or {}).get("StorageType")
@@ -212,7 +216,7 @@ def update_record(request: dict, ctx: RequestContext) -> dict:
     return {}
 
 
-@action(SERVICE, "BatchGetRecord")
+@api.operation("BatchGetRecord")
 def batch_get_record(request: dict, ctx: RequestContext) -> dict:
     with_expiry = request.get("ExpirationTimeResponse") == "Enabled"
     records, errors = [], []
@@ -242,7 +246,7 @@ def batch_get_record(request: dict, ctx: RequestContext) -> dict:
     return {"Records": records, "Errors": errors, "UnprocessedIdentifiers": []}
 
 
-@action(SERVICE, "BatchWriteRecord")
+@api.operation("BatchWriteRecord")
 def batch_write_record(request: dict, ctx: RequestContext) -> dict:
     invoked, errors = time.time(), []
     for entry in request["Entries"]:
@@ -255,7 +259,7 @@ def batch_write_record(request: dict, ctx: RequestContext) -> dict:
     return {"Errors": errors, "UnprocessedEntries": []}
 
 
-@action(SERVICE, "ListRecords")
+@api.operation("ListRecords")
 def list_records(request: dict, ctx: RequestContext) -> dict:
     group = _online_group(ctx, request["FeatureGroupName"], ResourceNotFound)
     keys = store_of(group).identifiers(bool(request.get("IncludeSoftDeletedRecords")))

@@ -15,16 +15,17 @@ from __future__ import annotations
 
 import threading
 
+from local_aws.core.gateway.context import RequestContext
 from local_aws.core.gateway.errors import InvalidInput, NoSuchEntity
-from local_aws.core.gateway.protocol import RequestContext, action, before_moto
 from local_aws.core.iam.policy_evaluation import decide
 from local_aws.core.moto import iam as moto_iam
+from local_aws.core.service import Api
 
 _lock = threading.Lock()
 
 
-@before_moto(
-    "iam",
+# The calls moto answers that may name an AWS-managed policy moto has not loaded yet.
+MANAGED_POLICY_CALLS = (
     "AttachRolePolicy",
     "AttachUserPolicy",
     "AttachGroupPolicy",
@@ -36,14 +37,20 @@ _lock = threading.Lock()
     "ListPolicyVersions",
     "ListEntitiesForPolicy",
 )
-def _load_managed_policy(request: dict, ctx: RequestContext) -> None:
+
+
+def load_managed_policy(request: dict, ctx: RequestContext) -> None:
+    """Before moto answers one of MANAGED_POLICY_CALLS: the AWS-managed policy it names, loaded on demand."""
     arn = request.get("PolicyArn", "")
     if arn.startswith(moto_iam.AWS_POLICY_PREFIX):
         with _lock:
             moto_iam.load_aws_managed_policy(arn, ctx.account_id)
 
 
-@action("iam", "SimulatePrincipalPolicy")
+api = Api("iam")
+
+
+@api.operation("SimulatePrincipalPolicy")
 def simulate_principal_policy(request: dict, ctx: RequestContext) -> dict:
     source = request["PolicySourceArn"]
     if not request.get("ActionNames"):

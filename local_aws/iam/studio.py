@@ -16,7 +16,6 @@ import secrets
 from pathlib import Path
 
 from local_aws import settings
-from local_aws.core.gateway.protocol import health_field, on_reset, on_start
 from local_aws.core.iam import credentials
 from local_aws.core.moto import iam as moto_iam
 
@@ -35,7 +34,6 @@ def playing_studio() -> bool:
     return settings.IDENTITY() == "studio"
 
 
-@health_field
 def health() -> dict:
     """What the health record says about the identity kernels get."""
     if not playing_studio():
@@ -48,14 +46,12 @@ def execution_role_arn() -> str:
     return role["Arn"] if role else ""
 
 
-@on_start
-def _play_studio(home: Path) -> None:
+def play_studio(home: Path) -> None:
     if playing_studio():
         credentials.grant(_ensure_role(), SESSION_NAME, token=_kernel_token(home))
 
 
-@on_reset
-def _keep_the_domain() -> None:
+def keep_the_domain() -> None:
     """A reset forgets the account's roles, but a Studio domain's execution role outlives its projects."""
     if playing_studio():
         _ensure_role()

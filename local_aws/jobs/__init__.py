@@ -23,9 +23,21 @@ the job process groups a previous server of that home left running (after kill -
 parent-death signal is not available or did not fire).
 """
 
-from local_aws.jobs import service  # noqa: F401  importing the package registers the handlers
+from local_aws.core.iam.rules import RULES
+from local_aws.core.service import Service
+from local_aws.jobs import models, process_registry, service
 from local_aws.jobs.api import describe_job, start_job, stop_job, wait_for_job
 from local_aws.jobs.models import JobKind
 from local_aws.jobs.process_registry import sweep_orphans
 
-__all__ = ["JobKind", "describe_job", "start_job", "stop_job", "sweep_orphans", "wait_for_job"]
+SERVICE = Service(
+    "jobs",
+    apis=(service.api,),
+    rules={"sagemaker": RULES["sagemaker"]},
+    stores=(models.REGISTRY.state,),
+    on_start=(process_registry.sweep_at_start,),
+    on_reset=(models.REGISTRY.forget,),
+    on_shutdown=(models.REGISTRY.stop_running,),
+)
+
+__all__ = ["SERVICE", "JobKind", "describe_job", "start_job", "stop_job", "sweep_orphans", "wait_for_job"]

@@ -8,10 +8,13 @@ the same AwsError.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from local_aws.core.gateway import validation
-from local_aws.core.gateway.protocol import RequestContext
+from local_aws.core.gateway.context import RequestContext
 from local_aws.core.iam import authorization
 from local_aws.core.iam.authorization import Call
+from local_aws.core.iam.rules import RULES
 from local_aws.jobs import models, runner, service
 from local_aws.jobs.models import JobKind
 
@@ -21,8 +24,9 @@ def start_job(kind: JobKind, request: dict, ctx: RequestContext, tuning_job_arn:
     the job (for a tuning job, naming it), and returns its ARN. Raises the AwsError the API would answer."""
     operation = f"Create{kind.value}Job"
     validation.validate("sagemaker", operation, request)
-    authorization.authorize(ctx.principal, Call("sagemaker", operation, request, ctx.region, ctx.account_id))
-    return runner.start(kind, request, ctx.calling("sagemaker", operation), tuning_job_arn).arn
+    call = Call("sagemaker", operation, request, ctx.region, ctx.account_id)
+    authorization.authorize(ctx.principal, call, RULES["sagemaker"])
+    return runner.start(kind, request, replace(ctx, service="sagemaker", operation=operation), tuning_job_arn).arn
 
 
 def describe_job(kind: JobKind, name: str, ctx: RequestContext) -> dict:

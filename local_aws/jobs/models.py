@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from local_aws.core.gateway.context import RequestContext
 from local_aws.core.gateway.errors import ResourceInUse, ValidationException
-from local_aws.core.gateway.protocol import RequestContext, now
 from local_aws.core.runtime.run_registry import RunRegistry
+from local_aws.core.service import now
 
 if TYPE_CHECKING:
     from local_aws.jobs.container import Container

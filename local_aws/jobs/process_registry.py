@@ -20,7 +20,6 @@ from pathlib import Path
 import psutil
 
 from local_aws import settings
-from local_aws.core.gateway.protocol import on_start
 
 log = logging.getLogger("local_aws.jobs")
 
@@ -94,8 +93,7 @@ def _is_job_group(record: dict, home: Path) -> bool:
     return False
 
 
-@on_start
-def _sweep_at_start(home: Path) -> None:
+def sweep_at_start(home: Path) -> None:
     killed = sweep_orphans(home)
     if killed:
         log.warning("killed %d job process group(s) a previous server left running: %s", len(killed), killed)

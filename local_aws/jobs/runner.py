@@ -12,9 +12,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
+from local_aws.core.gateway.context import RequestContext
 from local_aws.core.gateway.errors import ValidationException
-from local_aws.core.gateway.protocol import RequestContext, now
 from local_aws.core.iam import credentials
+from local_aws.core.service import now
 from local_aws.jobs import models, outputs, specs
 from local_aws.jobs.container import Container
 from local_aws.jobs.models import Job, JobKind

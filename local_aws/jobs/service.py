@@ -13,7 +13,8 @@ from collections.abc import Callable
 from typing import Any
 
 from local_aws.core.gateway import paging
-from local_aws.core.gateway.protocol import RequestContext, action, drop_none, now
+from local_aws.core.gateway.context import RequestContext
+from local_aws.core.service import Api, drop_none, now
 from local_aws.jobs import models, runner, specs
 from local_aws.jobs.models import Job, JobKind
 
@@ -125,44 +126,47 @@ def _list(kind: JobKind, request: dict, ctx: RequestContext) -> dict:
 
 
 # -- processing jobs ---------------------------------------------------------------------------
-@action("sagemaker", "CreateProcessingJob")
+api = Api("sagemaker")
+
+
+@api.operation("CreateProcessingJob")
 def create_processing_job(request: dict, ctx: RequestContext) -> dict:
     return {"ProcessingJobArn": runner.start(PROCESSING, request, ctx).arn}
 
 
-@action("sagemaker", "DescribeProcessingJob")
+@api.operation("DescribeProcessingJob")
 def describe_processing_job(request: dict, ctx: RequestContext) -> dict:
     return describe(PROCESSING, request["ProcessingJobName"], ctx)
 
 
-@action("sagemaker", "ListProcessingJobs")
+@api.operation("ListProcessingJobs")
 def list_processing_jobs(request: dict, ctx: RequestContext) -> dict:
     return _list(PROCESSING, request, ctx)
 
 
-@action("sagemaker", "StopProcessingJob")
+@api.operation("StopProcessingJob")
 def stop_processing_job(request: dict, ctx: RequestContext) -> dict:
     runner.stop(PROCESSING, request["ProcessingJobName"], ctx)
     return {}
 
 
 # -- training jobs -----------------------------------------------------------------------------
-@action("sagemaker", "CreateTrainingJob")
+@api.operation("CreateTrainingJob")
 def create_training_job(request: dict, ctx: RequestContext) -> dict:
     return {"TrainingJobArn": runner.start(TRAINING, request, ctx).arn}
 
 
-@action("sagemaker", "DescribeTrainingJob")
+@api.operation("DescribeTrainingJob")
 def describe_training_job(request: dict, ctx: RequestContext) -> dict:
     return describe(TRAINING, request["TrainingJobName"], ctx)
 
 
-@action("sagemaker", "ListTrainingJobs")
+@api.operation("ListTrainingJobs")
 def list_training_jobs(request: dict, ctx: RequestContext) -> dict:
     return _list(TRAINING, request, ctx)
 
 
-@action("sagemaker", "StopTrainingJob")
+@api.operation("StopTrainingJob")
 def stop_training_job(request: dict, ctx: RequestContext) -> dict:
     runner.stop(TRAINING, request["TrainingJobName"], ctx)
     return {}

@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from local_aws.core.gateway.context import RequestContext
 from local_aws.core.gateway.errors import ValidationException
-from local_aws.core.gateway.protocol import RequestContext, drop_none
 from local_aws.core.runtime.config import home_dir
+from local_aws.core.service import drop_none
 from local_aws.job_side.opt_ml_guard import CONTAINER_ROOT
 from local_aws.jobs import script_mode
 from local_aws.jobs.models import Job, JobKind

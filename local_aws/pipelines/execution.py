@@ -19,8 +19,11 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from local_aws.core.gateway.protocol import RequestContext, now
+from local_aws.core import gateway
+from local_aws.core.gateway.context import RequestContext
+from local_aws.core.gateway.errors import AwsError
 from local_aws.core.moto import state as moto_state
+from local_aws.core.service import now
 from local_aws.pipelines.definition import Definition, Step
 from local_aws.pipelines.expressions import EvaluationError, Scope, iso_time, lookup
 
@@ -193,9 +196,12 @@ class Execution:
             bucket, key = moto_state.parse_s3_uri(uri)
         except ValueError as exc:
             raise EvaluationError(f"{what}: {exc}") from None
-        data = moto_state.get_object(bucket, key, self.ctx.account_id)
-        if data is None:
-            raise EvaluationError(f"{what}: {uri} does not exist (NoSuchKey).")
+        try:  # as the pipeline's role, as the service reads it
+            data = gateway.call("s3", "GetObject", {"Bucket": bucket, "Key": key}, self.ctx.caller)["Body"]
+        except AwsError as error:
+            if error.code not in ("NoSuchKey", "NoSuchBucket"):
+                raise  # the role may not read it: the step fails with S3's AccessDenied
+            raise EvaluationError(f"{what}: {uri} does not exist ({error.code}).") from None
         try:
             return json.loads(data)
         except (json.JSONDecodeError, UnicodeDecodeError):

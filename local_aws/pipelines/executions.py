@@ -15,10 +15,11 @@ import string
 from dataclasses import replace
 
 from local_aws.core.gateway import validation
+from local_aws.core.gateway.context import RequestContext
 from local_aws.core.gateway.errors import ConflictException, ValidationException
 from local_aws.core.gateway.paging import page
-from local_aws.core.gateway.protocol import RequestContext, action, drop_none, now, on_reset, on_shutdown
 from local_aws.core.iam import authorization
+from local_aws.core.service import Api, drop_none, now
 from local_aws.pipelines import executor, experiments, models
 from local_aws.pipelines.definition import Definition, ancestors
 from local_aws.pipelines.execution import RUNNING, TERMINAL_EXECUTION, Execution
@@ -40,13 +41,11 @@ def _stop_all(forget: bool) -> None:
             models.executions.clear()
 
 
-@on_reset
-def _forget() -> None:
+def forget() -> None:
     _stop_all(forget=True)
 
 
-@on_shutdown
-def _stop_running() -> None:
+def stop_running() -> None:
     _stop_all(forget=False)
 
 
@@ -54,7 +53,10 @@ def _execution_id() -> str:
     return "".join(random.choices(string.ascii_lowercase + string.digits, k=12))
 
 
-@action("sagemaker", "StartPipelineExecution")
+api = Api("sagemaker")
+
+
+@api.operation("StartPipelineExecution")
 def start_pipeline_execution(request: dict, ctx: RequestContext) -> dict:
     with models.lock:
         pipeline = models.find_pipeline(ctx, request["PipelineName"])
@@ -150,7 +152,7 @@ def _selective_source(pipeline: Pipeline, definition: Definition, config: dict) 
     return source
 
 
-@action("sagemaker", "DescribePipelineExecution")
+@api.operation("DescribePipelineExecution")
 def describe_pipeline_execution(request: dict, ctx: RequestContext) -> dict:
     execution = models.find_execution(request["PipelineExecutionArn"])
     with execution.lock:
@@ -175,7 +177,7 @@ def describe_pipeline_execution(request: dict, ctx: RequestContext) -> dict:
         )
 
 
-@action("sagemaker", "ListPipelineExecutions")
+@api.operation("ListPipelineExecutions")
 def list_pipeline_executions(request: dict, ctx: RequestContext) -> dict:
     with models.lock:
         pipeline = models.find_pipeline(ctx, request["PipelineName"])
@@ -203,7 +205,7 @@ def list_pipeline_executions(request: dict, ctx: RequestContext) -> dict:
     return listed.answer({"PipelineExecutionSummaries": summaries})
 
 
-@action("sagemaker", "ListPipelineExecutionSteps")
+@api.operation("ListPipelineExecutionSteps")
 def list_pipeline_execution_steps(request: dict, ctx: RequestContext) -> dict:
     validation.require(ctx.service, request, "PipelineExecutionArn")  # optional in the model, needed here
     execution = models.find_execution(request["PipelineExecutionArn"])
@@ -217,7 +219,7 @@ def list_pipeline_execution_steps(request: dict, ctx: RequestContext) -> dict:
         return listed.answer({"PipelineExecutionSteps": [r.summary() for r in listed.items]})
 
 
-@action("sagemaker", "StopPipelineExecution")
+@api.operation("StopPipelineExecution")
 def stop_pipeline_execution(request: dict, ctx: RequestContext) -> dict:
     execution = models.find_execution(request["PipelineExecutionArn"])
     with execution.lock:
@@ -229,7 +231,7 @@ def stop_pipeline_execution(request: dict, ctx: RequestContext) -> dict:
     return {"PipelineExecutionArn": execution.arn}
 
 
-@action("sagemaker", "RetryPipelineExecution")
+@api.operation("RetryPipelineExecution")
 def retry_pipeline_execution(request: dict, ctx: RequestContext) -> dict:
     execution = models.find_execution(request["PipelineExecutionArn"])
     with execution.lock:
@@ -245,7 +247,7 @@ def retry_pipeline_execution(request: dict, ctx: RequestContext) -> dict:
     return {"PipelineExecutionArn": execution.arn}
 
 
-@action("sagemaker", "UpdatePipelineExecution")
+@api.operation("UpdatePipelineExecution")
 def update_pipeline_execution(request: dict, ctx: RequestContext) -> dict:
     execution = models.find_execution(request["PipelineExecutionArn"])
     with execution.lock:
@@ -261,13 +263,13 @@ def update_pipeline_execution(request: dict, ctx: RequestContext) -> dict:
     return {"PipelineExecutionArn": execution.arn}
 
 
-@action("sagemaker", "DescribePipelineDefinitionForExecution")
+@api.operation("DescribePipelineDefinitionForExecution")
 def describe_pipeline_definition_for_execution(request: dict, ctx: RequestContext) -> dict:
     execution = models.find_execution(request["PipelineExecutionArn"])
     return {"PipelineDefinition": execution.definition.text, "CreationTime": execution.created}
 
 
-@action("sagemaker", "ListPipelineParametersForExecution")
+@api.operation("ListPipelineParametersForExecution")
 def list_pipeline_parameters_for_execution(request: dict, ctx: RequestContext) -> dict:
     execution = models.find_execution(request["PipelineExecutionArn"])
     listed = page(execution.parameter_list, request, ctx, DEFAULT_MAX_RESULTS, scope=execution.arn)

@@ -16,7 +16,7 @@ import os
 import threading
 import time
 
-from local_aws.core.gateway.protocol import now
+from local_aws.core.service import now
 from local_aws.pipelines import models
 from local_aws.pipelines.definition import JOB_STEP_TYPES, ancestors
 from local_aws.pipelines.execution import RUNNING, TERMINAL_STEP, Execution, Outcome, StepRecord

@@ -9,9 +9,10 @@ experiment is ResourceNotFound (moto fails with an internal error).
 
 from __future__ import annotations
 
+from local_aws.core.gateway.context import RequestContext
 from local_aws.core.gateway.errors import ResourceNotFound
-from local_aws.core.gateway.protocol import RequestContext, action
 from local_aws.core.moto import experiments as moto_experiments
+from local_aws.core.service import Api
 from local_aws.pipelines.execution import Execution
 
 
@@ -25,7 +26,10 @@ def record(execution: Execution) -> None:
         )
 
 
-@action("sagemaker", "DescribeExperiment")
+api = Api("sagemaker")
+
+
+@api.operation("DescribeExperiment")
 def describe_experiment(request: dict, ctx: RequestContext) -> dict:
     name = request["ExperimentName"]
     described = moto_experiments.describe_experiment(ctx.region, ctx.account_id, name)

@@ -17,9 +17,10 @@ import datetime as dt
 import threading
 from dataclasses import dataclass, field
 
+from local_aws.core.gateway.context import RequestContext
 from local_aws.core.gateway.errors import AwsError, ResourceNotFound
-from local_aws.core.gateway.protocol import RequestContext, now
-from local_aws.core.runtime import persistence
+from local_aws.core.runtime.store import FunctionStore
+from local_aws.core.service import now
 from local_aws.pipelines.definition import Definition
 from local_aws.pipelines.execution import Execution, StepRecord
 
@@ -145,4 +146,4 @@ def _load(snapshot: dict) -> None:
             executions[execution.arn] = execution
 
 
-STATE = persistence.durable("pipelines", _dump, _load)
+STATE = FunctionStore("pipelines", _dump, _load)

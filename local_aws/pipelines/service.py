@@ -7,10 +7,11 @@ AddTags/ListTags/DeleteTags work on them.
 
 from __future__ import annotations
 
+from local_aws.core.gateway.context import RequestContext
 from local_aws.core.gateway.errors import ConflictException, ResourceNotFound, ValidationException
 from local_aws.core.gateway.paging import page
-from local_aws.core.gateway.protocol import RequestContext, action, drop_none, now
 from local_aws.core.moto import state as moto_state
+from local_aws.core.service import Api, drop_none, now
 from local_aws.pipelines import models
 from local_aws.pipelines.definition import Definition, DefinitionError
 from local_aws.pipelines.execution import RUNNING
@@ -47,7 +48,10 @@ def _definition(request: dict, ctx: RequestContext, required: bool) -> Definitio
         raise ValidationException(str(exc)) from None
 
 
-@action("sagemaker", "CreatePipeline")
+api = Api("sagemaker")
+
+
+@api.operation("CreatePipeline")
 def create_pipeline(request: dict, ctx: RequestContext) -> dict:
     name = request["PipelineName"]
     definition = _definition(request, ctx, required=True)
@@ -84,7 +88,7 @@ def create_pipeline(request: dict, ctx: RequestContext) -> dict:
     return {"PipelineArn": arn}
 
 
-@action("sagemaker", "UpdatePipeline")
+@api.operation("UpdatePipeline")
 def update_pipeline(request: dict, ctx: RequestContext) -> dict:
     definition = _definition(request, ctx, required=False)
     with models.lock:
@@ -102,7 +106,7 @@ def update_pipeline(request: dict, ctx: RequestContext) -> dict:
     return {"PipelineArn": pipeline.arn, "PipelineVersionId": pipeline.latest.version_id}
 
 
-@action("sagemaker", "DescribePipeline")
+@api.operation("DescribePipeline")
 def describe_pipeline(request: dict, ctx: RequestContext) -> dict:
     with models.lock:
         pipeline = models.find_pipeline(ctx, request["PipelineName"])
@@ -126,7 +130,7 @@ def describe_pipeline(request: dict, ctx: RequestContext) -> dict:
         )
 
 
-@action("sagemaker", "ListPipelines")
+@api.operation("ListPipelines")
 def list_pipelines(request: dict, ctx: RequestContext) -> dict:
     prefix = request.get("PipelineNamePrefix") or ""
     with models.lock:
@@ -164,7 +168,7 @@ def list_pipelines(request: dict, ctx: RequestContext) -> dict:
     )
 
 
-@action("sagemaker", "ListPipelineVersions")
+@api.operation("ListPipelineVersions")
 def list_pipeline_versions(request: dict, ctx: RequestContext) -> dict:
     with models.lock:
         pipeline = models.find_pipeline(ctx, request["PipelineName"])
@@ -189,7 +193,7 @@ def list_pipeline_versions(request: dict, ctx: RequestContext) -> dict:
     )
 
 
-@action("sagemaker", "DeletePipeline")
+@api.operation("DeletePipeline")
 def delete_pipeline(request: dict, ctx: RequestContext) -> dict:
     with models.lock:
         pipeline = models.find_pipeline(ctx, request["PipelineName"])

@@ -1,12 +1,15 @@
 """What running one attempt at each step type means, as the SageMaker Pipelines service runs it.
 
-Processing and training steps create their job through the jobs service's in-process API
-(local_aws.jobs), tuning steps their tuning job through the tuning service's (local_aws.tuning), watch
-it until it ends and stop it when the execution is stopped; a step with
-CacheConfig reuses an earlier run with the same arguments instead. Condition, Fail, RegisterModel
-(through the Model Registry) and Model steps run in-process. `attempt` turns whatever happens into
-an Outcome: a refused service call or a failed job fails the step, with the exception type a retry
-policy matches when the failure is one AWS retries.
+Every step acts as the pipeline's role, through the gateway, exactly as a caller with that role's
+credentials would: processing, training and tuning steps create their job (CreateProcessingJob,
+CreateTrainingJob, CreateHyperParameterTuningJob), a RegisterModel step its model package
+(CreateModelPackage), a Model step its model (CreateModel), each refused as AWS refuses it when the role
+may not (AccessDeniedException: the step fails and nothing is created). The service itself then watches
+a job until it ends and stops it when the execution is stopped, and describes what a step made for its
+properties. A step with CacheConfig reuses an earlier run with the same arguments instead. Condition and
+Fail steps run in-process. `attempt` turns whatever happens into an Outcome: a refused service call or a
+failed job fails the step, with the exception type a retry policy matches when the failure is one AWS
+retries.
 """
 
 from __future__ import annotations
@@ -17,15 +20,14 @@ import logging
 import random
 import re
 import string
+import time
 from collections.abc import Callable
 from typing import Any
 
-from local_aws import model_registry, sagemaker_models, tuning
-from local_aws.core.gateway import validation
+from local_aws.core import gateway
+from local_aws.core.gateway.context import Caller
 from local_aws.core.gateway.errors import AwsError
-from local_aws.core.gateway.protocol import drop_none
-from local_aws.core.moto import state as moto_state
-from local_aws.jobs import JobKind, describe_job, start_job, stop_job, wait_for_job
+from local_aws.core.service import drop_none
 from local_aws.pipelines import models
 from local_aws.pipelines.execution import Execution, Outcome, StepRecord
 from local_aws.pipelines.expressions import EvaluationError, evaluate, evaluate_conditions, to_text
@@ -33,7 +35,18 @@ from local_aws.pipelines.expressions import EvaluationError, evaluate, evaluate_
 log = logging.getLogger("local_aws.pipelines")
 
 JOB_TERMINAL = ("Completed", "Failed", "Stopped")
-STOP_CHECK_SECONDS = 0.1  # how often a step watching its job looks for a stop request
+WATCH_SECONDS = 0.1  # how often a step looks at its job's status (and for a stop request)
+JOB_KINDS = {"Processing": "Processing", "Training": "Training"}  # step type -> the job kind it creates
+
+
+def _as_role(execution: Execution) -> Caller:
+    """The pipeline's role: who every step's own calls are made as."""
+    return execution.ctx.caller
+
+
+def _as_service(execution: Execution) -> Caller:
+    """SageMaker Pipelines itself, watching and stopping what a step started and describing what it made."""
+    return Caller(account_id=execution.ctx.account_id, region=execution.ctx.region)
 
 
 def attempt(execution: Execution, record: StepRecord) -> Outcome:
@@ -94,8 +107,8 @@ def _resource_name(execution: Execution, step_name: str) -> str:
 
 
 def _run_job(execution: Execution, record: StepRecord) -> Outcome:
-    kind = JobKind(record.step.type)
-    name_key = kind.name_member
+    kind = JOB_KINDS[record.step.type]
+    name_key = f"{kind}JobName"
     job_name = _resource_name(execution, record.step.name)
     arguments = evaluate(record.step.arguments, execution.scope({name_key: job_name}))
     cached = _cache_hit(execution, record, arguments)
@@ -103,21 +116,32 @@ def _run_job(execution: Execution, record: StepRecord) -> Outcome:
         return cached
     request = {**arguments, name_key: job_name}
     request.setdefault("RoleArn", execution.role_arn)
-    arn = start_job(kind, request, execution.ctx.calling("sagemaker", f"Create{kind.value}Job"))
-    _set_running(execution, record, {f"{kind.value}Job": {"Arn": arn}})
-    watching, stop_sent = execution.ctx.calling("sagemaker", f"Describe{kind.value}Job"), False
-    while wait_for_job(kind, job_name, watching, STOP_CHECK_SECONDS) not in JOB_TERMINAL:
-        if execution.stop_requested.is_set() and not stop_sent:
-            stop_job(kind, job_name, execution.ctx.calling("sagemaker", f"Stop{kind.value}Job"))
-            stop_sent = True
-    described = describe_job(kind, job_name, watching)
-    status = described[kind.status_member]
+    arn = gateway.call("sagemaker", f"Create{kind}Job", request, _as_role(execution))[f"{kind}JobArn"]
+    _set_running(execution, record, {f"{kind}Job": {"Arn": arn}})
+    described = _watch(execution, f"Describe{kind}Job", f"Stop{kind}Job", {name_key: job_name}, f"{kind}JobStatus")
+    status = described[f"{kind}JobStatus"]
     if status == "Completed":
         return Outcome("Succeeded", properties=described)
     if status == "Stopped":
         return Outcome("Stopped")
-    reason = described.get("FailureReason") or f"{kind.value} job {job_name} failed."
+    reason = described.get("FailureReason") or f"{kind} job {job_name} failed."
     return Outcome("Failed", reason, _job_failure_type(reason))
+
+
+def _watch(execution: Execution, describe: str, stop: str, name: dict, status_member: str) -> dict:
+    """Describe the job until it ends, stopping it once the execution is asked to stop; its last description."""
+    service, stop_sent = _as_service(execution), False
+    while True:
+        described = gateway.call("sagemaker", describe, name, service)
+        if described[status_member] in JOB_TERMINAL:
+            return described
+        if not execution.stop_requested.is_set():
+            execution.stop_requested.wait(WATCH_SECONDS)  # wakes at once when a stop is asked for
+            continue
+        if not stop_sent:
+            gateway.call("sagemaker", stop, name, service)
+            stop_sent = True
+        time.sleep(WATCH_SECONDS)
 
 
 def _run_tuning(execution: Execution, record: StepRecord) -> Outcome:
@@ -131,18 +155,25 @@ def _run_tuning(execution: Execution, record: StepRecord) -> Outcome:
         return cached
     request = {**arguments, "HyperParameterTuningJobName": name}
     request.get("TrainingJobDefinition", {}).setdefault("RoleArn", execution.role_arn)
-    arn = tuning.start_tuning_job(request, execution.ctx.calling("sagemaker", "CreateHyperParameterTuningJob"))
-    _set_running(execution, record, {"TuningJob": {"Arn": arn}})
-    job = tuning.find_tuning_job(name, execution.ctx)
-    while not job.finished.wait(STOP_CHECK_SECONDS):
-        if execution.stop_requested.is_set() and not job.stop_requested.is_set():
-            job.touch(status="Stopping")
-            job.stop_requested.set()
-    described = tuning.describe_tuning_job(job)
+    created = gateway.call("sagemaker", "CreateHyperParameterTuningJob", request, _as_role(execution))
+    _set_running(execution, record, {"TuningJob": {"Arn": created["HyperParameterTuningJobArn"]}})
+    named = {"HyperParameterTuningJobName": name}
+    described = _watch(
+        execution,
+        "DescribeHyperParameterTuningJob",
+        "StopHyperParameterTuningJob",
+        named,
+        "HyperParameterTuningJobStatus",
+    )
     status = described["HyperParameterTuningJobStatus"]
     if status == "Completed":
-        best_first = tuning.sorted_summaries(job, job.summaries(), "FinalObjectiveMetricValue", "Descending")
-        return Outcome("Succeeded", properties={**described, "TrainingJobSummaries": best_first[:50]})
+        best_first = gateway.call(
+            "sagemaker",
+            "ListTrainingJobsForHyperParameterTuningJob",
+            {**named, "SortBy": "FinalObjectiveMetricValue", "SortOrder": "Descending", "MaxResults": 50},
+            _as_service(execution),
+        )["TrainingJobSummaries"]
+        return Outcome("Succeeded", properties={**described, "TrainingJobSummaries": best_first})
     if status == "Stopped":
         return Outcome("Stopped")
     return Outcome("Failed", described.get("FailureReason") or f"Hyperparameter tuning job {name} failed.")
@@ -188,8 +219,9 @@ def _run_fail(execution: Execution, record: StepRecord) -> Outcome:
 def _run_register_model(execution: Execution, record: StepRecord) -> Outcome:
     arguments = evaluate(record.step.arguments, execution.scope())
     _set_running(execution, record)
-    package = model_registry.register_model_package(arguments, execution.ctx.calling("sagemaker", "CreateModelPackage"))
-    _set_running(execution, record, {"RegisterModel": {"Arn": package["ModelPackageArn"]}})
+    arn = gateway.call("sagemaker", "CreateModelPackage", arguments, _as_role(execution))["ModelPackageArn"]
+    _set_running(execution, record, {"RegisterModel": {"Arn": arn}})
+    package = gateway.call("sagemaker", "DescribeModelPackage", {"ModelPackageName": arn}, _as_service(execution))
     return Outcome("Succeeded", properties=package)
 
 
@@ -206,19 +238,10 @@ def _run_model(execution: Execution, record: StepRecord) -> Outcome:
             "Tags": arguments.get("Tags"),
         }
     )
-    validation.validate("sagemaker", "CreateModel", request)
-    model = moto_state.create_model(
-        execution.ctx.region,
-        execution.ctx.account_id,
-        request["ModelName"],
-        request["ExecutionRoleArn"],
-        request.get("PrimaryContainer"),
-        request.get("Containers"),
-        request.get("VpcConfig"),
-        request.get("Tags"),
-    )
-    _set_running(execution, record, {"Model": {"Arn": model["ModelArn"]}})
-    return Outcome("Succeeded", properties=sagemaker_models.aws_answer("sagemaker", "DescribeModel", model))
+    arn = gateway.call("sagemaker", "CreateModel", request, _as_role(execution))["ModelArn"]
+    _set_running(execution, record, {"Model": {"Arn": arn}})
+    model = gateway.call("sagemaker", "DescribeModel", {"ModelName": request["ModelName"]}, _as_service(execution))
+    return Outcome("Succeeded", properties=model)
 
 
 RUNNERS: dict[str, Callable[[Execution, StepRecord], Outcome]] = {

@@ -7,9 +7,20 @@ strategies  Random, Grid, and Bayesian (Optuna's TPE) choices of the next hyperp
 ranges      integer, continuous and categorical ranges with their scaling, checked, sampled, enumerated
 """
 
-from local_aws.tuning import service  # noqa: F401  (importing the package registers the handlers)
+from local_aws.core.iam.rules import RULES
+from local_aws.core.service import Service
+from local_aws.tuning import models, service
 from local_aws.tuning.models import find as find_tuning_job
 from local_aws.tuning.service import describe as describe_tuning_job
 from local_aws.tuning.service import sorted_summaries, start_tuning_job
 
-__all__ = ["describe_tuning_job", "find_tuning_job", "sorted_summaries", "start_tuning_job"]
+SERVICE = Service(
+    "tuning",
+    apis=(service.api,),
+    rules={"sagemaker": RULES["sagemaker"]},
+    stores=(models.REGISTRY.state,),
+    on_reset=(models.REGISTRY.forget,),
+    on_shutdown=(models.REGISTRY.stop_running,),
+)
+
+__all__ = ["SERVICE", "describe_tuning_job", "find_tuning_job", "sorted_summaries", "start_tuning_job"]

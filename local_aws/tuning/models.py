@@ -14,9 +14,10 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from local_aws.core.gateway.context import RequestContext
 from local_aws.core.gateway.errors import ResourceInUse, ResourceNotFound
-from local_aws.core.gateway.protocol import RequestContext, drop_none, now
 from local_aws.core.runtime.run_registry import RunRegistry
+from local_aws.core.service import drop_none, now
 
 INTERRUPTED = "local_aws stopped while this tuning job ran, and its training jobs ended with it. Run it again."
 _SAVED_FIELDS = (

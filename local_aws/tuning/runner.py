@@ -15,9 +15,10 @@ import logging
 import os
 import threading
 
+from local_aws.core.gateway.context import RequestContext
 from local_aws.core.gateway.errors import AwsError
-from local_aws.core.gateway.protocol import RequestContext, drop_none, now
 from local_aws.core.runtime.run_registry import TERMINAL
+from local_aws.core.service import drop_none, now
 from local_aws.jobs import JobKind, describe_job, start_job, stop_job, wait_for_job
 from local_aws.tuning import ranges as tuning_ranges
 from local_aws.tuning.models import TuningJob

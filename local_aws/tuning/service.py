@@ -12,10 +12,12 @@ import datetime as dt
 from typing import Any
 
 from local_aws.core.gateway import paging, validation
+from local_aws.core.gateway.context import RequestContext
 from local_aws.core.gateway.errors import ValidationException
-from local_aws.core.gateway.protocol import RequestContext, action, drop_none
 from local_aws.core.iam import authorization, credentials
 from local_aws.core.iam.authorization import Call
+from local_aws.core.iam.rules import RULES
+from local_aws.core.service import Api, drop_none
 from local_aws.tuning import models, runner
 from local_aws.tuning import ranges as tuning_ranges
 from local_aws.tuning.models import TuningJob
@@ -24,7 +26,10 @@ DEFAULT_PAGE_SIZE = 10  # AWS's default MaxResults for both List calls
 _SORT_JOBS = {"Name": lambda j: j.name, "Status": lambda j: j.status, "CreationTime": lambda j: j.created}
 
 
-@action("sagemaker", "CreateHyperParameterTuningJob")
+api = Api("sagemaker")
+
+
+@api.operation("CreateHyperParameterTuningJob")
 def create_hyper_parameter_tuning_job(request: dict, ctx: RequestContext) -> dict:
     return {"HyperParameterTuningJobArn": _create(request, ctx)}
 
@@ -33,9 +38,8 @@ def start_tuning_job(request: dict, ctx: RequestContext) -> str:
     """CreateHyperParameterTuningJob from within local_aws (a pipeline's TuningStep): validated against the
     model and authorized for the caller in `ctx` as the server does the API's requests; its ARN."""
     validation.validate("sagemaker", "CreateHyperParameterTuningJob", request)
-    authorization.authorize(
-        ctx.principal, Call("sagemaker", "CreateHyperParameterTuningJob", request, ctx.region, ctx.account_id)
-    )
+    call = Call("sagemaker", "CreateHyperParameterTuningJob", request, ctx.region, ctx.account_id)
+    authorization.authorize(ctx.principal, call, RULES["sagemaker"])
     return _create(request, ctx)
 
 
@@ -86,7 +90,7 @@ def _check(request: dict) -> None:
         )
 
 
-@action("sagemaker", "DescribeHyperParameterTuningJob")
+@api.operation("DescribeHyperParameterTuningJob")
 def describe_hyper_parameter_tuning_job(request: dict, ctx: RequestContext) -> dict:
     return describe(models.find(request["HyperParameterTuningJobName"], ctx))
 
@@ -117,7 +121,7 @@ def describe(job: TuningJob) -> dict:
     )
 
 
-@action("sagemaker", "ListHyperParameterTuningJobs")
+@api.operation("ListHyperParameterTuningJobs")
 def list_hyper_parameter_tuning_jobs(request: dict, ctx: RequestContext) -> dict:
     contains = (request.get("NameContains") or "").lower()
     jobs = [j for j in models.tuning_jobs_of(ctx) if contains in j.name.lower()]
@@ -147,7 +151,7 @@ def _summary(job: TuningJob) -> dict:
     )
 
 
-@action("sagemaker", "ListTrainingJobsForHyperParameterTuningJob")
+@api.operation("ListTrainingJobsForHyperParameterTuningJob")
 def list_training_jobs_for_hyper_parameter_tuning_job(request: dict, ctx: RequestContext) -> dict:
     job = models.find(request["HyperParameterTuningJobName"], ctx)
     summaries = job.summaries()
@@ -184,7 +188,7 @@ def sorted_summaries(job: TuningJob, summaries: list[dict], sort_by: str, order:
     return sorted(summaries, key=keys[sort_by], reverse=order == "Descending")
 
 
-@action("sagemaker", "StopHyperParameterTuningJob")
+@api.operation("StopHyperParameterTuningJob")
 def stop_hyper_parameter_tuning_job(request: dict, ctx: RequestContext) -> dict:
     job = models.find(request["HyperParameterTuningJobName"], ctx)
     if job.status != "InProgress":

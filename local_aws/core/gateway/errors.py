@@ -160,6 +160,14 @@ class NotImplementedOperation(AwsError):
     code = "NotImplemented"
 
 
+def from_code(code: str, message: str, status: int | None = None) -> AwsError:
+    """An error of any code, as another service answered it (moto, to a call made inside local_aws)."""
+    error = AwsError(message)
+    error.code = code
+    error.server_fault = status is not None and status >= 500
+    return error
+
+
 # The code each service answers a request with when it breaks the API model's constraints.
 _VALIDATION_ERRORS: dict[str, type[AwsError]] = {
     "sagemaker-featurestore-runtime": ValidationError,

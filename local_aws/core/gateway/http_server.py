@@ -34,6 +34,7 @@ from local_aws import settings
 from local_aws.core.gateway import admin_token, wire
 from local_aws.core.gateway.errors import InvalidRequest
 from local_aws.core.gateway.http_guard import REQUEST_RECEIVED, App, HttpGuard
+from local_aws.core.moto.calls import REQUEST_HANDLER
 from local_aws.core.runtime.config import HOST
 
 log = logging.getLogger("local_aws")
@@ -162,12 +163,12 @@ class _BoundedHandler(WSGIRequestHandler):
                     return
 
 
-def make_server(port: int, app: App, home: Path, base_handler: type[WSGIRequestHandler]) -> BoundedServer:
+def make_server(port: int, app: App, home: Path) -> BoundedServer:
     """The server for `app` on 127.0.0.1:`port`, behind the HTTP guard; writes the admin token once it listens."""
     token = admin_token.new()
     timeout = settings.REQUEST_TIMEOUT_SECONDS()
     guard = HttpGuard(app, port, token, home / admin_token.FILE_NAME, timeout)
-    handler = type("LocalAwsRequestHandler", (_BoundedHandler, base_handler), {"timeout": timeout})
+    handler = type("LocalAwsRequestHandler", (_BoundedHandler, REQUEST_HANDLER), {"timeout": timeout})
     server = BoundedServer(port, guard, handler, ConnectionSlots(settings.MAX_CONNECTIONS()))
     admin_token.write(home, token)  # only now: a second server failing to bind must not replace the first's
     return server

@@ -18,8 +18,8 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
+from local_aws.core.gateway.context import RequestContext
 from local_aws.core.gateway.errors import validation_error
-from local_aws.core.gateway.protocol import RequestContext
 
 
 class Page(NamedTuple):

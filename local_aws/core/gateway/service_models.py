@@ -11,6 +11,7 @@ from __future__ import annotations
 from functools import cache, lru_cache
 
 import botocore.session
+from botocore.exceptions import DataNotFoundError
 from botocore.model import OperationModel, ServiceModel
 
 
@@ -32,6 +33,15 @@ def operation_model(service: str, operation: str) -> OperationModel:
 def protocol(service: str) -> str:
     """json, rest-json or query."""
     return service_model(service).metadata["protocol"]
+
+
+def json_service(signing_name: str) -> ServiceModel | None:
+    """The JSON-protocol service signed as `signing_name`; None when botocore knows no such JSON service."""
+    try:
+        model = service_model(signing_name)
+    except DataNotFoundError:  # UnknownServiceError included
+        return None
+    return model if model.metadata.get("protocol") == "json" else None
 
 
 def target_prefix(service: str) -> str:

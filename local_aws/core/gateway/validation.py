@@ -23,7 +23,7 @@ from typing import Any
 import regex
 from botocore.model import Shape
 
-from local_aws.core.gateway.errors import SerializationException, validation_error
+from local_aws.core.gateway.errors import AwsError, SerializationException, validation_error
 from local_aws.core.gateway.service_models import operation_model
 
 Check = Callable[[Any, str, list], None]  # (value, path, errors found so far)
@@ -50,6 +50,17 @@ def validate(service: str, operation: str, request: dict) -> None:
     errors: list[str] = []
     check(request, "", errors)
     _refuse(service, errors)
+
+
+def check_types(service: str, operation: str, request: dict) -> None:
+    """Raise SerializationException for a member of the wrong JSON type; leave the model's other constraints
+    (lengths, patterns, required members) to whoever answers (moto checks its own)."""
+    try:
+        validate(service, operation, request)
+    except SerializationException:
+        raise
+    except AwsError:
+        pass
 
 
 def require(service: str, request: dict, *members: str) -> None:

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 
 from local_aws.core.gateway import service_models
 from local_aws.core.gateway.errors import AccessDenied, AccessDeniedException, AwsError
-from local_aws.core.gateway.protocol import on_reset
 from local_aws.core.iam.policy_evaluation import Context, decide
 from local_aws.core.moto import iam as moto_iam
 
@@ -62,21 +61,9 @@ class Call:
 
 
 Rules = Callable[[Call], list[Need]]
-RULES: dict[str, Rules] = {}
 _decisions: dict[tuple[str, Need], str] = {}
 _owners: dict[str, Principal] = {}  # access key -> its principal (keys are never reissued to another)
 _lock = threading.Lock()
-
-
-def rules(*services: str) -> Callable[[Rules], Rules]:
-    """Declare what the calls of these services need (replaces the default: prefix:Operation on *)."""
-
-    def register(fn: Rules) -> Rules:
-        for service in services:
-            RULES[service] = fn
-        return fn
-
-    return register
 
 
 def principal_of(access_key: str) -> Principal | None:
@@ -102,20 +89,23 @@ def acting_as(role_arn: str, session_name: str = "SageMaker") -> Principal:
     return Principal(f"arn:aws:sts::{account}:assumed-role/{name}/{session_name}", role_arn)
 
 
-def needs(call: Call) -> list[Need]:
-    fn = RULES.get(call.service)
-    if fn is not None:
-        return fn(call)
+def needs(call: Call, rules: Rules | None = None) -> list[Need]:
+    """What the call needs: as its service's rules say (local_aws.core.iam.rules), else prefix:Operation on *."""
+    if rules is not None:
+        return rules(call)
     if not call.operation:
         return []  # a REST call of a service without rules: nothing to name it by
     return [Need(f"{service_models.signing_name(call.service)}:{call.operation}")]
 
 
-def authorize(principal: Principal | None, call: Call) -> None:
-    """Raise the service's access-denied error unless the principal may make this call."""
+def authorize(principal: Principal | None, call: Call, rules: Rules | None, called_via: tuple[str, ...] = ()) -> None:
+    """Raise the service's access-denied error unless the principal may make this call; a call made on the
+    principal's behalf by services carries them in aws:CalledVia."""
     if principal is None:
         return
-    for need in needs(call):
+    for need in needs(call, rules):
+        if called_via:
+            need = Need(need.action, need.resource, tuple(sorted((*need.context, ("aws:calledvia", called_via)))))
         check(principal, need, call.service)
 
 
@@ -140,7 +130,6 @@ def allowed(identity_arn: str, need: Need) -> str:
     return decision
 
 
-@on_reset
 def forget_decisions() -> None:
     """IAM changed (a role, a policy, an attachment, or all at a reset): decide again from now on."""
     with _lock:

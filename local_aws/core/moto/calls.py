@@ -1,79 +1,149 @@
-"""Calls that moto answers, checked first as AWS checks them and answered in AWS's shape when moto cannot.
+"""moto's own server application, in this process: the answer to every call no service of local_aws declares.
 
-A JSON-protocol call (an X-Amz-Target) must have a JSON object for a body, of the member types its
-operation's model gives (SerializationException, as for local_aws's own operations; the model's
-other constraints stay moto's to check), and its target must name an operation of the service it
-is signed for (UnknownOperationException, HTTP 400). moto fails on an operation that is not in the
-model, or that it does not implement, with an exception its Flask app would turn into an HTML page;
-that is answered as AWS answers an unknown operation instead: UnknownOperationException for a JSON
-call, InvalidAction for a Query call, NotImplemented (501) for a REST call.
+Over HTTP, the gateway forwards the request as it came (after IAM allowed it). Inside local_aws, a call is
+written as AWS's wire protocol by botocore's own serializer, answered by the same application and read back
+by botocore's parser, so an in-process caller gets exactly what boto3 would: the output dict, or moto's error
+raised as an AwsError of the same code and message.
+
+moto fails on an operation that is not in the model, or that it does not implement, with an exception its
+Flask app would turn into an HTML page; that is answered as AWS answers an unknown operation instead:
+UnknownOperationException for a JSON call, InvalidAction for a Query call, NotImplemented (501) for a REST call.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import io
 import re
 import sys
 from collections.abc import Callable, Iterable
+from functools import cache
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote, urlsplit
 
-from botocore.exceptions import DataNotFoundError
-from botocore.model import OperationNotFoundError, ServiceModel
+from botocore import parsers, serialize
+from botocore.awsrequest import create_request_object, prepare_request_dict
+from botocore.model import OperationNotFoundError
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 
-from local_aws.core.gateway import http_errors, service_models, validation, wire
+from local_aws.core.gateway import http_errors, service_models, wire
 from local_aws.core.gateway.errors import (
     AwsError,
     InvalidAction,
     NotImplementedOperation,
-    SerializationException,
     UnknownOperationException,
+    from_code,
 )
 
 _UNIMPLEMENTED_ACTION = re.compile(r"The \w+ action has not been implemented")
+IN_PROCESS_KEY = "LOCALAWSINPROCESS"  # the access key of in-process requests: moto reads the account from it
+CALLER = "local_aws.caller"  # environ key of an in-process request: who makes it
+REQUEST_HANDLER = MotoRequestHandler  # werkzeug's, keeping S3 metadata headers with underscores
 
 
-def answer(
-    moto: Callable[..., Iterable[bytes]], environ: dict, start_response: Callable[..., Any], signing_name: str
-) -> Iterable[bytes]:
-    """moto's answer to the request, or the AWS error it gets instead."""
-    try:
-        _check_json_call(environ, signing_name)
-        return moto(environ, start_response)
-    except AwsError as error:
-        return http_errors.answer(environ, start_response, error, sys.exc_info())
-    except OperationNotFoundError:
-        return http_errors.answer(environ, start_response, _unknown(environ, signing_name, False), sys.exc_info())
-    except NotImplementedError as exc:
-        if not _UNIMPLEMENTED_ACTION.fullmatch(str(exc)):
-            raise
-        return http_errors.answer(environ, start_response, _unknown(environ, signing_name, True), sys.exc_info())
+class MotoApp:
+    """moto's server application, answering forwarded HTTP requests and in-process calls."""
+
+    def __init__(self, host: str):
+        self.app = DomainDispatcherApplication(create_backend_app)
+        self.host = host  # 127.0.0.1:<port>, the Host of in-process requests
+
+    # -- HTTP ------------------------------------------------------------------------------------------
+    def forward(self, environ: dict, start_response: Callable[..., Any], signing_name: str) -> Iterable[bytes]:
+        """moto's answer to the request, or the AWS error it gets instead."""
+        try:
+            return self.app(environ, start_response)
+        except AwsError as error:
+            return http_errors.answer(environ, start_response, error, sys.exc_info())
+        except OperationNotFoundError:
+            error = _unknown(environ, signing_name, False)
+            return http_errors.answer(environ, start_response, error, sys.exc_info())
+        except NotImplementedError as exc:
+            if not _UNIMPLEMENTED_ACTION.fullmatch(str(exc)):
+                raise
+            error = _unknown(environ, signing_name, True)
+            return http_errors.answer(environ, start_response, error, sys.exc_info())
+
+    # -- in-process calls ------------------------------------------------------------------------------
+    def environ(self, service: str, operation: str, request: dict, caller: Any) -> dict:
+        """The WSGI environ of the HTTP request boto3 would send for this call (path-style S3 addresses)."""
+        model = service_models.operation_model(service, operation)
+        serialized = _serializer(service_models.protocol(service)).serialize_to_request(request, model)
+        prepare_request_dict(serialized, endpoint_url=f"http://{self.host}")
+        prepared = create_request_object(serialized).prepare()
+        url = urlsplit(prepared.url)
+        body = prepared.body or b""
+        body = body.encode() if isinstance(body, str) else body if isinstance(body, bytes) else body.read()
+        host, _, port = self.host.partition(":")
+        scope = f"{dt.datetime.now(dt.UTC):%Y%m%d}/{caller.region}/{service_models.signing_name(service)}"
+        environ = {
+            "REQUEST_METHOD": prepared.method,
+            "SCRIPT_NAME": "",
+            "PATH_INFO": unquote(url.path) or "/",
+            "RAW_URI": url.path + (f"?{url.query}" if url.query else ""),
+            "QUERY_STRING": url.query,
+            "SERVER_NAME": host,
+            "SERVER_PORT": port or "80",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "HTTP_HOST": self.host,
+            "CONTENT_LENGTH": str(len(body)),
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.errors": sys.stderr,
+            "wsgi.url_scheme": "http",
+            "wsgi.version": (1, 0),
+            "wsgi.multithread": True,
+            "wsgi.multiprocess": False,
+            "wsgi.run_once": False,
+            "HTTP_AUTHORIZATION": f"AWS4-HMAC-SHA256 Credential={IN_PROCESS_KEY}/{scope}/aws4_request, "
+            "SignedHeaders=host, Signature=in-process",
+            CALLER: caller,
+        }
+        for name, value in prepared.headers.items():
+            key = name.upper().replace("-", "_")
+            value = value.decode() if isinstance(value, bytes) else value
+            environ["CONTENT_TYPE" if key == "CONTENT_TYPE" else f"HTTP_{key}"] = value
+        return environ
+
+    def call(self, environ: dict, service: str, operation: str) -> dict:
+        """moto's answer to an in-process request from `environ`, parsed as boto3 parses it; an error is raised."""
+        answered: dict[str, Any] = {}
+
+        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
+            answered["status"], answered["headers"] = int(status.split(" ", 1)[0]), headers
+
+        chunks = self.forward(environ, start_response, service_models.signing_name(service))
+        try:
+            body = b"".join(chunks)
+        finally:
+            getattr(chunks, "close", lambda: None)()
+        headers = {name.lower(): value for name, value in answered["headers"]}
+        model = service_models.operation_model(service, operation)
+        status = answered["status"]
+        streaming = status < 300 and model.has_streaming_output
+        response = {
+            "status_code": status,
+            "headers": headers,
+            "body": io.BytesIO(body) if streaming else body,  # a stream, as botocore gives its parser
+            "context": {"operation_name": operation},
+        }
+        parsed = _parser(service_models.protocol(service)).parse(response, model.output_shape)
+        if status >= 300:
+            error = parsed.get("Error", {})
+            raise from_code(error.get("Code") or str(status), error.get("Message") or "", status)
+        parsed.pop("ResponseMetadata", None)
+        if streaming:  # the whole body, read: in-process callers get bytes
+            parsed[model.output_shape.serialization["payload"]] = body
+        return parsed
 
 
-def _check_json_call(environ: dict, signing_name: str) -> None:
-    target = environ.get("HTTP_X_AMZ_TARGET", "")
-    if not target or "cbor" in environ.get("CONTENT_TYPE", ""):
-        return
-    request = wire.json_request(wire.read_body(environ))
-    model = _json_service(signing_name)
-    if model is None:  # not a service botocore knows by that name: moto decides
-        return
-    prefix, _, name = target.partition(".")
-    if prefix != model.metadata.get("targetPrefix") or name not in model.operation_names:
-        raise UnknownOperationException(f"Unknown operation {target}: {model.service_name} has no such operation.")
-    try:
-        validation.validate(model.service_name, name, request)
-    except SerializationException:
-        raise
-    except AwsError:
-        pass  # the model's constraints: moto's to check, as it always has
+@cache
+def _serializer(protocol: str) -> serialize.Serializer:
+    return serialize.create_serializer(protocol, include_validation=False)
 
 
-def _json_service(signing_name: str) -> ServiceModel | None:
-    try:
-        model = service_models.service_model(signing_name)
-    except DataNotFoundError:
-        return None
-    return model if model.metadata.get("protocol") == "json" else None
+@cache
+def _parser(protocol: str) -> parsers.ResponseParser:
+    return parsers.create_parser(protocol)
 
 
 def _unknown(environ: dict, signing_name: str, in_model: bool) -> AwsError:

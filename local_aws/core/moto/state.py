@@ -32,6 +32,7 @@ from moto.sagemaker.models import FakePipeline, ModelPackage, SageMakerModelBack
 
 from local_aws.core.runtime import persistence
 from local_aws.core.runtime.config import ACCOUNT_ID
+from local_aws.core.runtime.store import FunctionStore
 
 # The moto services whose state is saved: what the tutorial and its notebooks leave behind.
 _DURABLE = {
@@ -125,7 +126,7 @@ def _drop_unreferenced_bodies() -> None:
     _on_disk.intersection_update(_named)
 
 
-STATE = persistence.durable("moto", _dump, _load, saved=_drop_unreferenced_bodies)
+STATE = FunctionStore("moto", _dump, _load, saved=_drop_unreferenced_bodies)
 
 
 def changes(fn: Callable) -> Callable:

@@ -20,42 +20,15 @@ import pickle
 import shutil
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+
+from local_aws.core.runtime.store import Store
 
 log = logging.getLogger("local_aws.persistence")
 
 FORMAT = 1  # bumped when a snapshot's layout changes incompatibly
-
-
-@dataclass(eq=False)
-class Store:
-    """One part of the state: how to snapshot it and how to put a snapshot back."""
-
-    name: str
-    dump: Callable[[], Any]  # a picklable snapshot, taken on the saving thread (copy under your own lock)
-    load: Callable[[Any], None]  # restore a snapshot at start, before any request
-    saved: Callable[[], None] | None = None  # told when its snapshot is safely on disk
-    dirty: bool = field(default=False, repr=False)
-
-    def changed(self) -> None:
-        """Mark the state changed; the saving thread writes it soon, off the request path."""
-        self.dirty = True
-
-
-STORES: list[Store] = []
-BEFORE_SAVE: list[Callable[[], None]] = []
-
-
-def durable(
-    name: str, dump: Callable[[], Any], load: Callable[[Any], None], saved: Callable[[], None] | None = None
-) -> Store:
-    """Register a store; stores load in the order they register (moto's state first)."""
-    store = Store(name, dump, load, saved)
-    STORES.append(store)
-    return store
 
 
 _directory: list[Path] = []  # the running server's state directory
@@ -69,12 +42,6 @@ def files(name: str) -> Path:
     return folder
 
 
-def before_save(fn: Callable[[], None]) -> Callable[[], None]:
-    """Run `fn` before every save (e.g. write buffers into the stores that are saved next)."""
-    BEFORE_SAVE.append(fn)
-    return fn
-
-
 def state_dir(home: Path) -> Path:
     return home / "state"
 
@@ -82,8 +49,12 @@ def state_dir(home: Path) -> Path:
 class Persistence:
     """Loads the stores at start, saves the changed ones in the background, all of them at a stop."""
 
-    def __init__(self, directory: Path, interval: float):
+    def __init__(
+        self, directory: Path, interval: float, stores: Sequence[Store], before_save: Sequence[Callable[[], None]] = ()
+    ):
         self.directory = directory
+        self.stores = list(stores)  # loaded in this order (moto's state first)
+        self.before_save = list(before_save)
         _directory[:] = [directory]
         self.interval = interval
         self.lock = threading.Lock()  # one save (or wipe) at a time
@@ -99,7 +70,7 @@ class Persistence:
         if version.exists() and version.read_text().strip() != str(FORMAT):
             unreadable = [path.stem for path in self.directory.glob("*.pickle")]
             self._set_aside(*self.directory.glob("*.pickle"))
-        for store in STORES:
+        for store in self.stores:
             path = self.directory / f"{store.name}.pickle"
             if not path.exists():
                 continue
@@ -132,10 +103,10 @@ class Persistence:
     def save(self, everything: bool = False) -> list[str]:
         """Write the changed stores (every store when `everything`); returns the names written."""
         with self.lock:
-            for hook in BEFORE_SAVE:
+            for hook in self.before_save:
                 hook()
             written = []
-            for store in STORES:
+            for store in self.stores:
                 if not (store.dirty or everything):
                     continue
                 store.dirty = False  # a change during the dump marks it again, for the next save
@@ -145,8 +116,7 @@ class Persistence:
                     store.dirty = True
                     log.exception("saving the state of %s failed; retrying at the next save", store.name)
                     continue
-                if store.saved is not None:
-                    store.saved()
+                store.saved()
                 written.append(store.name)
             return written
 
@@ -156,7 +126,7 @@ class Persistence:
             forget()
             shutil.rmtree(self.directory, ignore_errors=True)
             self._marked = False
-            for store in STORES:
+            for store in self.stores:
                 store.dirty = False
 
     def _run(self) -> None:

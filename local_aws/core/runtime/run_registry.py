@@ -16,8 +16,8 @@ from collections.abc import Callable, Hashable
 from typing import Any, Generic, TypeVar
 
 from local_aws.core.gateway.errors import AwsError
-from local_aws.core.gateway.protocol import now, on_reset, on_shutdown
-from local_aws.core.runtime import persistence
+from local_aws.core.runtime.store import FunctionStore
+from local_aws.core.service import now
 
 TERMINAL = frozenset({"Completed", "Failed", "Stopped"})
 SHUTDOWN_JOIN_SECONDS = 15
@@ -47,9 +47,7 @@ class RunRegistry(Generic[R]):
         self._make, self._saved_fields, self._interrupted = make, saved_fields, interrupted
         self._stop, self._forget_one = stop, forget or stop
         self._after_interruption = after_interruption
-        self.state = persistence.durable(store, self._dump, self._load)
-        on_reset(self._forget)
-        on_shutdown(self._stop_running)
+        self.state = FunctionStore(store, self._dump, self._load)
 
     def add(self, key: Hashable, record: R, taken: Callable[[], AwsError]) -> R:
         """Keep a new record; the error `taken` makes if the key has one already."""
@@ -79,14 +77,14 @@ class RunRegistry(Generic[R]):
     def changed(self) -> None:
         self.state.changed()
 
-    def _forget(self) -> None:
+    def forget(self) -> None:
         with self.lock:
             records = list(self._records.values())
             self._records.clear()
         for record in records:
             self._forget_one(record)
 
-    def _stop_running(self) -> None:
+    def stop_running(self) -> None:
         with self.lock:
             running = [record for record in self._records.values() if record.status not in TERMINAL]
         for record in running:

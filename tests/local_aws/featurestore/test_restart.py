@@ -169,7 +169,7 @@ def test_reset_wipes_the_saved_state_for_good(own_server: OwnServer, monkeypatch
 
 
 def test_the_online_journal_replays_its_segments_and_rewrites_them_as_one(tmp_path: Path):
-    persistence.Persistence(tmp_path, 1.0)  # the state directory the journal writes into
+    persistence.Persistence(tmp_path, 1.0, [])  # the state directory the journal writes into
     journal = Journal("probe")
     journal.append({"group": {"a": 1, "b": 2}})
     journal.append({})  # nothing changed: no segment

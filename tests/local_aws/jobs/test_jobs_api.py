@@ -13,9 +13,9 @@ from support.iam import ADMINISTRATOR, SAGEMAKER_TRUST
 from support.jobs import IMAGE, ROLE
 
 import local_aws
-from local_aws.core.gateway import protocol
+from local_aws import jobs
+from local_aws.core.gateway.context import RequestContext
 from local_aws.core.gateway.errors import ValidationException
-from local_aws.core.gateway.protocol import RequestContext
 from local_aws.core.moto import iam as moto_iam
 from local_aws.jobs import JobKind, describe_job, start_job, stop_job, wait_for_job
 
@@ -28,7 +28,7 @@ def ctx(tmp_path, monkeypatch) -> RequestContext:
     if moto_iam.role(ROLE) is None:  # the job's role must exist and trust SageMaker, as on AWS
         moto_iam.create_role(ROLE.rsplit("/", 1)[-1], "/", SAGEMAKER_TRUST, [ADMINISTRATOR])
     yield RequestContext(endpoint_url=local_aws.endpoint_url(local_aws.free_port()))
-    for hook in protocol.RESET_HOOKS:
+    for hook in jobs.SERVICE.on_reset:
         hook()
 
 

@@ -30,8 +30,8 @@ from support.jobs import (
     PROCESSING_BUCKET as BUCKET,
 )
 
+from local_aws.core.gateway.context import RequestContext
 from local_aws.core.gateway.errors import ValidationException
-from local_aws.core.gateway.protocol import RequestContext
 from local_aws.jobs import JobKind, start_job
 
 CLIMB = "../" * 30  # more than any job directory is deep: from /opt/ml/... up to /

@@ -7,10 +7,9 @@ on table/sagemaker_featurestore/t.
 
 from __future__ import annotations
 
-from local_aws.core.iam.authorization import Call, Need, rules
+from local_aws.core.iam.authorization import Call, Need
 
 
-@rules("glue")
 def glue_needs(call: Call) -> list[Need]:
     request, action = call.request, f"glue:{call.operation}"
     base = f"arn:aws:glue:{call.region}:{call.account_id}"

@@ -6,10 +6,9 @@ decision stale (local_aws.core.iam.authorization.forget_decisions, called by the
 
 from __future__ import annotations
 
-from local_aws.core.iam.authorization import Call, Need, rules
+from local_aws.core.iam.authorization import Call, Need
 
 
-@rules("iam")
 def iam_needs(call: Call) -> list[Need]:
     request, base = call.request, f"arn:aws:iam::{call.account_id}"
     if request.get("RoleName"):
@@ -25,7 +24,6 @@ def iam_needs(call: Call) -> list[Need]:
     return [Need(f"iam:{call.operation}", resource)]
 
 
-@rules("sts")
 def sts_needs(call: Call) -> list[Need]:
     if call.operation == "GetCallerIdentity":
         return []

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from local_aws.core.iam.authorization import Call, Need, rules
+from local_aws.core.iam.authorization import Call, Need
 
 
-@rules("logs")
 def logs_needs(call: Call) -> list[Need]:
     group = call.request.get("logGroupName")
     if not group:

@@ -12,7 +12,7 @@ from html import unescape
 from urllib.parse import parse_qsl, unquote
 
 from local_aws.core.gateway import wire
-from local_aws.core.iam.authorization import Call, Need, rules
+from local_aws.core.iam.authorization import Call, Need
 
 _LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
 _KEY = re.compile(rb"<Key>(.*?)</Key>", re.DOTALL)
@@ -76,7 +76,6 @@ def bucket_and_key(environ: dict) -> tuple[str, str]:
     return bucket, key
 
 
-@rules("s3")
 def s3_needs(call: Call) -> list[Need]:
     environ = call.environ
     method = "GET" if environ["REQUEST_METHOD"] == "HEAD" else environ["REQUEST_METHOD"]

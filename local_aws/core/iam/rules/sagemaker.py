@@ -7,7 +7,7 @@ the name in lower case as SageMaker writes its ARNs.
 
 from __future__ import annotations
 
-from local_aws.core.iam.authorization import Call, Need, rules
+from local_aws.core.iam.authorization import Call, Need
 from local_aws.core.iam.credentials import SAGEMAKER_SERVICE
 
 # request member naming the resource -> its ARN's resource type
@@ -28,7 +28,6 @@ _RESOURCE_MEMBERS = {
 _ARN_MEMBERS = ("PipelineExecutionArn", "ModelPackageArn", "ResourceArn")
 
 
-@rules("sagemaker", "sagemaker-featurestore-runtime")
 def sagemaker_needs(call: Call) -> list[Need]:
     action = f"sagemaker:{call.operation}"
     needs = [Need(action, _resource(call))]

@@ -7,15 +7,19 @@ registration itself is moto's (DescribeResource, ListResources and DeregisterRes
 
 from __future__ import annotations
 
+from local_aws.core.gateway.context import RequestContext
 from local_aws.core.gateway.errors import AlreadyExistsException, InvalidInputException
-from local_aws.core.gateway.protocol import RequestContext, action
 from local_aws.core.moto import iam as moto_iam
 from local_aws.core.moto import state as moto_state
+from local_aws.core.service import Api
 
 SERVICE_LINKED_ROLE = "role/aws-service-role/lakeformation.amazonaws.com/AWSServiceRoleForLakeFormationDataAccess"
 
 
-@action("lakeformation", "RegisterResource")
+api = Api("lakeformation")
+
+
+@api.operation("RegisterResource")
 def register_resource(request: dict, ctx: RequestContext) -> dict:
     role_arn = request.get("RoleArn")
     if request.get("UseServiceLinkedRole"):

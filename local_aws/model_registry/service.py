@@ -15,11 +15,11 @@ from __future__ import annotations
 import json
 import threading
 
-from local_aws.core.gateway import validation
+from local_aws.core.gateway.context import RequestContext
 from local_aws.core.gateway.errors import ConflictException, ValidationException
-from local_aws.core.gateway.protocol import RequestContext, action, on_reset
 from local_aws.core.moto import state as moto_state
-from local_aws.core.runtime import persistence
+from local_aws.core.runtime.store import FunctionStore
+from local_aws.core.service import Api
 
 _lock = threading.Lock()
 _highest_version: dict[tuple[str, str, str], int] = {}  # (account, region, group) -> highest version ever
@@ -42,11 +42,10 @@ def _load(snapshot: dict) -> None:
         _group_policies.update(snapshot["group_policies"])
 
 
-STATE = persistence.durable("model_registry", _dump, _load)
+STATE = FunctionStore("model_registry", _dump, _load)
 
 
-@on_reset
-def _forget() -> None:
+def forget() -> None:
     with _lock:
         _highest_version.clear()
         _group_policies.clear()
@@ -59,15 +58,10 @@ def _require_group(ctx: RequestContext, name_or_arn: str) -> str:
     return name
 
 
-def register_model_package(request: dict, ctx: RequestContext) -> dict:
-    """CreateModelPackage from within local_aws (a pipeline's RegisterModel step): validated as the
-    API validates it; returns DescribeModelPackage's answer for the new package."""
-    validation.validate("sagemaker", "CreateModelPackage", request)
-    arn = create_model_package(request, ctx)["ModelPackageArn"]
-    return moto_state.describe_model_package(ctx.region, ctx.account_id, arn) or {}
+api = Api("sagemaker")
 
 
-@action("sagemaker", "CreateModelPackage")
+@api.operation("CreateModelPackage")
 def create_model_package(request: dict, ctx: RequestContext) -> dict:
     group = request.get("ModelPackageGroupName")
     if not group or request.get("ModelPackageName"):
@@ -111,7 +105,7 @@ def _moto_args(request: dict, **fixed: object) -> dict:
     return args
 
 
-@action("sagemaker", "DeleteModelPackage")
+@api.operation("DeleteModelPackage")
 def delete_model_package(request: dict, ctx: RequestContext) -> dict:
     name = request["ModelPackageName"]
     with _lock:
@@ -120,7 +114,7 @@ def delete_model_package(request: dict, ctx: RequestContext) -> dict:
     return {}
 
 
-@action("sagemaker", "DeleteModelPackageGroup")
+@api.operation("DeleteModelPackageGroup")
 def delete_model_package_group(request: dict, ctx: RequestContext) -> dict:
     name = _require_group(ctx, request["ModelPackageGroupName"])
     with _lock:
@@ -149,7 +143,7 @@ _SUMMARY_MEMBERS = (
 )
 
 
-@action("sagemaker", "BatchDescribeModelPackage")
+@api.operation("BatchDescribeModelPackage")
 def batch_describe_model_package(request: dict, ctx: RequestContext) -> dict:
     summaries, errors = {}, {}
     for arn in request["ModelPackageArnList"]:
@@ -164,7 +158,7 @@ def batch_describe_model_package(request: dict, ctx: RequestContext) -> dict:
     return {"ModelPackageSummaries": summaries, "BatchDescribeModelPackageErrorMap": errors}
 
 
-@action("sagemaker", "PutModelPackageGroupPolicy")
+@api.operation("PutModelPackageGroupPolicy")
 def put_model_package_group_policy(request: dict, ctx: RequestContext) -> dict:
     name = _require_group(ctx, request["ModelPackageGroupName"])
     try:
@@ -177,7 +171,7 @@ def put_model_package_group_policy(request: dict, ctx: RequestContext) -> dict:
     return {"ModelPackageGroupArn": moto_state.model_package_group_arn(ctx.region, ctx.account_id, name)}
 
 
-@action("sagemaker", "GetModelPackageGroupPolicy")
+@api.operation("GetModelPackageGroupPolicy")
 def get_model_package_group_policy(request: dict, ctx: RequestContext) -> dict:
     name = _require_group(ctx, request["ModelPackageGroupName"])
     policy = _group_policies.get((ctx.account_id, ctx.region, name))
@@ -186,7 +180,7 @@ def get_model_package_group_policy(request: dict, ctx: RequestContext) -> dict:
     return {"ResourcePolicy": policy}
 
 
-@action("sagemaker", "DeleteModelPackageGroupPolicy")
+@api.operation("DeleteModelPackageGroupPolicy")
 def delete_model_package_group_policy(request: dict, ctx: RequestContext) -> dict:
     name = _require_group(ctx, request["ModelPackageGroupName"])
     with _lock:

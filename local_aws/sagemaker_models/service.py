@@ -13,10 +13,11 @@ from typing import Any
 
 from botocore.model import Shape
 
+from local_aws.core.gateway.context import RequestContext
 from local_aws.core.gateway.errors import ValidationException
-from local_aws.core.gateway.protocol import RequestContext, action
 from local_aws.core.gateway.service_models import service_model
 from local_aws.core.moto import state as moto_state
+from local_aws.core.service import Api
 
 
 def aws_answer(service: str, operation: str, answer: dict) -> dict:
@@ -41,7 +42,10 @@ def _shaped(shape: Shape, value: Any) -> Any:
     return value
 
 
-@action("sagemaker", "DescribeModel")
+api = Api("sagemaker")
+
+
+@api.operation("DescribeModel")
 def describe_model(request: dict, ctx: RequestContext) -> dict:
     answer = moto_state.describe_model(ctx.region, ctx.account_id, request["ModelName"])
     if answer is None:

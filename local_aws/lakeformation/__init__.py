@@ -1,0 +1,8 @@
+"""Lake Formation: RegisterResource refuses a role that does not exist (moto keeps the rest; see service)."""
+
+from local_aws.core.service import Service
+from local_aws.lakeformation import service
+
+SERVICE = Service("lakeformation", apis=(service.api,))
+
+__all__ = ["SERVICE"]

@@ -1,0 +1,16 @@
+"""The Model Registry calls moto lacks or gets wrong: deletes, group policies, batch describe, version numbers
+that never repeat (moto keeps the model packages and groups themselves; see service)."""
+
+from local_aws.core.iam.rules import RULES
+from local_aws.core.service import Service
+from local_aws.model_registry import service
+
+SERVICE = Service(
+    "model_registry",
+    apis=(service.api,),
+    rules={"sagemaker": RULES["sagemaker"]},
+    stores=(service.STATE,),
+    on_reset=(service.forget,),
+)
+
+__all__ = ["SERVICE"]
