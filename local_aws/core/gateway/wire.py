@@ -199,9 +199,11 @@ def query_error(error: AwsError, status: int, request_id: str) -> bytes:
 
 
 def s3_error(error: AwsError, request_id: str) -> bytes:
-    """The REST-XML (S3) error document, also the answer to a request whose protocol is unknown."""
+    """The REST-XML (S3) error document, also the answer to a request whose protocol is unknown; the error's
+    extra members are elements of their own, as S3 adds them (AWSAccessKeyId, ServerTime, ...)."""
+    extra = "".join(f"<{name}>{escape(str(value))}</{name}>" for name, value in error.extra.items())
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f"<Error><Code>{escape(error.code)}</Code><Message>{escape(error.message)}</Message>"
+        f"<Error><Code>{escape(error.code)}</Code><Message>{escape(error.message)}</Message>{extra}"
         f"<RequestId>{request_id}</RequestId></Error>"
     ).encode()

@@ -29,7 +29,7 @@ from local_aws import settings
 from local_aws.core.gateway import http_errors, http_server, protocol, service_models, validation, wire
 from local_aws.core.gateway.errors import AwsError, InternalFailure, NotFound, ServiceUnavailable, http_status
 from local_aws.core.gateway.protocol import Operation, RequestContext
-from local_aws.core.iam import authorization, credentials
+from local_aws.core.iam import authentication, authorization, credentials
 from local_aws.core.iam.authorization import Call
 from local_aws.core.moto import calls as moto_calls
 from local_aws.core.moto import state as moto_state
@@ -110,11 +110,15 @@ class Router:
         if path.startswith("/_local_aws/"):
             return self._admin(environ, start_response, path[len("/_local_aws/") :])
         signing, region = wire.signing_scope(environ)
+        try:
+            principal = authentication.principal_of(environ)
+        except AwsError as error:
+            return http_errors.answer(environ, start_response, error)
         ctx = RequestContext(
             region=region or DEFAULT_REGION,
             account_id=ACCOUNT_ID,
             endpoint_url=endpoint_url(self.port),
-            principal=authorization.principal_of(wire.access_key(environ)),
+            principal=principal,
         )
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if target:
