@@ -43,8 +43,7 @@ MISMATCH = (
     "Key and signing method. Consult the service documentation for details."
 )
 S3_MISMATCH = (
-    "The request signature we calculated does not match the signature you provided. Check your key and signing "
-    "method."
+    "The request signature we calculated does not match the signature you provided. Check your key and signing method."
 )
 # One call of each protocol: JSON (SageMaker, Glue), REST-JSON (the Feature Store runtime), Query (IAM, STS), S3.
 CALLS = {
