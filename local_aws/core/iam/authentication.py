@@ -44,7 +44,7 @@ from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
 from botocore.auth import UNSIGNED_PAYLOAD, HmacV1Auth, S3SigV4Auth, SigV4Auth
-from botocore.awsrequest import HTTPHeaders
+from botocore.awsrequest import HTTPHeaders  # for SigV2's canonical string
 
 from local_aws.core.gateway import errors, http_errors, wire
 from local_aws.core.gateway.errors import AwsError
@@ -339,6 +339,7 @@ def _from_http_date(text: str) -> str:
         return ""
 
 
+@lru_cache(maxsize=1024)  # many requests are signed in the same second
 def _epoch(amz_date: str) -> float | None:
     match = _AMZ_DATE.fullmatch(amz_date)
     if match is None:
@@ -488,7 +489,7 @@ def _check_signature(environ: dict, signed: _Signed, key: _Key) -> None:
             environ.get("REQUEST_METHOD", "GET").upper(),
             signer._normalize_url_path(_raw_path(environ)),
             signer._canonical_query_string_params(signed.query),
-            signer.canonical_headers(_signed_headers(environ, signed.signed_headers)) + "\n",
+            _canonical_headers(environ, signed.signed_headers) + "\n",
             signed.signed_headers,
             _payload_hash(environ, signed),
         )
@@ -567,17 +568,20 @@ def _raw_path(environ: dict) -> str:
     return quote(environ.get("PATH_INFO", "/").encode("latin-1"), safe="/~")
 
 
-def _signed_headers(environ: dict, names: str) -> HTTPHeaders:
-    headers = HTTPHeaders()
-    for name in names.split(";"):
+def _canonical_headers(environ: dict, names: str) -> str:
+    """The signed headers as SigV4 canonicalizes them (botocore's canonical_headers, without building the
+    HTTPHeaders it takes: half the cost of a verification): `name:value`, values trimmed and inner runs of spaces
+    made one, sorted by name, one a line; repeated headers arrive joined by commas, as botocore joins them."""
+    lines = []
+    for name in sorted(set(names.split(";"))):
         if name == "content-type":
             value = environ.get("CONTENT_TYPE", "")
         elif name == "content-length":
             value = environ.get("CONTENT_LENGTH", "")
         else:
             value = environ.get("HTTP_" + name.upper().replace("-", "_"), "")
-        headers[name] = value
-    return headers
+        lines.append(f"{name}:{' '.join(value.split())}")
+    return "\n".join(lines)
 
 
 def _payload_hash(environ: dict, signed: _Signed) -> str:
