@@ -194,7 +194,13 @@ def test_the_issued_key_pair_is_the_administrators_and_env_hands_it_out(account,
         keys.secret_access_key,
     )
     admin = session(keys.access_key_id, keys.secret_access_key)
-    assert admin.client("s3").get_object(Bucket="private", Key="k")["Body"].read() == b"secret data"
+    s3 = admin.client("s3")
+    assert s3.get_object(Bucket="private", Key="k")["Body"].read() == b"secret data"
+    # what canonicalization must get right: a key to encode, a header's inner spaces, a query to encode
+    s3.put_object(Bucket="private", Key="a b/é+~*(1).txt", Body=b"x", Metadata={"note": "two  spaces  inside "})
+    assert s3.head_object(Bucket="private", Key="a b/é+~*(1).txt")["Metadata"] == {"note": "two  spaces  inside "}
+    listed = s3.list_objects_v2(Bucket="private", Prefix="a b/é+~*")["Contents"]
+    assert [item["Key"] for item in listed] == ["a b/é+~*(1).txt"]
     assert admin.client("iam").create_user(UserName="made-by-the-admin")["User"]["UserName"] == "made-by-the-admin"
     printed = subprocess.run(
         [sys.executable, "-m", "local_aws", "env", "--port", str(server.port)],
