@@ -67,8 +67,9 @@ def main() -> int:
     port = local_aws.free_port()
     saved = dict(os.environ)
     try:
-        os.environ.update({**local_aws.client_environment(port), "LOCAL_AWS_HOME": str(tutorial_home)})
+        os.environ["LOCAL_AWS_HOME"] = str(tutorial_home)
         process, _ = start(tutorial_home, port)
+        os.environ.update(local_aws.client_environment(port))  # the key pair the server just issued
         for name in TUTORIAL:  # the state to restore, not timed
             run_notebook(REPO / "notebooks" / f"{name}.ipynb", work / f"{name}.ipynb", {})
         stopping = stop(process)

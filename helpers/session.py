@@ -3,8 +3,8 @@
     setup = helpers.configure(backend="local", region="us-east-1", project="abalone")
 
 After it, every notebook cell is plain boto3 / SageMaker SDK v3 code, the same for both backends.
-For `backend="local"` it starts local_aws if needed, exports its endpoint and dummy credentials
-into this process's environment (boto3 and the SDK read them; so do kernels and jobs started
+For `backend="local"` it starts local_aws if needed, exports its endpoint and the key pair it issued
+you into this process's environment (boto3 and the SDK read them; so do kernels and jobs started
 from here), switches the SDK's telemetry off and refuses every connection outside loopback.
 For `backend="aws"` it uses your credentials and the SDK's default bucket; the execution role is your
 Studio execution role inside SageMaker Studio, else the project's role that notebook 00 creates.
@@ -141,11 +141,12 @@ def _configure_local(region: str | None, names: Names, role_arn: str | None, buc
     netguard.install()  # first: nothing below may reach the network
     region = region or local_aws.DEFAULT_REGION
     health = local_aws.ensure_running()
-    _forget_local_environment()  # the identity of an earlier configure() must not linger
+    _forget_every_identity()  # the identity of an earlier configure() (or AWS's) must not linger
+    home = Path(health["log"]).parent  # the server's: its key pair for this user, a Studio kernel's token
     token = ""
     if health.get("identity") == "studio":  # a Studio kernel's credentials, from the credentials endpoint
-        token = (Path(health["log"]).parent / health["credentials_token_file"]).read_text().strip()
-    os.environ.update(local_aws.client_environment(health["port"], region=region, credentials_token=token))
+        token = (home / health["credentials_token_file"]).read_text().strip()
+    os.environ.update(local_aws.client_environment(health["port"], region, credentials_token=token, home=home))
     boto_session = _default_boto_session(region)
     account = boto_session.client("sts").get_caller_identity()["Account"]
     role_arn = role_arn or health.get("execution_role") or project_role_arn(account, names)
@@ -197,11 +198,21 @@ def default_bucket_name(region: str, account: str) -> str:
 
 
 def _forget_local_environment() -> None:
-    """Drop what a local configure() exported, so AWS mode cannot talk to local_aws by mistake."""
-    studio_kernel = "/_local_aws/" in os.environ.get("AWS_CONTAINER_CREDENTIALS_FULL_URI", "")
-    if os.environ.get("AWS_ACCESS_KEY_ID") != "local" and not studio_kernel:
-        return
-    import local_aws
+    """Drop what a local configure() (or `local_aws env`) exported, so AWS mode cannot talk to local_aws by
+    mistake (local_aws's endpoint and key pair, or a Studio kernel's credentials endpoint)."""
+    from local_aws.core.runtime.config import CLIENT_VARIABLES, HOST
 
-    for name in {**local_aws.client_environment(), **local_aws.client_environment(credentials_token="-")}:
+    studio_kernel = "/_local_aws/" in os.environ.get("AWS_CONTAINER_CREDENTIALS_FULL_URI", "")
+    if not studio_kernel and not os.environ.get("AWS_ENDPOINT_URL", "").startswith(f"http://{HOST}:"):
+        return
+    for name in CLIENT_VARIABLES:
+        os.environ.pop(name, None)
+
+
+def _forget_every_identity() -> None:
+    """Drop every credential the environment holds (an earlier configure()'s, or AWS's with a session token that
+    would go with local_aws's key pair), before a local configure() exports local_aws's."""
+    from local_aws.core.runtime.config import CLIENT_VARIABLES, STALE_VARIABLES
+
+    for name in CLIENT_VARIABLES + STALE_VARIABLES:
         os.environ.pop(name, None)

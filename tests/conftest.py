@@ -17,6 +17,7 @@ import pytest
 
 import local_aws
 from local_aws import free_port
+from local_aws.core.runtime.config import STALE_VARIABLES
 from local_aws.job_side import netguard
 
 netguard.install()
@@ -66,7 +67,8 @@ class Server:
         self.endpoint = local_aws.endpoint_url(self.port)
 
     def client_env(self) -> dict[str, str]:
-        return local_aws.client_environment(self.port)
+        """What `python -m local_aws env` exports for this server: its endpoint and the key pair it issued."""
+        return local_aws.client_environment(self.port, home=self.home / str(self.port))
 
     def stop(self) -> None:
         local_aws.stop(self.port)
@@ -78,6 +80,8 @@ class Server:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Server:
     srv = Server(tmp_path_factory.mktemp("local_aws_home"))
     saved = dict(os.environ)
+    for name in STALE_VARIABLES:  # a session token of AWS in the runner's environment would not go with its keys
+        os.environ.pop(name, None)
     os.environ.update(srv.client_env())
     os.environ["LOCAL_AWS_HOME"] = str(srv.home)
     yield srv

@@ -27,9 +27,9 @@ def test_outside_studio_the_default_role_is_the_project_role_and_the_region_the_
     endpoint = aws.client("sts").meta.endpoint_url
     env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "LOCAL_AWS_PORT"))}
     env.update(
-        {
-            "AWS_ACCESS_KEY_ID": "AKIDLOCALFAKEKEY0000",
-            "AWS_SECRET_ACCESS_KEY": "fake-secret",
+        {  # your AWS credentials: the key pair the test's local_aws issued, which it accepts
+            "AWS_ACCESS_KEY_ID": os.environ["AWS_ACCESS_KEY_ID"],
+            "AWS_SECRET_ACCESS_KEY": os.environ["AWS_SECRET_ACCESS_KEY"],
             "AWS_DEFAULT_REGION": "eu-west-1",
             "AWS_ENDPOINT_URL_STS": endpoint,
             "AWS_CONFIG_FILE": os.devnull,

@@ -89,12 +89,16 @@ def test_configure_local_points_boto3_and_the_sdk_at_the_running_server(server, 
 
 def test_configure_aws_with_a_role_needs_no_call_and_forgets_the_local_endpoint(environment):
     environment.update(
-        {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_ENDPOINT_URL": "http://127.0.0.1:1"}
+        {
+            "AWS_ACCESS_KEY_ID": "AKIAABCDEFGHIJKLMNOP",
+            "AWS_SECRET_ACCESS_KEY": "s" * 40,
+            "AWS_ENDPOINT_URL": "http://127.0.0.1:1",
+        }
     )  # as a local configure() left them
     setup = helpers.configure(
         backend="aws", region="eu-west-1", project="demo", role_arn="arn:aws:iam::111122223333:role/service-role/Studio"
     )
-    assert "AWS_ENDPOINT_URL" not in environment and environment.get("AWS_ACCESS_KEY_ID") != "local"
+    assert "AWS_ENDPOINT_URL" not in environment and environment.get("AWS_ACCESS_KEY_ID") != "AKIAABCDEFGHIJKLMNOP"
     assert (setup.account, setup.region, setup.endpoint_url) == ("111122223333", "eu-west-1", None)
     assert setup.bucket == default_bucket_name("eu-west-1", "111122223333") == "sagemaker-eu-west-1-111122223333"
     assert setup.boto_session.region_name == "eu-west-1"

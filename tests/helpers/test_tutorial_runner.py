@@ -42,7 +42,7 @@ def run_tutorial(*args: str, timeout: float = 900, env: dict | None = None) -> s
 def studio(tmp_path):
     """A local_aws playing a Studio domain, and the environment a kernel started against it has."""
     server = OwnServer(tmp_path / "studio_home", LOCAL_AWS_IDENTITY="studio").start()
-    yield server, {**server.env, **local_aws.client_environment(server.port)}
+    yield server, {**server.env, **local_aws.client_environment(server.port, home=server.server_home)}
     server.kill()
 
 

@@ -15,6 +15,7 @@ IAM to build the definitions.
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -42,7 +43,8 @@ def processing_steps(steps: list[dict]):
 
 @pytest.fixture()
 def aws_like_kernel_environment(aws, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Fake AWS credentials, no local endpoint but S3's, the network guard on; its log's path."""
+    """AWS credentials (the key pair the test's local_aws issued, so that it answers S3 and IAM), no local
+    endpoint but S3's, the network guard on; its log's path."""
     aws.client("s3").create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
     endpoint = aws.client("s3").meta.endpoint_url
     for name in (
@@ -54,8 +56,8 @@ def aws_like_kernel_environment(aws, tmp_path: Path, monkeypatch: pytest.MonkeyP
     ):
         monkeypatch.delenv(name, raising=False)
     log = tmp_path / "netguard.log"
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDLOCALFAKEKEY0000")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "local-fake-secret-key-for-tests-only")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", os.environ["AWS_ACCESS_KEY_ID"])  # kept by the session's server fixture
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", os.environ["AWS_SECRET_ACCESS_KEY"])
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", endpoint)
     monkeypatch.setenv("AWS_ENDPOINT_URL_IAM", endpoint)  # a ModelTrainer asks IAM about its role

@@ -11,7 +11,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from botocore.auth import S3SigV4Auth, SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
+
+from local_aws.core.iam import access_keys
 
 T = TypeVar("T")
 ACCOUNT = "123456789012"
@@ -44,3 +49,31 @@ def wait_until(
         if time.monotonic() > deadline:
             raise AssertionError(f"{what} did not happen within {timeout:g} s; last seen: {value!r}")
         time.sleep(interval)
+
+
+SIGNED_HEADERS = ("host", "x-amz-target", "content-type")  # what sign() signs of the headers it is given
+SIGNATURE_HEADERS = ("Authorization", "X-Amz-Date", "X-Amz-Content-SHA256", "X-Amz-Security-Token")
+
+
+def sign(
+    method: str,
+    url: str,
+    headers: dict[str, str],
+    body: bytes,
+    service: str,
+    keys: access_keys.KeyPair | Credentials,
+    region: str = "us-east-1",
+) -> dict[str, str]:
+    """The SigV4 headers (Authorization, X-Amz-Date, S3's X-Amz-Content-SHA256, a session's token) that sign a
+    request as botocore signs it, with these keys (a server's issued pair, or botocore Credentials), over its
+    Host, X-Amz-Target and Content-Type when given: for requests sent by hand, byte for byte."""
+    credentials = keys if isinstance(keys, Credentials) else Credentials(keys.access_key_id, keys.secret_access_key)
+    signer = (S3SigV4Auth if service == "s3" else SigV4Auth)(credentials, service, region)
+    request = AWSRequest(
+        method=method,
+        url=url,
+        headers={name: value for name, value in headers.items() if name.lower() in SIGNED_HEADERS},
+        data=body,
+    )
+    signer.add_auth(request)
+    return {name: request.headers[name] for name in SIGNATURE_HEADERS if name in request.headers}

@@ -13,6 +13,7 @@ from pathlib import Path
 import boto3
 
 import local_aws
+from local_aws.core.iam import access_keys
 from support.iam import create_test_roles
 
 
@@ -63,16 +64,18 @@ class OwnServer:
         return (self.home / "serve.out").read_text(errors="replace")
 
     def session(self) -> boto3.Session:
-        """A boto3 session whose clients reach this server (and nothing else)."""
-        return _Session(local_aws.endpoint_url(self.port))
+        """A boto3 session whose clients reach this server (and nothing else), with the key pair it issued."""
+        return _Session(local_aws.endpoint_url(self.port), access_keys.read(self.server_home))
 
     def client(self, service: str, **kwargs):
         return self.session().client(service, **kwargs)
 
 
 class _Session(boto3.Session):
-    def __init__(self, endpoint: str):
-        super().__init__(aws_access_key_id="local", aws_secret_access_key="local", region_name="us-east-1")
+    def __init__(self, endpoint: str, keys: access_keys.KeyPair):
+        super().__init__(
+            aws_access_key_id=keys.access_key_id, aws_secret_access_key=keys.secret_access_key, region_name="us-east-1"
+        )
         self.endpoint = endpoint
 
     def client(self, *args, **kwargs):  # type: ignore[override]

@@ -16,6 +16,7 @@ class AwsError(Exception):
 
     code = "InternalFailure"
     server_fault = False  # True: the service failed (5xx), not the request
+    status = 0  # the HTTP status when the code alone does not decide it (S3's ExpiredToken); 0: http_status decides
 
     def __init__(self, message: str, **extra: Any):
         super().__init__(message)
@@ -168,6 +169,99 @@ def from_code(code: str, message: str, status: int | None = None) -> AwsError:
     return error
 
 
+# Errors of authentication: a request whose signature, key or session local_aws cannot accept
+# (local_aws.core.iam.authentication), in the words of each protocol: S3's REST-XML, the JSON protocols
+# (SageMaker, Glue, Athena, Logs, the Feature Store runtime), the Query protocol (IAM, STS).
+class MissingAuthenticationToken(AwsError):
+    """An unsigned call, in the Query protocol's words."""
+
+    code = "MissingAuthenticationToken"
+
+
+class MissingAuthenticationTokenException(AwsError):
+    """An unsigned call, in the JSON protocols' words."""
+
+    code = "MissingAuthenticationTokenException"
+
+
+class IncompleteSignature(AwsError):
+    """An Authorization header lacking what SigV4 needs, in the Query protocol's words."""
+
+    code = "IncompleteSignature"
+
+
+class IncompleteSignatureException(AwsError):
+    """An Authorization header lacking what SigV4 needs, in the JSON protocols' words."""
+
+    code = "IncompleteSignatureException"
+
+
+class AuthorizationHeaderMalformed(AwsError):
+    """An Authorization header lacking what SigV4 needs, in S3's words."""
+
+    code = "AuthorizationHeaderMalformed"
+
+
+class AuthorizationQueryParametersError(AwsError):
+    """A presigned URL whose X-Amz-* parameters S3 cannot take."""
+
+    code = "AuthorizationQueryParametersError"
+
+
+class InvalidAccessKeyId(AwsError):
+    """S3: a key that was never issued (or was deleted or deactivated)."""
+
+    code = "InvalidAccessKeyId"
+
+
+class InvalidClientTokenId(AwsError):
+    """Query protocol: a key that was never issued, or a session token that does not go with the key."""
+
+    code = "InvalidClientTokenId"
+
+
+class UnrecognizedClientException(AwsError):
+    """JSON protocols: a key that was never issued, or a session token that does not go with the key."""
+
+    code = "UnrecognizedClientException"
+
+
+class InvalidToken(AwsError):
+    """S3: a session token that does not go with the key."""
+
+    code = "InvalidToken"
+
+
+class SignatureDoesNotMatch(AwsError):
+    """S3 and the Query protocol: a signature not made with the key's secret (or over another request)."""
+
+    code = "SignatureDoesNotMatch"
+
+
+class InvalidSignatureException(AwsError):
+    """JSON protocols: a signature not made with the key's secret, or one more than 15 minutes off."""
+
+    code = "InvalidSignatureException"
+
+
+class ExpiredToken(AwsError):
+    """An STS session past its expiration (S3 and the Query protocol; S3 answers it with 400, IAM and STS 403)."""
+
+    code = "ExpiredToken"
+
+
+class ExpiredTokenException(AwsError):
+    """An STS session past its expiration, in the JSON protocols' words."""
+
+    code = "ExpiredTokenException"
+
+
+class RequestTimeTooSkewed(AwsError):
+    """S3: a request signed more than 15 minutes before or after the server's time."""
+
+    code = "RequestTimeTooSkewed"
+
+
 # The code each service answers a request with when it breaks the API model's constraints.
 _VALIDATION_ERRORS: dict[str, type[AwsError]] = {
     "sagemaker-featurestore-runtime": ValidationError,
@@ -180,6 +274,14 @@ _STATUS_OVERRIDES = {
     "AccessDenied": 403,
     "AccessDeniedException": 403,
     "NotImplemented": 501,
+    # authentication (AWS's statuses: S3's, STS's and IAM's error documents, Glue's and DynamoDB's JSON errors)
+    "MissingAuthenticationToken": 403,
+    "MissingAuthenticationTokenException": 403,
+    "InvalidAccessKeyId": 403,
+    "InvalidClientTokenId": 403,
+    "SignatureDoesNotMatch": 403,
+    "ExpiredToken": 403,
+    "RequestTimeTooSkewed": 403,
 }
 
 
@@ -192,6 +294,8 @@ def http_status(service: str, error: AwsError) -> int:
     """The HTTP status `service` answers `error` with, as its botocore model declares it."""
     from local_aws.core.gateway.service_models import error_statuses
 
+    if error.status:
+        return error.status
     if error.code in _STATUS_OVERRIDES:
         return _STATUS_OVERRIDES[error.code]
     default = 500 if error.server_fault else 400

@@ -1,10 +1,12 @@
 """Errors answered before any service knows the operation, in the shape the request's client reads.
 
 A request refused by the HTTP guard or found to name no operation has no handler to answer it, so
-its protocol is read from the request itself: an X-Amz-Target, a JSON content type or a signing
-service that speaks JSON get AWS's JSON error (`{"__type": ..., "message": ...}`), a Query-protocol
-request (IAM, STS) the Query XML error document, anything else (S3, an unsigned request) the S3
-error document. Admin commands (/_local_aws/) answer in JSON.
+its protocol is read from the request itself: an X-Amz-Target or a signing service that speaks JSON
+get AWS's JSON error (`{"__type": ..., "message": ...}`), a request signed for a Query-protocol
+service (IAM, STS) the Query XML error document, one signed for S3 the S3 error document whatever
+its content type; an unsigned request is read by its content type (JSON, a form) or its path (a REST-JSON
+route of the Feature Store runtime), else as S3's.
+Admin commands (/_local_aws/) answer in JSON.
 """
 
 from __future__ import annotations
@@ -22,23 +24,26 @@ from local_aws.core.gateway.errors import AwsError, http_status
 _JSON_PROTOCOLS = ("json", "rest-json")
 _QUERY_PROTOCOLS = ("query", "ec2")
 _FORM = "application/x-www-form-urlencoded"
+SHAPE = "local_aws.error_shape"  # environ key: the shape the router found for a request its signature does not tell
 
 
 def request_shape(environ: dict) -> str:
     """ "json", "query" or "xml": the error shape the client of this request reads."""
-    content_type = environ.get("CONTENT_TYPE", "").lower()
-    if (
-        environ.get("PATH_INFO", "").startswith("/_local_aws/")
-        or environ.get("HTTP_X_AMZ_TARGET")
-        or "json" in content_type
-    ):
+    if environ.get("PATH_INFO", "").startswith("/_local_aws/") or environ.get("HTTP_X_AMZ_TARGET"):
         return "json"
-    protocol = _protocol(wire.signing_scope(environ)[0])
-    if protocol in _JSON_PROTOCOLS:
+    signed_protocol = _protocol(wire.signing_scope(environ)[0])
+    if signed_protocol in _JSON_PROTOCOLS:
         return "json"
-    if protocol in _QUERY_PROTOCOLS or content_type.startswith(_FORM):
+    if signed_protocol in _QUERY_PROTOCOLS:
         return "query"
-    return "xml"
+    if signed_protocol:  # S3's REST-XML, whatever the content type of the object sent
+        return "xml"
+    content_type = environ.get("CONTENT_TYPE", "").lower()
+    if "json" in content_type:
+        return "json"
+    if content_type.startswith(_FORM):
+        return "query"
+    return environ.get(SHAPE, "xml")  # the router's word for an unsigned call of a REST-JSON API it answers
 
 
 def _protocol(signing_name: str) -> str:

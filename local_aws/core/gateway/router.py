@@ -41,6 +41,7 @@ class Routes:
         self.rest: dict[str, Map] = {}  # signing name -> its REST rules
         self.rest_operations: dict[str, Operation] = {}
         self.query_services: dict[str, str] = {}  # signing name -> botocore service name
+        every_rest = Map(strict_slashes=False)  # the REST-JSON routes of every signing name
         for operation in gateway.operations.values():
             kind = service_models.protocol(operation.service)
             if kind == "json":
@@ -51,11 +52,13 @@ class Routes:
                 signing = service_models.signing_name(operation.service)
                 rules = self.rest.setdefault(signing, Map(strict_slashes=False))
                 rules.add(Rule(rule, methods=[method], endpoint=endpoint))
+                every_rest.add(Rule(rule, methods=[method], endpoint=endpoint))
                 self.rest_operations[endpoint] = operation
             else:
                 signing = service_models.signing_name(operation.service)
                 self.query_services[signing] = operation.service
                 self.query[(signing, operation.name)] = operation
+        self.every_rest = every_rest.bind("localhost")
         for service, _ in gateway.before_moto:
             if service_models.protocol(service) == "query":
                 self.query_services[service_models.signing_name(service)] = service
@@ -74,6 +77,8 @@ class Router:
         if path.startswith("/_local_aws/"):
             return self.admin(environ, start_response, path[len("/_local_aws/") :])
         signing, region = wire.signing_scope(environ)
+        if not signing and self._rest_json_route(path, environ.get("REQUEST_METHOD", "GET")):
+            environ[http_errors.SHAPE] = "json"  # an unsigned call of the Feature Store runtime: refused in JSON
         try:
             caller = Caller(authentication.principal_of(environ), ACCOUNT_ID, region or DEFAULT_REGION)
         except AwsError as error:
@@ -105,6 +110,13 @@ class Router:
                     lambda: wire.rest_request(operation.service, operation.name, args, query, _body(environ)),
                 )
         return self._to_moto(environ, start_response, signing, caller)
+
+    def _rest_json_route(self, path: str, method: str) -> bool:
+        try:
+            self.routes.every_rest.match(path, method)
+        except HTTPException:
+            return False
+        return True
 
     def _answer_json(
         self, start_response: StartResponse, operation: Operation, caller: Caller, decode: Callable[[], dict]

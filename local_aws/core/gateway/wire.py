@@ -15,7 +15,6 @@ import json
 from decimal import Decimal
 from functools import cache
 from typing import Any
-from urllib.parse import unquote
 from xml.sax.saxutils import escape
 
 from botocore.model import Shape
@@ -35,17 +34,6 @@ def signing_scope(environ: dict) -> tuple[str, str]:
         return service, region
     except (IndexError, ValueError):
         return "", DEFAULT_REGION
-
-
-def access_key(environ: dict) -> str:
-    """The access key a request is signed with (SigV4 header or presigned URL); "" when unsigned."""
-    auth = environ.get("HTTP_AUTHORIZATION", "")
-    if "Credential=" in auth:
-        return auth.split("Credential=", 1)[1].split("/", 1)[0]
-    query = environ.get("QUERY_STRING", "")
-    if "X-Amz-Credential=" in query:
-        return unquote(query.split("X-Amz-Credential=", 1)[1].split("&", 1)[0]).split("/", 1)[0]
-    return ""
 
 
 def read_body(environ: dict) -> bytes:
@@ -199,9 +187,11 @@ def query_error(error: AwsError, status: int, request_id: str) -> bytes:
 
 
 def s3_error(error: AwsError, request_id: str) -> bytes:
-    """The REST-XML (S3) error document, also the answer to a request whose protocol is unknown."""
+    """The REST-XML (S3) error document, also the answer to a request whose protocol is unknown; the error's
+    extra members are elements of their own, as S3 adds them (AWSAccessKeyId, ServerTime, ...)."""
+    extra = "".join(f"<{name}>{escape(str(value))}</{name}>" for name, value in error.extra.items())
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f"<Error><Code>{escape(error.code)}</Code><Message>{escape(error.message)}</Message>"
+        f"<Error><Code>{escape(error.code)}</Code><Message>{escape(error.message)}</Message>{extra}"
         f"<RequestId>{request_id}</RequestId></Error>"
     ).encode()

@@ -1,9 +1,10 @@
-"""IAM enforced: every call made with credentials local_aws issued is allowed or denied as AWS would.
+"""IAM enforced: every call is allowed or denied as AWS would, for whoever signed it.
 
-Who calls is read from the request's SigV4 access key. The keys moto's STS issued (a job's or a
-Studio kernel's session of its execution role) and the keys of IAM users moto holds belong to a
-principal whose identity policies decide every call; any other key is the account's administrator,
-who may do everything (the tutorial's own notebooks outside Studio, boto3 with dummy credentials).
+Who calls is decided by local_aws.core.iam.authentication from the request's verified SigV4 key: the
+key pair the server issued its user is the account's administrator, who may do everything (the
+tutorial's notebooks outside Studio, `python -m local_aws env`); the keys moto's STS issued (a job's or
+a Studio kernel's session of its execution role, any AssumeRole session) and the keys of IAM users
+moto holds belong to a principal whose identity policies decide every call.
 
 What a call needs is said per service (local_aws.core.iam.rules): the IAM actions, the resources they
 act on and the condition keys of the request, e.g. s3:PutObject on arn:aws:s3:::bucket/key, or
@@ -22,8 +23,6 @@ from local_aws.core.gateway import service_models
 from local_aws.core.gateway.errors import AccessDenied, AccessDeniedException, AwsError
 from local_aws.core.iam.policy_evaluation import Context, decide
 from local_aws.core.moto import iam as moto_iam
-
-ADMIN_ACCESS_KEY = "local"  # the key local_aws hands out for the account's administrator
 
 
 @dataclass(frozen=True)
@@ -62,25 +61,7 @@ class Call:
 
 Rules = Callable[[Call], list[Need]]
 _decisions: dict[tuple[str, Need], str] = {}
-_owners: dict[str, Principal] = {}  # access key -> its principal (keys are never reissued to another)
 _lock = threading.Lock()
-
-
-def principal_of(access_key: str) -> Principal | None:
-    """The principal whose policies decide for this access key; None for the account's administrator."""
-    if not access_key or access_key == ADMIN_ACCESS_KEY:
-        return None
-    with _lock:
-        known = _owners.get(access_key)
-    if known is not None:
-        return known
-    owner = moto_iam.key_owner(access_key)  # a scan of moto's sessions and users: once per key
-    if owner is None:
-        return None
-    principal = Principal(owner.arn, owner.identity_arn)
-    with _lock:
-        _owners[access_key] = principal
-    return principal
 
 
 def acting_as(role_arn: str, session_name: str = "SageMaker") -> Principal:
@@ -134,7 +115,6 @@ def forget_decisions() -> None:
     """IAM changed (a role, a policy, an attachment, or all at a reset): decide again from now on."""
     with _lock:
         _decisions.clear()
-        _owners.clear()
 
 
 def denied(principal_arn: str, need: Need, decision: str, service: str) -> AwsError:

@@ -1,16 +1,18 @@
 """moto's IAM and STS, as local_aws needs them: roles, their policies and trust, credentials and keys.
 
-IAM decisions (local_aws.core.iam.authorization) read the policies of the role or user behind a request's
-access key here; jobs and a Studio kernel get temporary credentials of their role from moto's STS,
+Authentication (local_aws.core.iam.authentication) finds here the secret, owner and session of an access
+key moto issued; IAM decisions (local_aws.core.iam.authorization) read the policies of the role or user behind
+a request's access key here; jobs and a Studio kernel get temporary credentials of their role from moto's STS,
 so moto's GetCallerIdentity names them as AWS does. AWS-managed policies come from moto's bundled
 data, one at a time when first named (loading all ~9,500 up front makes every reset take seconds).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
@@ -143,12 +145,37 @@ def assume_role(role_arn: str, session_name: str, duration: int = 3600) -> dict:
     }
 
 
-def key_owner(access_key_id: str, account_id: str = ACCOUNT_ID) -> KeyOwner | None:
-    """The session or user an access key moto issued belongs to; None for any other key."""
-    assumed = _sts(account_id).get_assumed_role_from_access_key(access_key_id)
-    if assumed is not None:
-        return KeyOwner(assumed.arn, assumed.role_arn)
-    user = _iam(account_id).get_user_from_access_key_id(access_key_id)
-    if user is not None:
-        return KeyOwner(user.arn, user.arn)
-    return None
+@dataclass(frozen=True)
+class IssuedKey:
+    """An active access key moto issued: its secret, its owner and, for an STS session, the session's token and end."""
+
+    secret_access_key: str = field(repr=False)
+    owner: KeyOwner
+    session_token: str | None = field(default=None, repr=False)  # None: an IAM user's long-term key
+    expiration: dt.datetime | None = None  # UTC
+
+
+def issued_key(access_key_id: str, account_id: str = ACCOUNT_ID) -> IssuedKey | None:
+    """The active key moto's STS (a role's session) or IAM (a user's access key) issued; None for any other key,
+    a deleted one or an inactive one."""
+    key = _iam(account_id).access_keys.get(access_key_id)
+    if key is None or key.status != "Active":
+        return None
+    if key.user_name is None:  # a temporary key: the session moto's STS issued with it
+        assumed = _sts(account_id).get_assumed_role_from_access_key(access_key_id)
+        if assumed is None:
+            return None
+        expiration = assumed.expiration.replace(tzinfo=dt.UTC)
+        return IssuedKey(
+            key.secret_access_key, KeyOwner(assumed.arn, assumed.role_arn), assumed.session_token, expiration
+        )
+    user = _iam(account_id).users.get(key.user_name)
+    if user is None:
+        return None
+    return IssuedKey(key.secret_access_key, KeyOwner(user.arn, user.arn))
+
+
+def key_active(access_key_id: str, account_id: str = ACCOUNT_ID) -> bool:
+    """Whether moto still holds this key, active (a dictionary lookup: a deleted, deactivated or reset key is not)."""
+    key = _iam(account_id).access_keys.get(access_key_id)
+    return key is not None and key.status == "Active"

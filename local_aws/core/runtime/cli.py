@@ -6,9 +6,10 @@ import argparse
 import logging
 import shlex
 import sys
+from pathlib import Path
 
 from local_aws.core.runtime import lifecycle
-from local_aws.core.runtime.config import DEFAULT_PORT, client_environment, port_from_env
+from local_aws.core.runtime.config import DEFAULT_PORT, STALE_VARIABLES, client_environment, port_from_env
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -75,7 +76,20 @@ def _serve(port: int) -> int:
 
 
 def _env(port: int) -> int:
-    for name, value in client_environment(port).items():
+    """The export lines for a shell, with the key pair the running server (or the last one of this home) issued."""
+    health = lifecycle.status(port)
+    home = Path(health["log"]).parent if health and health.get("log") else None
+    try:
+        environment = client_environment(port, home=home)
+    except OSError as exc:
+        print(
+            f"local_aws: no key pair to hand out ({exc.strerror or exc}): start it with `python -m local_aws start`, "
+            "and run this as the user who started it",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"unset {' '.join(STALE_VARIABLES)}")
+    for name, value in environment.items():
         print(f"export {name}={shlex.quote(value)}")
     return 0
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from local_aws import settings
 from local_aws.core.gateway import admin_token
-from local_aws.core.runtime.config import client_environment, endpoint_url, home_dir, port_from_env
+from local_aws.core.runtime.config import STALE_VARIABLES, client_environment, endpoint_url, home_dir, port_from_env
 from local_aws.core.runtime.persistence import state_dir
 
 
@@ -176,19 +176,28 @@ def temporary_server() -> Iterator[dict]:
     """A local_aws of its own on a free port, with a throwaway LOCAL_AWS_HOME, stopped on exit.
 
     For runs that must neither see nor disturb another server's state (benchmarks, test runs).
-    Inside the block this process's environment points boto3, the SDK and any child process at it;
+    Inside the block this process's environment points boto3 (its default session too), the SDK and any
+    child process at it, with the key pair it issued;
     the environment is restored afterwards. Yields the server's health record (port, pid, endpoint).
     """
     saved = dict(os.environ)
+    boto3 = sys.modules.get("boto3")  # its default session, if any, holds another server's (or AWS's) credentials
+    saved_session = boto3.DEFAULT_SESSION if boto3 else None
     home = tempfile.mkdtemp(prefix="local_aws_")
     port = free_port()
     os.environ[settings.HOME.name] = home
     try:
         health = ensure_running(port)
+        for name in STALE_VARIABLES:
+            os.environ.pop(name, None)
         os.environ.update(client_environment(port))
+        if boto3:
+            boto3.DEFAULT_SESSION = None  # boto3.client() makes a new one, from this environment
         yield health
     finally:
         stop(port)
         os.environ.clear()
         os.environ.update(saved)
+        if boto3:
+            boto3.DEFAULT_SESSION = saved_session
         shutil.rmtree(home, ignore_errors=True)

@@ -23,7 +23,7 @@ from local_aws.core.gateway import http_server, wire
 from local_aws.core.gateway.errors import AwsError, NotFound, ServiceUnavailable, http_status
 from local_aws.core.gateway.gateway import Gateway
 from local_aws.core.gateway.router import Router
-from local_aws.core.iam import credentials
+from local_aws.core.iam import authentication, credentials
 from local_aws.core.moto.calls import MotoApp
 from local_aws.core.runtime import persistence
 from local_aws.core.runtime.config import HOST, endpoint_url, home_dir
@@ -55,7 +55,9 @@ class Runtime:
         return [hook for service in self.services for hook in getattr(service, kind)]
 
     def start(self) -> None:
-        """Once the port is ours (no other server of this home runs): the services' start hooks, then saving."""
+        """Once the port is ours (no other server of this home runs): the key pair requests are signed with, the
+        services' start hooks, then saving."""
+        authentication.issue_keys(self.home)
         for hook in self.hooks("on_start"):
             hook(self.home)
         self.saver.start()
@@ -78,6 +80,7 @@ class Runtime:
         """Forget all state, and the saved state with it."""
 
         def forget() -> None:
+            authentication.forget_keys()
             for store in self.saver.stores:
                 store.reset()
             for hook in self.hooks("on_reset"):

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from support import sign
 
 import local_aws
 from local_aws import free_port
-
-SIGNATURE = "AWS4-HMAC-SHA256 Credential=local/20240101/us-east-1/{}/aws4_request, SignedHeaders=host, Signature=0"
+from local_aws.core.iam import access_keys
 
 
 @dataclass
@@ -32,7 +32,7 @@ class RawHttp:
 
     def __init__(self, port: int, home: Path):
         self.port = port
-        self.home = home  # the server's home directory, where its admin token is
+        self.home = home  # the server's home directory, where its admin token and key pair are
 
     def raw(self, data: bytes, timeout: float = 20) -> Answer:
         """Send `data` on a new connection and read the answer."""
@@ -51,12 +51,14 @@ class RawHttp:
         body: bytes = b"",
         signed_for: str = "",
     ) -> Answer:
-        """A request with Host and Content-Length filled in unless `headers` give them; `signed_for` adds a
-        SigV4-shaped Authorization header for that service (local_aws routes by it, as moto does)."""
+        """A request with Host and Content-Length filled in unless `headers` give them; `signed_for` signs it for
+        that service (SigV4, with the key pair the server issued: local_aws routes by the signature's scope, as
+        moto does), over its Host, X-Amz-Target, Content-Type and body."""
         all_headers = {"Host": f"127.0.0.1:{self.port}", "Content-Length": str(len(body))}
-        if signed_for:
-            all_headers["Authorization"] = SIGNATURE.format(signed_for)
         all_headers.update(headers or {})
+        if signed_for:
+            url = f"http://127.0.0.1:{self.port}{path}"
+            all_headers.update(sign(method, url, all_headers, body, signed_for, access_keys.read(self.home)))
         head = f"{method} {path} HTTP/1.1\r\n" + "".join(f"{name}: {value}\r\n" for name, value in all_headers.items())
         return self.raw(head.encode("latin-1") + b"\r\n" + body)
 

@@ -7,8 +7,10 @@ import socket
 import subprocess
 import sys
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
+from support import error_of
 from support.iam import reset_with_test_roles
 
 import local_aws
@@ -104,7 +106,9 @@ def test_temporary_server_has_its_own_state_and_leaves_nothing_behind(aws, serve
     with local_aws.temporary_server() as temporary:
         assert temporary["port"] != server.port
         assert os.environ["AWS_ENDPOINT_URL"] == temporary["endpoint"]
-        s3 = aws.client("s3")
+        assert os.environ["AWS_ACCESS_KEY_ID"] != before["AWS_ACCESS_KEY_ID"]  # a key pair of its own
+        assert error_of(lambda: aws.client("s3").list_buckets())[0] == "InvalidAccessKeyId"  # the other's keys
+        s3 = boto3.Session(region_name="us-east-1").client("s3")
         assert s3.list_buckets()["Buckets"] == []  # not the session server's state
         s3.create_bucket(Bucket="temporary-bucket")
     assert os.environ == before

@@ -12,7 +12,9 @@ import urllib.request
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from support import error_of
+from support import error_of, sign
+
+from local_aws.core.iam import access_keys
 
 UNCHECKED = Config(parameter_validation=False)
 ROLE = "arn:aws:iam::123456789012:role/R"
@@ -125,17 +127,10 @@ def test_a_next_token_that_is_not_ours_is_refused(aws):
 
 @pytest.mark.parametrize("body", [b"{not json", b"[1, 2]", b"\xff\xfe"])
 def test_a_body_that_is_not_a_json_object_is_a_serialization_error(server, body):
-    request = urllib.request.Request(
-        server.endpoint,
-        data=body,
-        method="POST",
-        headers={
-            "X-Amz-Target": "SageMaker.ListFeatureGroups",
-            "Content-Type": "application/x-amz-json-1.1",
-            "Authorization": "AWS4-HMAC-SHA256 Credential=local/20240101/us-east-1/sagemaker/aws4_request, "
-            "SignedHeaders=host, Signature=0",
-        },
-    )
+    headers = {"X-Amz-Target": "SageMaker.ListFeatureGroups", "Content-Type": "application/x-amz-json-1.1"}
+    keys = access_keys.read(server.home / str(server.port))
+    headers |= sign("POST", f"{server.endpoint}/", headers, body, "sagemaker", keys)
+    request = urllib.request.Request(f"{server.endpoint}/", data=body, method="POST", headers=headers)
     with pytest.raises(urllib.error.HTTPError) as err:
         urllib.request.urlopen(request, timeout=10)
     assert err.value.code == 400

@@ -468,8 +468,11 @@ def test_flush_on_demand_and_on_shutdown(tmp_path, monkeypatch):
     port = local_aws.free_port()
     log = Path(local_aws.ensure_running(port)["log"])
     try:
+        keys = local_aws.client_environment(port)  # the key pair this server issued
         own = Clients(
-            endpoint_url=local_aws.endpoint_url(port), aws_access_key_id="local", aws_secret_access_key="local"
+            endpoint_url=local_aws.endpoint_url(port),
+            aws_access_key_id=keys["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=keys["AWS_SECRET_ACCESS_KEY"],
         )
         runtime = own.client("sagemaker-featurestore-runtime")
         create_test_roles(own)  # the group's role: Feature Store writes the offline store as it
