@@ -1,12 +1,18 @@
 """Athena query executions that really run (moto's answer canned empty results).
 
 A query is read as Trino and translated to DuckDB with sqlglot, then run by DuckDB over the Glue
-tables' objects in moto's S3 (an Iceberg table's: those of its current snapshot); workgroups and
-data catalogs stay moto's.
+tables' S3 objects (an Iceberg table's: those of its current snapshot). Athena makes every call a query
+needs as the caller who started it, via athena.amazonaws.com, through the gateway: Glue GetDatabase and
+GetTable, S3 ListObjectsV2 and GetObject of the tables' objects, GetBucketLocation and PutObject of the
+results; IAM decides each, and a refusal fails the query with Athena's reason. Workgroups and data
+catalogs stay moto's.
 
     service.py     the API: Start/Get/BatchGet/Stop/List QueryExecution(s), GetQueryResults
-    executions.py  the QueryExecution record and registry, the background run thread, cancelling,
-                   the saved state (executions, results, tokens) restored at start
+    executions.py  the QueryExecution records, results and ClientRequestTokens per account and region
+                   (an AccountRegionStore, saved and restored; a query cut short by a stop loads FAILED)
+    runner.py      the running queries, a thread each keyed by execution id: queueing, cancelling,
+                   writing the results
+    access.py      the Glue and S3 calls of a query, as its caller, and Athena's reason for each refusal
     sql.py         reading a query (syntax errors as Athena words them), its tables, column names,
                    and its DuckDB translation
     engine.py      DuckDB over the Glue tables a query names, loaded from S3 and cached
@@ -19,7 +25,7 @@ data catalogs stay moto's.
     failures.py    why a query FAILED, in Athena's words
 """
 
-from local_aws.athena import executions, service
+from local_aws.athena import executions, runner, service
 from local_aws.core.iam.rules import RULES
 from local_aws.core.service import Service
 
@@ -27,7 +33,7 @@ SERVICE = Service(
     "athena",
     apis=(service.api,),
     rules={"athena": RULES["athena"]},
-    stores=(executions.STATE,),
-    on_reset=(executions.forget,),
-    on_shutdown=(executions.stop_running,),
+    stores=(executions.STORE,),
+    on_reset=(runner.forget,),
+    on_shutdown=(runner.stop_all,),
 )

@@ -1,78 +1,125 @@
-"""What a query needs of the caller who started it: Athena reads the Glue Data Catalog, the tables' S3
-objects and writes the results location with the caller's own permissions (the Athena user guide,
-"Identity and access management in Athena"), each of those calls carrying aws:CalledVia
-athena.amazonaws.com. A query its caller may not run FAILS with Athena's reason, at the step that needs
-the missing permission; StartQueryExecution itself succeeds (it needs athena:StartQueryExecution only).
+"""Athena's calls for one query, made as the query's caller via athena.amazonaws.com.
 
-The account's administrator (principal None) may do everything, so the checks cost nothing for the
-tutorial's notebooks outside Studio.
+Athena reads the Glue Data Catalog and the tables' S3 objects, and writes the results, with the
+permissions of the caller who started the query (the Athena user guide, "Identity and access
+management in Athena"), each call carrying aws:CalledVia athena.amazonaws.com. These are real calls
+through the gateway, so IAM decides them as it decides every call; a refusal FAILS the query with the
+reason Athena gives at that step. StartQueryExecution itself needs athena:StartQueryExecution only.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
 from local_aws.athena.failures import QueryError
-from local_aws.core.iam.authorization import Call, Need, Principal, allowed, denied, needs
-from local_aws.core.iam.rules import RULES
+from local_aws.core import gateway
+from local_aws.core.gateway.clients import S3, Glue, parse_s3_uri
+from local_aws.core.gateway.context import Caller
+from local_aws.core.gateway.errors import AwsError
 
-CALLED_VIA = (("aws:calledvia", ("athena.amazonaws.com",)),)
+ATHENA = "athena.amazonaws.com"
+_REFUSALS = ("AccessDenied", "AccessDeniedException")
+_MISSING = ("NoSuchKey", "NoSuchBucket", "404")
 
 
-def _via_athena(need: Need) -> Need:
-    return Need(need.action, need.resource, tuple(sorted(need.context + CALLED_VIA)))
+@contextmanager
+def _refused_as(failure: Callable[[AwsError], QueryError]) -> Iterator[None]:
+    """A call the caller may not make fails the query with `failure(error)`; other errors pass."""
+    try:
+        yield
+    except AwsError as error:
+        if error.code not in _REFUSALS:
+            raise
+        raise failure(error) from None
 
 
-class CallerAccess:
-    """The permission checks of one query, as its caller."""
+def _glue_refusal(error: AwsError) -> QueryError:
+    """Glue's own AccessDeniedException, as Athena quotes it."""
+    return QueryError(
+        "",
+        f"Insufficient permissions to execute the query. {error.message} (Service: AWSGlue; Status Code: 400; "
+        f"Error Code: {error.code})",
+        error_type=1000,
+    )
 
-    def __init__(self, principal: Principal, region: str, account_id: str):
-        self.principal, self.region, self.account_id = principal, region, account_id
 
-    def _decision(self, need: Need) -> str:
-        return allowed(self.principal.identity_arn, _via_athena(need))
+def split_refusal(connector: str, uri: str) -> QueryError:
+    """A data file the caller may not read: `connector` is Hive or Iceberg."""
+    return QueryError(
+        f"{connector.upper()}_CANNOT_OPEN_SPLIT",
+        f"Error opening {connector} split {uri}: Access Denied (Service: Amazon S3; Status Code: 403; "
+        "Error Code: AccessDenied)",
+        error_type=1000,
+    )
 
-    def _glue(self, operation: str, request: dict) -> None:
-        for need in needs(Call("glue", operation, request, self.region, self.account_id), RULES["glue"]):
-            decision = self._decision(need)
-            if decision != "allowed":  # Glue's own AccessDeniedException, as Athena quotes it
-                refused = denied(self.principal.arn, need, decision, "glue")
-                raise QueryError(
-                    "",
-                    f"Insufficient permissions to execute the query. {refused.message} (Service: "
-                    f"AWSGlue; Status Code: 400; Error Code: {refused.code})",
-                    error_type=1000,
-                )
 
-    def database(self, name: str) -> None:
-        """glue:GetDatabase on the catalog and the database, as Athena looks the schema up."""
-        self._glue("GetDatabase", {"Name": name})
+class QueryAccess:
+    """The Glue and S3 calls of one query, as its caller (a Caller that passed through athena.amazonaws.com)."""
 
-    def table(self, database: str, name: str) -> None:
-        """glue:GetTable on the catalog, the database and the table."""
-        self._glue("GetTable", {"DatabaseName": database, "Name": name})
+    def __init__(self, caller: Caller):
+        self.caller = caller
+        self.glue = Glue(caller)
+        self.s3 = S3(caller)
 
-    def objects(self, bucket: str, prefix: str, keys: list[str]) -> None:
-        """s3:ListBucket on the table's location, then s3:GetObject on each object the query reads."""
-        if self._decision(Need.of("s3:ListBucket", f"arn:aws:s3:::{bucket}", **{"s3:prefix": prefix})) != "allowed":
-            raise QueryError("", f"Permission denied on S3 path: s3://{bucket}/{prefix}", error_type=1000)
-        for key in keys:
-            if self._decision(Need("s3:GetObject", f"arn:aws:s3:::{bucket}/{key}")) != "allowed":
-                raise QueryError(
-                    "HIVE_CANNOT_OPEN_SPLIT",
-                    f"Error opening Hive split s3://{bucket}/{key}: Access "
-                    "Denied (Service: Amazon S3; Status Code: 403; Error Code: AccessDenied)",
-                    category=2,
-                    error_type=1000,
-                )
+    def database_exists(self, name: str) -> bool:
+        """GetDatabase, as Athena looks the query's schema up."""
+        with _refused_as(_glue_refusal):
+            return self.glue.database_exists(name)
 
-    def output(self, bucket: str, key: str) -> None:
-        """s3:GetBucketLocation on the results bucket and s3:PutObject on the result's key."""
-        if self._decision(Need("s3:GetBucketLocation", f"arn:aws:s3:::{bucket}")) != "allowed":
-            raise QueryError("", f"Unable to verify/create output bucket {bucket}", error_type=1000)
-        if self._decision(Need("s3:PutObject", f"arn:aws:s3:::{bucket}/{key}")) != "allowed":
-            raise QueryError(
-                "",
-                f"Access denied when writing output to url: s3://{bucket}/{key} . Please ensure you "
-                "are allowed to access the S3 bucket. If you are encrypting query results with KMS key, "
-                "please ensure you are allowed to access your KMS key",
-                error_type=1000,
-            )
+    def table(self, database: str, name: str) -> dict | None:
+        """GetTable's Table; None when Glue has no such table."""
+        with _refused_as(_glue_refusal):
+            return self.glue.table(database, name)
+
+    def objects(self, bucket: str, prefix: str) -> list[tuple[str, str, int]]:
+        """(key, ETag, size) of the objects under a table's location (ListObjectsV2); a bucket that is gone
+        holds none."""
+        refused = f"Permission denied on S3 path: s3://{bucket}/{prefix}"
+        with _refused_as(lambda _: QueryError("", refused, error_type=1000)):
+            try:
+                return list(self.s3.keys(bucket, prefix))
+            except AwsError as error:
+                if error.code != "NoSuchBucket":
+                    raise
+                return []
+
+    def read(self, uri: str, connector: str) -> bytes | None:
+        """GetObject of a data file the query reads; None when it is gone."""
+        with _refused_as(lambda _: split_refusal(connector, uri)):
+            return self.s3.get(*parse_s3_uri(uri))
+
+    def may_read(self, uri: str, connector: str) -> None:
+        """A data file the engine holds already, from an earlier query: the caller must still be allowed to read
+        it, as on AWS, where every query reads every file (HeadObject needs what GetObject needs). The account's
+        administrator may read everything: no call needed."""
+        if self.caller.principal is None:
+            return
+        bucket, key = parse_s3_uri(uri)
+        with _refused_as(lambda _: split_refusal(connector, uri)):
+            try:
+                gateway.call("s3", "HeadObject", {"Bucket": bucket, "Key": key}, self.caller)
+            except AwsError as error:
+                if error.code not in _MISSING:  # gone since the listing: the next query sees it
+                    raise
+
+    def check_output_bucket(self, bucket: str) -> None:
+        """GetBucketLocation on the results bucket, as Athena checks it before it runs the query."""
+        refused = f"Unable to verify/create output bucket {bucket}"
+        with _refused_as(lambda _: QueryError("", refused, error_type=1000)):
+            try:
+                gateway.call("s3", "GetBucketLocation", {"Bucket": bucket}, self.caller)
+            except AwsError as error:
+                if error.code != "NoSuchBucket":
+                    raise
+                raise QueryError("GENERIC_USER_ERROR", refused, error_type=1000) from None
+
+    def write_result(self, bucket: str, key: str, body: bytes) -> None:
+        """PutObject of a result object."""
+        refused = (
+            f"Access denied when writing output to url: s3://{bucket}/{key} . Please ensure you are allowed to "
+            "access the S3 bucket. If you are encrypting query results with KMS key, please ensure you are "
+            "allowed to access your KMS key"
+        )
+        with _refused_as(lambda _: QueryError("", refused, error_type=1000)):
+            self.s3.put(bucket, key, body)

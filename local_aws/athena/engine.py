@@ -1,12 +1,15 @@
 """Athena's query engine: DuckDB over the objects of the Glue tables a query names.
 
-Each table the query reads (`sql.table_refs`) is looked up in moto's Glue; its objects under
-StorageDescriptor.Location (an Iceberg table: the data files of its current snapshot) are read from
-moto's S3, cast to the Glue schema and kept as a DuckDB table `awsdatacatalog.<db>.<table>`, so
-`"db"."table"`, `db.table`, `AwsDataCatalog.db.table` and a bare `table` (in the query's default
-database) all resolve. Loaded tables are cached by the objects' (key, etag): a query after new
-objects (or a new Iceberg snapshot's files) arrived loads only those; a changed or deleted object or
-schema reloads the table. The query itself runs as sqlglot's DuckDB translation (`sql.to_duckdb`),
+Each table the query reads (`sql.table_refs`) is looked up in Glue (GetDatabase, GetTable); its objects
+under StorageDescriptor.Location (ListObjectsV2; an Iceberg table: the data files of its current
+snapshot) are read from S3 (GetObject), cast to the Glue schema and kept as a DuckDB table
+`awsdatacatalog.<db>.<table>`, so `"db"."table"`, `db.table`, `AwsDataCatalog.db.table` and a bare
+`table` (in the query's default database) all resolve. Every one of those calls is made as the query's
+caller (access.py). Loaded tables are cached per account and region by the objects' (key, etag): a query
+after new objects (or a new Iceberg snapshot's files) arrived reads only those; a changed or deleted
+object or schema reloads the table. An object the cache holds is not read again, but a caller other than
+the account's administrator must still be allowed to read it (HeadObject), as every query reads every
+object on AWS. The query itself runs as sqlglot's DuckDB translation (`sql.to_duckdb`),
 with integer division as in Trino. Errors are answered the way Athena words them, positioned in
 the query as written: `TABLE_NOT_FOUND: line 1:15: Table 'awsdatacatalog.db.t' does not exist`.
 """
@@ -17,19 +20,20 @@ import functools
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import duckdb
 import duckdb.sqltypes as sqltypes
 import pyarrow as pa
 
 from local_aws.athena import failures, sql, tables
-from local_aws.athena.access import CallerAccess
+from local_aws.athena.access import QueryAccess
 from local_aws.athena.failures import QueryCancelled, QueryError
 from local_aws.athena.results import QueryResult
 from local_aws.athena.sql import Statement, TableRef
 from local_aws.athena.tables import GlueTable
 from local_aws.athena.types import athena_type, java_scientific, text_expr
-from local_aws.core.moto import state as moto_state
+from local_aws.core.gateway.clients import parse_s3_uri
 
 CATALOG = "awsdatacatalog"
 
@@ -41,15 +45,23 @@ class _Loaded:
     size: int = 0
 
 
+class _Files(NamedTuple):
+    """A table's objects as the cache knows them ({key: (identity, size)}), how to read one, and how to check
+    the caller may read one the cache holds."""
+
+    listing: dict[str, tuple[str, int]]
+    read: Callable[[str], pa.Table | None]
+    check: Callable[[str], None]
+
+
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
 class Engine:
-    """One DuckDB database per region holding the Glue tables queries have read, kept fresh."""
+    """One DuckDB database per account and region holding the Glue tables queries have read, kept fresh."""
 
-    def __init__(self, region: str):
-        self.region = region
+    def __init__(self) -> None:
         self._db = duckdb.connect()
         self._lock = threading.Lock()
         self._loaded: dict[tuple[str, str], _Loaded] = {}
@@ -65,13 +77,13 @@ class Engine:
         self,
         statement: Statement,
         database: str,
+        access: QueryAccess,
         on_cursor: Callable[[duckdb.DuckDBPyConnection], None],
         is_cancelled: Callable[[], bool],
         parameters: list[str] | None = None,
-        access: CallerAccess | None = None,
     ) -> QueryResult:
-        """Run one SELECT; `on_cursor` receives the cursor so another thread can interrupt it; `access` checks
-        the caller may read each table (None: the account's administrator)."""
+        """Run one SELECT, reading its tables as `access`'s caller; `on_cursor` receives the cursor so another
+        thread can interrupt it."""
         database = (database or "default").lower()
         if statement.statement_type != "DML" or not statement.is_query:
             raise QueryError(
@@ -116,23 +128,20 @@ class Engine:
 
     # -- loading ---------------------------------------------------------------------------------
 
-    def _ensure_loaded(self, ref: TableRef, database: str, query: str, access: CallerAccess | None) -> int:
+    def _ensure_loaded(self, ref: TableRef, database: str, query: str, access: QueryAccess) -> int:
         """Make `ref` a fresh DuckDB table; returns the bytes of its objects (what the query scans)."""
         where = sql.line_col(query, ref.offset)
         if ref.catalog and ref.catalog.lower() != CATALOG:
             raise QueryError("CATALOG_NOT_FOUND", f"{where}: Catalog '{ref.catalog.lower()}' does not exist")
         schema = (ref.schema or database).lower()
-        if access is not None:  # IAM decides before Glue answers, as on AWS
-            access.database(schema)
-        if not moto_state.glue_database_exists(self.region, schema):
+        if not access.database_exists(schema):
             raise QueryError("SCHEMA_NOT_FOUND", f"{where}: Schema '{schema}' does not exist")
-        if access is not None:
-            access.table(schema, ref.table.lower())
-        table = tables.glue_table(self.region, schema, ref.table)
-        if table is None:
+        found = access.table(schema, ref.table.lower())
+        if found is None:
             raise QueryError(
                 "TABLE_NOT_FOUND", f"{where}: Table '{CATALOG}.{schema}.{ref.table.lower()}' does not exist"
             )
+        table = tables.glue_table(found, schema)
         if not table.location.startswith("s3://"):
             raise QueryError(
                 "HIVE_METASTORE_ERROR",
@@ -142,52 +151,60 @@ class Engine:
         with self._lock:
             loaded = self._loaded.get((schema, table.name))
         if (
-            table.is_iceberg
+            access.caller.principal is None  # the administrator may read every file of the snapshot held
+            and table.is_iceberg
             and loaded is not None
             and loaded.table == table
             and loaded.table.metadata_location == table.metadata_location
         ):
             return loaded.size  # the snapshot it holds is still the current one
-        listing, read = self._objects(table)
-        if access is not None and not table.is_iceberg:
-            bucket, prefix = moto_state.parse_s3_uri(table.location)
-            access.objects(bucket, prefix.rstrip("/") + "/" if prefix else "", sorted(listing))
+        files = self._files(table, access)
         with self._lock:
             loaded = self._loaded.get((schema, table.name))
-            current = {key: etag for key, (etag, _) in listing.items()}
+            current = {key: identity for key, (identity, _) in files.listing.items()}
             if (
                 loaded is None
                 or loaded.table != table
-                or any(current.get(key) != etag for key, etag in loaded.objects.items())
+                or any(current.get(key) != identity for key, identity in loaded.objects.items())
             ):
+                self._loaded.pop((schema, table.name), None)
                 loaded = _Loaded(table)
                 self._create(table)
-            new_keys = [key for key in listing if key not in loaded.objects]
-            if new_keys:
-                self._append(table, new_keys, read)
-                for key in new_keys:
-                    loaded.objects[key] = current[key]
+            new_keys = [key for key in files.listing if key not in loaded.objects]
+            try:
+                self._append(table, new_keys, files.read)
+            except BaseException:  # some rows may be in: the next query loads the table whole
+                self._loaded.pop((schema, table.name), None)
+                raise
+            for key in new_keys:
+                loaded.objects[key] = current[key]
             loaded.table = table
-            loaded.size = sum(size for _, size in listing.values())
+            loaded.size = sum(size for _, size in files.listing.values())
             self._loaded[(schema, table.name)] = loaded
-            return loaded.size
+        for key in sorted(files.listing.keys() - set(new_keys)):  # held from an earlier query: not read again
+            files.check(key)
+        return loaded.size
 
     @staticmethod
-    def _objects(table: GlueTable) -> tuple[dict[str, tuple[str, int]], Callable[[str], pa.Table | None]]:
-        """The table's objects as {key: (etag, size)}, and how to read one."""
+    def _files(table: GlueTable, access: QueryAccess) -> _Files:
+        """The table's objects as its caller lists them, and how to read or check one as that caller."""
         if table.is_iceberg:
             from local_aws.athena import iceberg_scan  # pyiceberg takes most of a second to import: only when needed
 
-            snapshot = iceberg_scan.current_snapshot(table)
-            return snapshot.files, snapshot.read
-        bucket, prefix = moto_state.parse_s3_uri(table.location)
+            snapshot = iceberg_scan.current_snapshot(table, access)
+            return _Files(snapshot.files, snapshot.read, snapshot.check)
+        bucket, prefix = parse_s3_uri(table.location)
         prefix = prefix.rstrip("/") + "/" if prefix else ""
         listing = {
             key: (etag, size)
-            for key, etag, size in moto_state.list_keys(bucket, prefix)
+            for key, etag, size in access.objects(bucket, prefix)
             if tables.is_data_object(key, prefix, size)
         }
-        return listing, functools.partial(tables.read_object, table, bucket, prefix)
+        return _Files(
+            listing,
+            functools.partial(tables.read_object, table, access, bucket, prefix),
+            lambda key: access.may_read(f"s3://{bucket}/{key}", "Hive"),
+        )
 
     @staticmethod
     def _target(table: GlueTable) -> str:
@@ -241,15 +258,17 @@ def _failure(statement: Statement, text: str, exc: duckdb.Error) -> QueryError:
     return failures.from_duckdb(exc, f"{sql.line_col(statement.text, source)}: " if source is not None else "")
 
 
-_engines: dict[str, Engine] = {}
+_engines: dict[tuple[str, str], Engine] = {}
 _engines_lock = threading.Lock()
 
 
-def engine(region: str) -> Engine:
+def engine(account_id: str, region: str) -> Engine:
+    """The engine of one account's Glue tables in one region."""
     with _engines_lock:
-        if region not in _engines:
-            _engines[region] = Engine(region)
-        return _engines[region]
+        key = (account_id, region)
+        if key not in _engines:
+            _engines[key] = Engine()
+        return _engines[key]
 
 
 def reset() -> None:

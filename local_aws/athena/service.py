@@ -1,23 +1,26 @@
 """Athena's query-execution API: the calls that start, watch, stop, list and read queries.
 
 StartQueryExecution reads the query first (a syntax error is answered at once, as Athena does), picks
-the result configuration (the workgroup's where it enforces one) and queues the execution; the rest
-read the registry in `executions`. Workgroups and data catalogs stay moto's. The botocore model has
-validated each request already (lengths, MaxResults ranges...); only what it cannot say is checked.
+the result configuration (the workgroup's where it enforces one) and queues the execution, which runs
+as its caller via athena.amazonaws.com (runner.py); the rest read the records (executions.py) of the
+caller's account and region. Workgroups and data catalogs stay moto's: Athena looks the workgroup up
+through the gateway as itself (its caller's StartQueryExecution was authorized already). The botocore
+model has validated each request already (lengths, MaxResults ranges...); only what it cannot say is
+checked.
 """
 
 from __future__ import annotations
 
 import json
 
-from local_aws.athena import executions, sql
-from local_aws.athena.access import CallerAccess
-from local_aws.athena.executions import FINISHED
+from local_aws.athena import executions, runner, sql
+from local_aws.athena.access import ATHENA
+from local_aws.athena.executions import FINISHED, STORE
 from local_aws.athena.results import ResultRows
-from local_aws.core.gateway.context import RequestContext
-from local_aws.core.gateway.errors import InvalidRequestException
+from local_aws.core import gateway
+from local_aws.core.gateway.context import Caller, RequestContext
+from local_aws.core.gateway.errors import AwsError, InvalidRequestException
 from local_aws.core.gateway.paging import page
-from local_aws.core.moto import state as moto_state
 from local_aws.core.service import Api
 
 # GetQueryExecution holds its answer up to this long while a query is unfinished, so a client that
@@ -29,8 +32,16 @@ RESULTS_PAGE_SIZE = 1000
 
 
 def _workgroup(ctx: RequestContext, name: str) -> dict:
-    workgroup = moto_state.athena_workgroup(ctx.region, name)
-    if workgroup is None:
+    """moto's workgroup (GetWorkGroup), asked as Athena itself: the account's administrator."""
+    try:
+        workgroup = gateway.call(
+            "athena", "GetWorkGroup", {"WorkGroup": name}, Caller(account_id=ctx.account_id, region=ctx.region)
+        ).get("WorkGroup")
+    except AwsError as error:
+        if error.code != "InvalidRequestException":
+            raise
+        workgroup = None
+    if not workgroup:
         raise InvalidRequestException(f"WorkGroup {name} is not found.")
     if workgroup.get("State") == "DISABLED":
         raise InvalidRequestException(f"WorkGroup {name} is disabled.")
@@ -57,6 +68,10 @@ def _result_configuration(request: dict, workgroup: dict) -> dict:
     return chosen
 
 
+def _state(ctx: RequestContext) -> executions.State:
+    return STORE.of(ctx.account_id, ctx.region)
+
+
 api = Api("athena")
 
 
@@ -69,41 +84,40 @@ def start_query_execution(request: dict, ctx: RequestContext) -> dict:
         statement = sql.read(query)
     except sql.MalformedQuery as err:
         raise InvalidRequestException(str(err), athena_error_code="MALFORMED_QUERY") from None
-    context = request.get("QueryExecutionContext") or {}
-    parameters = list(request.get("ExecutionParameters") or [])
     fingerprint = json.dumps(
-        [query, workgroup, context, request.get("ResultConfiguration"), parameters], sort_keys=True
+        [
+            query,
+            workgroup,
+            request.get("QueryExecutionContext") or {},
+            request.get("ResultConfiguration"),
+            list(request.get("ExecutionParameters") or []),
+        ],
+        sort_keys=True,
     )
-    access = CallerAccess(ctx.principal, ctx.region, ctx.account_id) if ctx.principal is not None else None
-    execution_id = executions.start(
-        statement,
-        ctx.region,
-        workgroup,
-        context,
-        result_configuration,
-        parameters,
-        request.get("ClientRequestToken"),
-        fingerprint,
-        access,
+    execution, new = executions.submit(
+        _state(ctx), statement, request, result_configuration, ctx.caller.via(ATHENA), fingerprint
     )
-    return {"QueryExecutionId": execution_id}
+    if new:
+        runner.start(execution, statement)
+    return {"QueryExecutionId": execution.id}
 
 
 @api.operation("GetQueryExecution")
 def get_query_execution(request: dict, ctx: RequestContext) -> dict:
-    execution = executions.find(request["QueryExecutionId"])
+    execution = executions.find(_state(ctx), request["QueryExecutionId"])
     if execution.state not in FINISHED:
-        execution.finished.wait(STATUS_WAIT_SECONDS)
-    with executions.lock:
+        runner.wait(execution.id, STATUS_WAIT_SECONDS)
+    with STORE.lock:
         return {"QueryExecution": execution.describe()}
 
 
 @api.operation("BatchGetQueryExecution")
 def batch_get_query_execution(request: dict, ctx: RequestContext) -> dict:
     found, missing = [], []
-    with executions.lock:
+    state = _state(ctx)
+    with STORE.lock:
         for execution_id in request["QueryExecutionIds"]:
-            execution = executions.known(execution_id)
+            execution = state.executions.get(execution_id)
             if execution is None:
                 missing.append(
                     {
@@ -119,7 +133,7 @@ def batch_get_query_execution(request: dict, ctx: RequestContext) -> dict:
 
 @api.operation("StopQueryExecution")
 def stop_query_execution(request: dict, ctx: RequestContext) -> dict:
-    executions.stop(request["QueryExecutionId"])
+    runner.stop(executions.find(_state(ctx), request["QueryExecutionId"]))
     return {}
 
 
@@ -128,15 +142,15 @@ def list_query_executions(request: dict, ctx: RequestContext) -> dict:
     workgroup = request.get("WorkGroup") or "primary"
     _workgroup(ctx, workgroup)
     listed = page(
-        executions.ids_in(workgroup, ctx.region), request, ctx, LIST_PAGE_SIZE, scope=workgroup, key=str
+        executions.ids_in(_state(ctx), workgroup), request, ctx, LIST_PAGE_SIZE, scope=workgroup, key=str
     )  # newest first: a query started between two pages must not shift the second
     return listed.answer({"QueryExecutionIds": listed.items})
 
 
 @api.operation("GetQueryResults")
 def get_query_results(request: dict, ctx: RequestContext) -> dict:
-    execution = executions.find(request["QueryExecutionId"])
-    with executions.lock:
+    execution = executions.find(_state(ctx), request["QueryExecutionId"])
+    with STORE.lock:
         state, result, reason = execution.state, execution.result, execution.reason
     if state in ("QUEUED", "RUNNING"):
         raise InvalidRequestException(f"Query has not yet finished. Current state: {state}")

@@ -1,6 +1,6 @@
-"""The Glue tables queries read: what Glue says about one (location, columns, format) and its objects
-in moto's S3 read as Arrow, as Athena reads them (Parquet, or CSV/text with a delimiter and header
-lines to skip; Hive partition values from the `key=value/` folders). An Iceberg table (Parameters
+"""The Glue tables queries read: what Glue's GetTable says about one (location, columns, format) and its
+S3 objects read as Arrow, as Athena reads them (Parquet, or CSV/text with a delimiter and header lines to
+skip; Hive partition values from the `key=value/` folders). An Iceberg table (Parameters
 `table_type=ICEBERG`) is read through its metadata instead (iceberg_scan.py).
 """
 
@@ -12,9 +12,9 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from local_aws.athena.access import QueryAccess
 from local_aws.athena.failures import QueryError
 from local_aws.athena.types import glue_to_duckdb
-from local_aws.core.moto import state as moto_state
 
 
 @dataclass(frozen=True)
@@ -31,11 +31,8 @@ class GlueTable:
     metadata_location: str = field(default="", compare=False)  # an Iceberg table's: a new snapshot is the same table
 
 
-def glue_table(region: str, database: str, table: str) -> GlueTable | None:
-    """The Glue table as this engine reads it, or None if Glue has no such table."""
-    found = moto_state.glue_table(region, database, table)
-    if found is None:
-        return None
+def glue_table(found: dict, database: str) -> GlueTable:
+    """A Glue table (GetTable's Table) as this engine reads it."""
     sd = found.get("StorageDescriptor") or {}
     cols = [(c["Name"].lower(), glue_to_duckdb(c["Type"])) for c in sd.get("Columns") or []]
     parts = [(c["Name"].lower(), glue_to_duckdb(c["Type"])) for c in found.get("PartitionKeys") or []]
@@ -69,9 +66,10 @@ def is_data_object(key: str, prefix: str, size: int) -> bool:
     )
 
 
-def read_object(table: GlueTable, bucket: str, prefix: str, key: str) -> pa.Table | None:
-    """One object's rows, with a `__partition_<key>` text column per partition key; None if it is gone."""
-    data = moto_state.get_object(bucket, key)
+def read_object(table: GlueTable, access: QueryAccess, bucket: str, prefix: str, key: str) -> pa.Table | None:
+    """One object's rows, read as the query's caller, with a `__partition_<key>` text column per partition key;
+    None if it is gone."""
+    data = access.read(f"s3://{bucket}/{key}", "Hive")
     if data is None:
         return None
     part = _read(table, data, f"s3://{bucket}/{key}")

@@ -1,4 +1,5 @@
-"""Lake Formation: RegisterResource refuses a role that does not exist (moto keeps the rest; see service)."""
+"""Lake Formation: RegisterResource checks its role in IAM (through the gateway) before moto records the
+registration; moto keeps the rest (see service)."""
 
 from local_aws.core.service import Service
 from local_aws.lakeformation import service

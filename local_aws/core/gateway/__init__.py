@@ -29,3 +29,9 @@ def call(service: str, operation: str, request: dict, caller: Caller) -> dict:
     """Call `operation` of `service` (botocore names) as `caller`, exactly as the same call over HTTP would be
     answered: validated, authorized, answered by its service or by moto. Raises the AwsError AWS would answer."""
     return current().call(service, operation, request, caller)
+
+
+def call_moto(service: str, operation: str, request: dict, caller: Caller) -> dict:
+    """For the handler of an operation a service declares: moto's own answer to the same operation (the handler's
+    call is validated and authorized already). Raises moto's AwsError."""
+    return current().call_moto(service, operation, request, caller)

@@ -76,7 +76,7 @@ class InvalidInput(AwsError):
 
 
 class InvalidInputException(AwsError):
-    """Lake Formation's answer to input it cannot take (a role that does not exist, say)."""
+    """Lake Formation's answer to input it cannot take (neither a RoleArn nor the service-linked role, say)."""
 
     code = "InvalidInputException"
 

@@ -1,4 +1,5 @@
-"""Lake Formation's RegisterResource: the role must exist in IAM, as AWS requires."""
+"""Lake Formation's RegisterResource: the role must exist in IAM, as AWS requires (EntityNotFoundException
+otherwise, as the SageMaker Python SDK's integration test of enable_lake_formation expects)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ def test_a_role_missing_from_iam_is_refused(aws):
     lf = aws.client("lakeformation")
     missing = "arn:aws:iam::123456789012:role/NoSuchRole"
     code, message = error_of(lambda: lf.register_resource(ResourceArn=BUCKET_ARN, RoleArn=missing))
-    assert code == "InvalidInputException"
+    assert code == "EntityNotFoundException"
     assert missing in message
     assert lf.list_resources()["ResourceInfoList"] == []
 
