@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from botocore import parsers, serialize
 from botocore.awsrequest import create_request_object, prepare_request_dict
 from botocore.model import OperationNotFoundError
+from botocore.utils import parse_timestamp
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 
 from local_aws.core.gateway import http_errors, service_models, wire
@@ -41,11 +42,25 @@ CALLER = "local_aws.caller"  # environ key of an in-process request: who makes i
 REQUEST_HANDLER = MotoRequestHandler  # werkzeug's, keeping S3 metadata headers with underscores
 
 
+class _Dispatcher(DomainDispatcherApplication):
+    """moto's dispatcher, remembering which backend answers each host: moto's own lookup lists its package
+    folder on disk for every request, which costs more than the rest of a small call."""
+
+    def __init__(self) -> None:
+        super().__init__(create_backend_app)
+        self._backends: dict[str | None, Any] = {}
+
+    def get_backend_for_host(self, host: str | None) -> Any:
+        if host not in self._backends:
+            self._backends[host] = super().get_backend_for_host(host)
+        return self._backends[host]
+
+
 class MotoApp:
     """moto's server application, answering forwarded HTTP requests and in-process calls."""
 
     def __init__(self, host: str):
-        self.app = DomainDispatcherApplication(create_backend_app)
+        self.app = _Dispatcher()
         self.host = host  # 127.0.0.1:<port>, the Host of in-process requests
 
     # -- HTTP ------------------------------------------------------------------------------------------
@@ -141,9 +156,21 @@ def _serializer(protocol: str) -> serialize.Serializer:
     return serialize.create_serializer(protocol, include_validation=False)
 
 
+def _timestamp(value: Any) -> dt.datetime:
+    """A timestamp moto wrote, parsed as botocore parses it (an aware datetime), ISO 8601 without dateutil."""
+    if isinstance(value, str):
+        try:
+            parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            parsed = None
+        if parsed is not None and parsed.tzinfo is not None:
+            return parsed
+    return parse_timestamp(value)
+
+
 @cache
 def _parser(protocol: str) -> parsers.ResponseParser:
-    return parsers.create_parser(protocol)
+    return parsers.PROTOCOL_PARSERS[protocol](timestamp_parser=_timestamp)
 
 
 def _unknown(environ: dict, signing_name: str, in_model: bool) -> AwsError:
