@@ -240,6 +240,14 @@ def test_stop_stops_the_running_job_and_nothing_after_it(clients):
     )
 
 
+def logged_lines(logs, job: str) -> list[str]:
+    """The processing job's log lines so far (none while its log group is not made yet)."""
+    try:
+        return job_log(logs, "/aws/sagemaker/ProcessingJobs", job)
+    except logs.exceptions.ResourceNotFoundException:
+        return []
+
+
 def test_delete_pipeline_is_refused_while_an_execution_is_executing_or_stopping(aws, clients):
     """AWS deletes a pipeline only once no execution runs (DeletePipeline's ConflictException)."""
     s3, sm = clients
@@ -253,7 +261,7 @@ def test_delete_pipeline_is_refused_while_an_execution_is_executing_or_stopping(
     arn = start(sm, "busy")
     job = wait_for_step(sm, arn, "Long", "Executing")["Metadata"]["ProcessingJob"]["Arn"].rsplit("/", 1)[1]
     wait_until(
-        lambda: job_log(aws.client("logs"), "/aws/sagemaker/ProcessingJobs", job),
+        lambda: logged_lines(aws.client("logs"), job),
         lambda lines: "ignoring SIGTERM" in lines,
         what="the job ignoring SIGTERM",
     )  # a stop: 5 s Stopping
