@@ -25,7 +25,12 @@ import boto3
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import local_aws  # noqa: E402
 
-ROLE = "arn:aws:iam::123456789012:role/BenchRole"
+ROLE_NAME = "BenchRole"
+ROLE = f"arn:aws:iam::123456789012:role/{ROLE_NAME}"
+SAGEMAKER_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
 TRIVIAL = [f"print('step {i}')" for i in (1, 2, 3)]
 SLEEP_SECONDS = 3.0
@@ -46,6 +51,12 @@ def processing_step(name: str, code: str, depends_on: list[str]) -> dict:
     if depends_on:
         step["DependsOn"] = depends_on
     return step
+
+
+def create_role(iam) -> None:
+    """The pipeline's role, as a user makes one: SageMaker may assume it, and it may do what its steps do."""
+    iam.create_role(RoleName=ROLE_NAME, AssumeRolePolicyDocument=json.dumps(SAGEMAKER_TRUST))
+    iam.attach_role_policy(RoleName=ROLE_NAME, PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
 
 
 def create(sm, name: str, steps: list[dict]) -> None:
@@ -84,7 +95,9 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3, help="repetitions of each measurement (median reported)")
     args = parser.parse_args()
     with local_aws.temporary_server():
-        sm = boto3.Session(region_name="us-east-1").client("sagemaker")
+        session = boto3.Session(region_name="us-east-1")
+        create_role(session.client("iam"))
+        sm = session.client("sagemaker")
         create(
             sm,
             "chain",

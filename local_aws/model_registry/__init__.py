@@ -1,5 +1,6 @@
 """The Model Registry calls moto lacks or gets wrong: deletes, group policies, batch describe, version numbers
-that never repeat (moto keeps the model packages and groups themselves; see service)."""
+that never repeat (moto keeps the model packages and groups themselves; what the registry adds is its own
+store, per account and region; see service)."""
 
 from local_aws.core.iam.rules import RULES
 from local_aws.core.service import Service
@@ -9,8 +10,7 @@ SERVICE = Service(
     "model_registry",
     apis=(service.api,),
     rules={"sagemaker": RULES["sagemaker"]},
-    stores=(service.STATE,),
-    on_reset=(service.forget,),
+    stores=(service.STORE,),
 )
 
 __all__ = ["SERVICE"]

@@ -1,54 +1,40 @@
 """Model Registry calls moto lacks or gets wrong: deletes, group policies, batch describe, versions.
 
-moto keeps the model packages and groups; this module completes moto's own records (through
-moto_state) so that moto's Describe/List/Update keep answering. Versions are numbered as AWS numbers
-them: one more than the highest version the group ever had, so deleting version 1 of 2 does not hand
-out 2 again. A pipeline's RegisterModel step registers through `register_model_package`.
+moto keeps the model packages and groups; this module completes moto's own records through adapter
+functions of local_aws.core.moto.state (the Model Registry extends moto's own state) so that moto's
+Describe/List/Update keep answering. Versions are numbered as AWS numbers them: one more than the highest
+version the group ever had, so deleting version 1 of 2 does not hand out 2 again. A pipeline's RegisterModel
+step registers through CreateModelPackage, as the pipeline's role.
 
-The packages and groups are saved with moto's state; what this module adds (the highest version each
-group ever had, the group policies) is saved as a store of its own (local_aws.core.runtime.persistence), so
-numbering goes on from the highest version ever after a restart too.
+What the registry adds to moto's records (the highest version each group ever had, the group policies) is
+its own store, per account and region, so numbering goes on from the highest version ever after a restart.
 """
 
 from __future__ import annotations
 
 import json
-import threading
+from dataclasses import dataclass, field
 
 from local_aws.core.gateway.context import RequestContext
 from local_aws.core.gateway.errors import ConflictException, ValidationException
 from local_aws.core.moto import state as moto_state
-from local_aws.core.runtime.store import FunctionStore
+from local_aws.core.runtime.store import AccountRegionStore
 from local_aws.core.service import Api
 
-_lock = threading.Lock()
-_highest_version: dict[tuple[str, str, str], int] = {}  # (account, region, group) -> highest version ever
-_group_policies: dict[tuple[str, str, str], str] = {}  # (account, region, group) -> resource policy JSON
-LAYOUT = 1  # the saved state's shape; a snapshot of another shape does not load (and is set aside)
+
+@dataclass
+class State:
+    """What the Model Registry adds to one account's groups in one region, by group name."""
+
+    highest_version: dict[str, int] = field(default_factory=dict)  # the highest version the group ever had
+    policies: dict[str, str] = field(default_factory=dict)  # the group's resource policy (JSON)
 
 
-def _dump() -> dict:
-    with _lock:
-        return {"layout": LAYOUT, "highest_version": dict(_highest_version), "group_policies": dict(_group_policies)}
+STORE: AccountRegionStore[State] = AccountRegionStore("model_registry", State, layout=2)
 
 
-def _load(snapshot: dict) -> None:
-    if snapshot.get("layout") != LAYOUT:
-        raise ValueError(f"the Model Registry's saved state has layout {snapshot.get('layout')}, not {LAYOUT}")
-    with _lock:
-        _highest_version.clear()
-        _highest_version.update(snapshot["highest_version"])
-        _group_policies.clear()
-        _group_policies.update(snapshot["group_policies"])
-
-
-STATE = FunctionStore("model_registry", _dump, _load)
-
-
-def forget() -> None:
-    with _lock:
-        _highest_version.clear()
-        _group_policies.clear()
+def _state(ctx: RequestContext) -> State:
+    return STORE.of(ctx.account_id, ctx.region)
 
 
 def _require_group(ctx: RequestContext, name_or_arn: str) -> str:
@@ -70,15 +56,15 @@ def create_model_package(request: dict, ctx: RequestContext) -> dict:
         return {"ModelPackageArn": moto_state.create_model_package(ctx.region, ctx.account_id, args)}
     group = _require_group(ctx, group)
     status = request.get("ModelApprovalStatus", "PendingManualApproval")
-    with _lock:
-        key = (ctx.account_id, ctx.region, group)
+    with STORE.lock:  # one version number per package, however many register at once
+        highest = _state(ctx).highest_version
         existing = moto_state.model_package_versions(ctx.region, ctx.account_id, group)
-        version = max([_highest_version.get(key, 0), *existing]) + 1
-        _highest_version[key] = version
+        version = max([highest.get(group, 0), *existing]) + 1
+        highest[group] = version
         arn = moto_state.add_model_package_version(
             ctx.region, ctx.account_id, group, version, _moto_args(request, model_approval_status=status)
         )
-    STATE.changed()
+    STORE.changed()
     return {"ModelPackageArn": arn}
 
 
@@ -108,7 +94,7 @@ def _moto_args(request: dict, **fixed: object) -> dict:
 @api.operation("DeleteModelPackage")
 def delete_model_package(request: dict, ctx: RequestContext) -> dict:
     name = request["ModelPackageName"]
-    with _lock:
+    with STORE.lock:
         if not moto_state.delete_model_package(ctx.region, ctx.account_id, name):
             raise ValidationException(f"Model package {name} does not exist.")
     return {}
@@ -117,7 +103,7 @@ def delete_model_package(request: dict, ctx: RequestContext) -> dict:
 @api.operation("DeleteModelPackageGroup")
 def delete_model_package_group(request: dict, ctx: RequestContext) -> dict:
     name = _require_group(ctx, request["ModelPackageGroupName"])
-    with _lock:
+    with STORE.lock:
         remaining = moto_state.model_package_versions(ctx.region, ctx.account_id, name)
         if remaining:
             raise ConflictException(
@@ -125,9 +111,10 @@ def delete_model_package_group(request: dict, ctx: RequestContext) -> dict:
                 "package(s). Delete every version with DeleteModelPackage first."
             )
         moto_state.delete_model_package_group(ctx.region, ctx.account_id, name)
-        _highest_version.pop((ctx.account_id, ctx.region, name), None)
-        _group_policies.pop((ctx.account_id, ctx.region, name), None)
-    STATE.changed()
+        state = _state(ctx)
+        state.highest_version.pop(name, None)
+        state.policies.pop(name, None)
+    STORE.changed()
     return {}
 
 
@@ -165,16 +152,16 @@ def put_model_package_group_policy(request: dict, ctx: RequestContext) -> dict:
         json.loads(request["ResourcePolicy"])
     except json.JSONDecodeError as exc:
         raise ValidationException(f"ResourcePolicy is not valid JSON: {exc}") from None
-    with _lock:
-        _group_policies[(ctx.account_id, ctx.region, name)] = request["ResourcePolicy"]
-    STATE.changed()
+    with STORE.lock:
+        _state(ctx).policies[name] = request["ResourcePolicy"]
+    STORE.changed()
     return {"ModelPackageGroupArn": moto_state.model_package_group_arn(ctx.region, ctx.account_id, name)}
 
 
 @api.operation("GetModelPackageGroupPolicy")
 def get_model_package_group_policy(request: dict, ctx: RequestContext) -> dict:
     name = _require_group(ctx, request["ModelPackageGroupName"])
-    policy = _group_policies.get((ctx.account_id, ctx.region, name))
+    policy = _state(ctx).policies.get(name)
     if policy is None:
         raise ValidationException(f"Model Package Group {name} has no resource policy.")
     return {"ResourcePolicy": policy}
@@ -183,8 +170,8 @@ def get_model_package_group_policy(request: dict, ctx: RequestContext) -> dict:
 @api.operation("DeleteModelPackageGroupPolicy")
 def delete_model_package_group_policy(request: dict, ctx: RequestContext) -> dict:
     name = _require_group(ctx, request["ModelPackageGroupName"])
-    with _lock:
-        if _group_policies.pop((ctx.account_id, ctx.region, name), None) is None:
+    with STORE.lock:
+        if _state(ctx).policies.pop(name, None) is None:
             raise ValidationException(f"Model Package Group {name} has no resource policy.")
-    STATE.changed()
+    STORE.changed()
     return {}

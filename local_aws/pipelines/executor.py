@@ -1,12 +1,17 @@
-"""Runs one pipeline execution's steps in the background, as the SageMaker Pipelines service does.
+"""Runs pipeline executions in the background, as the SageMaker Pipelines service does.
 
-A coordinator thread per execution starts every step whose upstream steps (DependsOn, data
-references, its Condition step) have finished as required, each in its own thread, at most
-MaxParallelExecutionSteps at once and at most os.cpu_count() jobs at once; a step is retried as its
-RetryPolicies allow (local_aws.pipelines.steps runs each attempt). After a step fails no new step
-starts (except one whose DependsOn trigger asks for that failure); running steps finish, then the
-execution fails, or completes with failures when every failure was handled. Each change of the
-execution or a step record marks the saved state changed (models.STATE) once made.
+The records are the store's (local_aws.pipelines.models); what runs lives here, in a Run per execution ARN:
+its coordinator thread, the event a stop sets, and the condition (over the store's lock) its steps signal
+when they end. The coordinator looks its execution up by key each time it wakes, so an execution a reset
+dropped starts nothing more: its running steps are stopped and waited for, and nothing is recorded.
+
+The coordinator starts every step whose upstream steps (DependsOn, data references, its Condition step)
+have finished as required, each in its own thread, at most MaxParallelExecutionSteps at once and at most
+os.cpu_count() jobs at once; a step is retried as its RetryPolicies allow (local_aws.pipelines.steps runs
+each attempt). After a step fails no new step starts (except one whose DependsOn trigger asks for that
+failure); running steps finish, then the execution fails, or completes with failures when every failure
+was handled. Each change of the execution or a step record is made under the store's lock and marks the
+store changed.
 """
 
 from __future__ import annotations
@@ -15,24 +20,44 @@ import logging
 import os
 import threading
 import time
+from dataclasses import dataclass, field
 
 from local_aws.core.service import now
 from local_aws.pipelines import models
 from local_aws.pipelines.definition import JOB_STEP_TYPES, ancestors
 from local_aws.pipelines.execution import RUNNING, TERMINAL_STEP, Execution, Outcome, StepRecord
+from local_aws.pipelines.models import STORE
 from local_aws.pipelines.steps import attempt
 
 log = logging.getLogger("local_aws.pipelines")
 
 EXECUTION_FAILURE = "Step failure: One or multiple steps failed."
 DEFAULT_MAX_PARALLEL = 50
+STOP_WAIT_SECONDS = 30  # how long a reset or a shutdown waits for an execution's steps to stop
 _TRIGGER_MATCH = {"Completed": {"Succeeded"}, "Failed": {"Failed"}, "Stopped": {"Stopped"}, "Any": TERMINAL_STEP}
+
+
+@dataclass
+class Run:
+    """What runs one execution: found by the execution's key (account, region, ARN)."""
+
+    account_id: str
+    region: str
+    arn: str
+    stop: threading.Event = field(default_factory=threading.Event)  # set by a stop: no new steps, jobs stopped
+    wake: threading.Condition = field(default_factory=lambda: threading.Condition(STORE.lock))
+    running: set[str] = field(default_factory=set)  # the steps whose thread runs
+    thread: threading.Thread | None = None
+
+
+_runs: dict[str, Run] = {}  # execution ARN -> its run, while its coordinator runs
+_runs_lock = threading.Lock()
 
 
 def reuse(execution: Execution, source: Execution, selected: list[str]) -> None:
     """Selective execution: the selected steps will run; the steps they need keep the source's results."""
     needed = ancestors(execution.definition, selected)
-    with source.lock:
+    with STORE.lock:
         for name in sorted(needed):
             record = source.steps[name]
             execution.steps[name] = StepRecord(
@@ -52,30 +77,48 @@ def reuse(execution: Execution, source: Execution, selected: list[str]) -> None:
 
 def start(execution: Execution) -> None:
     """Run the execution's not yet succeeded steps in the background (start and retry)."""
-    execution.stop_requested = threading.Event()
-    execution.coordinator = threading.Thread(
-        target=_coordinate, args=(execution,), daemon=True, name=f"pipeline-{execution.execution_id}"
+    run = Run(execution.account_id, execution.region, execution.arn)
+    run.thread = threading.Thread(
+        target=_coordinate, args=(run,), daemon=True, name=f"pipeline-{execution.execution_id}"
     )
-    execution.coordinator.start()
+    with _runs_lock:
+        _runs[run.arn] = run
+    run.thread.start()
+
+
+def is_running(arn: str) -> bool:
+    """Whether the execution's coordinator still runs (it may still be finishing after its last step)."""
+    run = _runs.get(arn)
+    return run is not None and run.thread is not None and run.thread.is_alive()
 
 
 def request_stop(execution: Execution) -> None:
     """StopPipelineExecution: no new steps, running jobs are stopped, the execution ends Stopped."""
-    with execution.lock:
+    with STORE.lock:
         if execution.status not in RUNNING:
             return
-        execution.stop_requested.set()
         execution.set_status("Stopping")
         for record in execution.steps.values():
             if record.status not in TERMINAL_STEP:
                 record.status = "Stopping"
-        execution.lock.notify_all()
-    models.STATE.changed()
+        run = _runs.get(execution.arn)
+        if run is not None:
+            run.stop.set()
+            run.wake.notify_all()
+    STORE.changed()
+
+
+def wake(execution: Execution) -> None:
+    """Have the coordinator look again (its parallelism changed)."""
+    run = _runs.get(execution.arn)
+    if run is not None:
+        with run.wake:
+            run.wake.notify_all()
 
 
 def prepare_retry(execution: Execution, parallelism: dict | None) -> None:
     """RetryPipelineExecution: forget failed and stopped steps so they run again; keep the rest."""
-    with execution.lock:
+    with STORE.lock:
         execution.retried_attempts = {
             name: r.attempt_count for name, r in execution.steps.items() if r.status in ("Failed", "Stopped")
         }
@@ -84,37 +127,73 @@ def prepare_retry(execution: Execution, parallelism: dict | None) -> None:
         if parallelism:
             execution.parallelism = parallelism
         execution.set_status("Executing")
-    models.STATE.changed()
+    STORE.changed()
 
 
-def wait(execution: Execution, timeout: float) -> None:
-    if execution.coordinator is not None:
-        execution.coordinator.join(timeout)
+def stop_running() -> None:
+    """A shutdown: every running execution is stopped (its jobs with it) and ends Stopped."""
+    with _runs_lock:
+        runs = list(_runs.values())
+    for run in runs:
+        execution = models.stored_execution(run.account_id, run.region, run.arn)
+        if execution is not None:
+            request_stop(execution)
+    _wait(runs)
 
 
-def _coordinate(execution: Execution) -> None:
-    running: set[str] = set()
-    lock = execution.lock
-    with lock:
-        while True:
-            if not execution.stop_requested.is_set():
-                for name in _ready_steps(execution, running):
-                    record = StepRecord(step=execution.definition.steps[name])
-                    record.attempt_count = execution.retried_attempts.get(name, 0)
-                    execution.steps[name] = record
-                    running.add(name)
-                    threading.Thread(
-                        target=_run_step,
-                        args=(execution, record, running),
-                        daemon=True,
-                        name=f"step-{execution.execution_id}-{name}",
-                    ).start()
-                    models.STATE.changed()
-            if not running:
-                _finish(execution)
-                models.STATE.changed()
-                return
-            lock.wait(timeout=1.0)
+def forget() -> None:
+    """A reset (the store is empty already): every run stops its steps and ends, recording nothing."""
+    with _runs_lock:
+        runs = list(_runs.values())
+        _runs.clear()
+    for run in runs:
+        with run.wake:
+            run.stop.set()
+            run.wake.notify_all()
+    _wait(runs)
+
+
+def _wait(runs: list[Run]) -> None:
+    for run in runs:
+        if run.thread is not None:
+            run.thread.join(STOP_WAIT_SECONDS)
+
+
+def _coordinate(run: Run) -> None:
+    try:
+        with run.wake:
+            while True:
+                execution = models.stored_execution(run.account_id, run.region, run.arn)
+                if execution is None or execution.status == "Stopping":  # a reset dropped it, or a stop
+                    run.stop.set()
+                if execution is not None and not run.stop.is_set():
+                    _start_ready_steps(run, execution)
+                if not run.running:
+                    if execution is not None:
+                        _finish(execution, stopped=run.stop.is_set())
+                        STORE.changed()
+                    return
+                run.wake.wait(timeout=1.0)
+    finally:
+        with _runs_lock:
+            if _runs.get(run.arn) is run:
+                del _runs[run.arn]
+
+
+def _start_ready_steps(run: Run, execution: Execution) -> None:
+    """Start a thread for each step that may run now (the store's lock is held)."""
+    for name in _ready_steps(execution, run.running):
+        record = StepRecord(step=execution.definition.steps[name])
+        record.attempt_count = execution.retried_attempts.get(name, 0)
+        execution.steps[name] = record
+        run.running.add(name)
+        threading.Thread(
+            target=_run_step,
+            args=(run, execution, record),
+            daemon=True,
+            name=f"step-{execution.execution_id}-{name}",
+        ).start()
+        STORE.changed()
 
 
 def _limits(execution: Execution) -> tuple[int, int]:
@@ -169,8 +248,8 @@ def _readiness(execution: Execution, name: str) -> str:
     return verdict
 
 
-def _finish(execution: Execution) -> None:
-    if execution.stop_requested.is_set():
+def _finish(execution: Execution, stopped: bool) -> None:
+    if stopped:
         execution.set_status("Stopped")
     elif any(r.status == "Failed" for r in execution.steps.values()):
         handled = all(_failure_handled(execution, name) for name, r in execution.steps.items() if r.status == "Failed")
@@ -191,34 +270,34 @@ def _failure_handled(execution: Execution, failed: str) -> bool:
     )
 
 
-def _run_step(execution: Execution, record: StepRecord, running: set[str]) -> None:
+def _run_step(run: Run, execution: Execution, record: StepRecord) -> None:
     try:
-        outcome = _attempts(execution, record)
+        outcome = _attempts(run, execution, record)
     except Exception as exc:  # an emulator bug: fail the step, keep the server serving
         log.exception("step %s of %s crashed", record.step.name, execution.arn)
         outcome = Outcome("Failed", f"InternalError: local_aws failed to run the step: {exc!r}")
-    with execution.lock:
+    with run.wake:
         record.status = outcome.status
         record.failure_reason = outcome.failure_reason if outcome.status == "Failed" else None
         if outcome.status == "Succeeded":
             record.properties = outcome.properties
             record.ran_in = record.ran_in or execution.arn
         record.end_time = now()
-        running.discard(record.step.name)
-        execution.lock.notify_all()
-    models.STATE.changed()
+        run.running.discard(record.step.name)
+        run.wake.notify_all()
+    STORE.changed()
 
 
-def _attempts(execution: Execution, record: StepRecord) -> Outcome:
+def _attempts(run: Run, execution: Execution, record: StepRecord) -> Outcome:
     """Run the step, retrying as its RetryPolicies allow."""
     first_attempt = time.monotonic()
     retries: dict[int, int] = {}  # policy index -> retries used
     while True:
-        with execution.lock:
+        with STORE.lock:
             record.attempt_count += 1
-        models.STATE.changed()
-        outcome = attempt(execution, record)
-        if outcome.status != "Failed" or not outcome.exception_type or execution.stop_requested.is_set():
+        STORE.changed()
+        outcome = attempt(execution, record, run.stop)
+        if outcome.status != "Failed" or not outcome.exception_type or run.stop.is_set():
             return outcome
         delay = retry_delay(record.step.retry_policies, outcome.exception_type, retries, first_attempt)
         if delay is None:
@@ -226,7 +305,7 @@ def _attempts(execution: Execution, record: StepRecord) -> Outcome:
         log.info(
             "retrying step %s of %s in %.1f s after %s", record.step.name, execution.arn, delay, outcome.exception_type
         )
-        if execution.stop_requested.wait(delay):
+        if run.stop.wait(delay):
             return Outcome("Stopped")
 
 

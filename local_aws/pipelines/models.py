@@ -1,31 +1,27 @@
-"""The pipelines and executions local_aws holds, and how requests find them.
+"""The Pipelines store: each account's and region's pipelines and executions, as plain records.
 
-A pipeline keeps every version of its definition (UpdatePipeline adds one); executions are kept
-by ARN until their pipeline is deleted or the server reset, so any client (a second notebook, the
-CLI) can follow them. ARNs follow AWS: the pipeline name lowercased, a 12-character execution id.
-`lock` guards both registries; each execution's own lock guards its state.
+A pipeline keeps every version of its definition (UpdatePipeline adds one); executions are kept by ARN
+until their pipeline is deleted or the server reset, so any client (a second notebook, the CLI) can follow
+them; their step records are also the step cache (`cached_run`). ARNs follow AWS: the pipeline name
+lowercased, a 12-character execution id.
 
-Both registries are saved (local_aws.core.runtime.persistence): whatever changes a pipeline, an execution or
-a step record calls `STATE.changed()` once it has; the saver thread copies them under the locks and
-pickles the copies. An execution running when the server died loads Failed (execution.py).
+Records change under `STORE.lock`, and `STORE.changed()` follows; the runtime saves the store in the
+background and loads it at start, where an execution that was running is marked Failed (`_interrupted`).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-import threading
 from dataclasses import dataclass, field
 
 from local_aws.core.gateway.context import RequestContext
 from local_aws.core.gateway.errors import AwsError, ResourceNotFound
-from local_aws.core.runtime.store import FunctionStore
+from local_aws.core.runtime.store import AccountRegionStore
 from local_aws.core.service import now
 from local_aws.pipelines.definition import Definition
-from local_aws.pipelines.execution import Execution, StepRecord
+from local_aws.pipelines.execution import Execution, StepRecord, interrupted
 
 DEFAULT_MAX_RESULTS = 50  # a List* page when MaxResults is not given
-LAYOUT = 1  # the saved state's shape; a snapshot of another shape does not load (and is set aside)
 
 
 @dataclass
@@ -39,7 +35,6 @@ class Version:
 class Pipeline:
     name: str
     arn: str
-    ctx: RequestContext
     role_arn: str
     display_name: str
     description: str | None
@@ -64,9 +59,20 @@ class Pipeline:
         return found
 
 
-lock = threading.RLock()
-pipelines: dict[str, Pipeline] = {}  # pipeline ARN -> pipeline
-executions: dict[str, Execution] = {}  # execution ARN -> execution
+@dataclass
+class State:
+    """One account's pipelines and executions in one region."""
+
+    pipelines: dict[str, Pipeline] = field(default_factory=dict)  # pipeline ARN -> pipeline
+    executions: dict[str, Execution] = field(default_factory=dict)  # execution ARN -> execution
+
+
+STORE: AccountRegionStore[State] = AccountRegionStore("pipelines", State, layout=2)
+
+
+def state(ctx: RequestContext) -> State:
+    """The caller's account's pipelines and executions in the caller's region."""
+    return STORE.of(ctx.account_id, ctx.region)
 
 
 def pipeline_arn(ctx: RequestContext, name: str) -> str:
@@ -75,40 +81,45 @@ def pipeline_arn(ctx: RequestContext, name: str) -> str:
 
 def find_pipeline(ctx: RequestContext, name_or_arn: str) -> Pipeline:
     arn = name_or_arn if name_or_arn.startswith("arn:") else pipeline_arn(ctx, name_or_arn)
-    pipeline = pipelines.get(arn)
+    pipeline = state(ctx).pipelines.get(arn)
     if pipeline is None:
         raise ResourceNotFound(f"Pipeline '{arn}' does not exist.")
     return pipeline
 
 
-def find_execution(arn: str) -> Execution:
-    execution = executions.get(arn)
+def find_execution(ctx: RequestContext, arn: str) -> Execution:
+    execution = state(ctx).executions.get(arn)
     if execution is None:
         raise ResourceNotFound(f"Pipeline execution '{arn}' does not exist.")
     return execution
 
 
-def executions_of(pipeline_arn: str) -> list[Execution]:
-    with lock:
-        return [e for e in executions.values() if e.pipeline_arn == pipeline_arn]
+def stored_execution(account_id: str, region: str, arn: str) -> Execution | None:
+    """The execution with that ARN as the store holds it now (None once a reset or a delete dropped it)."""
+    return STORE.of(account_id, region).executions.get(arn)
+
+
+def executions_of(state: State, pipeline_arn: str) -> list[Execution]:
+    with STORE.lock:
+        return [e for e in state.executions.values() if e.pipeline_arn == pipeline_arn]
 
 
 def cached_run(
-    pipeline_arn: str, step_name: str, key: str, expire_after: dt.timedelta | None
+    execution: Execution, step_name: str, key: str, expire_after: dt.timedelta | None
 ) -> tuple[str, StepRecord] | None:
-    """(execution ARN, record) of the newest successful, unexpired run of this step with these
-    arguments in this pipeline (a step's CacheConfig lets it reuse that run), or None."""
+    """(execution ARN, record) of the newest successful, unexpired run of this step with these arguments in the
+    execution's pipeline (a step's CacheConfig lets it reuse that run), or None."""
     oldest = now() - expire_after if expire_after else None
     best: tuple[str, StepRecord] | None = None
-    for execution in executions_of(pipeline_arn):
-        with execution.lock:
-            record = execution.steps.get(step_name)
+    with STORE.lock:
+        for other in executions_of(STORE.of(execution.account_id, execution.region), execution.pipeline_arn):
+            record = other.steps.get(step_name)
             if record is None or record.status != "Succeeded" or record.cache_key != key:
                 continue
             if oldest and record.end_time and record.end_time < oldest:
                 continue
             if best is None or record.end_time > best[1].end_time:
-                best = (execution.arn, record)
+                best = (other.arn, record)
     return best
 
 
@@ -119,31 +130,15 @@ def created_between(created: dt.datetime, request: dict) -> bool:
     return (after is None or stamp > float(after)) and (before is None or stamp < float(before))
 
 
-def _dump() -> dict:
-    """Copies of the pipelines (their version list and start tokens) and of the executions."""
-    with lock:
-        return {
-            "layout": LAYOUT,
-            "saved_at": now(),
-            "pipelines": [
-                dataclasses.replace(p, versions=list(p.versions), start_tokens=dict(p.start_tokens))
-                for p in pipelines.values()
-            ],
-            "executions": [execution.saved() for execution in executions.values()],
-        }
+def _interrupted() -> None:
+    """After a load: the executions that were running when the server stopped end Failed."""
+    stamp, changed = now(), False
+    with STORE.lock:
+        for _, loaded in STORE.states():
+            for execution in loaded.executions.values():
+                changed = interrupted(execution, stamp) or changed
+    if changed:
+        STORE.changed()  # saved Failed from now on
 
 
-def _load(snapshot: dict) -> None:
-    if snapshot.get("layout") != LAYOUT:
-        raise ValueError(f"the saved state of Pipelines has layout {snapshot.get('layout')}, not {LAYOUT}")
-    with lock:
-        pipelines.clear()
-        pipelines.update((pipeline.arn, pipeline) for pipeline in snapshot["pipelines"])
-        executions.clear()
-        for execution in snapshot["executions"]:
-            if execution.restored(snapshot["saved_at"]):
-                STATE.changed()  # saved Failed from now on
-            executions[execution.arn] = execution
-
-
-STATE = FunctionStore("pipelines", _dump, _load)
+STORE.after_load.append(_interrupted)

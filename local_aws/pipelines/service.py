@@ -1,21 +1,24 @@
 """Pipeline requests: Create/Update/Describe/List/Delete Pipeline and ListPipelineVersions.
 
 Create and Update take the definition as text or from S3 and validate it (local_aws.pipelines.parsing)
-before keeping it as a new version. Pipelines are mirrored into moto's records only so that moto's
-AddTags/ListTags/DeleteTags work on them.
+before keeping it as a new version. A definition in S3 is read through the gateway as the caller: SageMaker
+retrieves it on the caller's request, so a caller who may not read the object is refused. Pipelines are
+mirrored into moto's records (an adapter in local_aws.core.moto) only so that moto's AddTags/ListTags/DeleteTags
+work on them.
 """
 
 from __future__ import annotations
 
+from local_aws.core import gateway
 from local_aws.core.gateway.context import RequestContext
-from local_aws.core.gateway.errors import ConflictException, ResourceNotFound, ValidationException
+from local_aws.core.gateway.errors import AwsError, ConflictException, ResourceNotFound, ValidationException
 from local_aws.core.gateway.paging import page
 from local_aws.core.moto import state as moto_state
 from local_aws.core.service import Api, drop_none, now
 from local_aws.pipelines import models
 from local_aws.pipelines.definition import Definition, DefinitionError
 from local_aws.pipelines.execution import RUNNING
-from local_aws.pipelines.models import DEFAULT_MAX_RESULTS, Pipeline, Version, created_between
+from local_aws.pipelines.models import DEFAULT_MAX_RESULTS, STORE, Pipeline, Version, created_between
 from local_aws.pipelines.parsing import parse
 
 
@@ -25,17 +28,7 @@ def _definition(request: dict, ctx: RequestContext, required: bool) -> Definitio
     if text and location:
         raise ValidationException("Both Pipeline Definition and Pipeline Definition S3 Location shouldn't be present")
     if location:
-        if not moto_state.bucket_exists(location["Bucket"], ctx.account_id):
-            raise ValidationException(
-                f"Unable to read the pipeline definition from S3: bucket {location['Bucket']} does not exist."
-            )
-        data = moto_state.get_object(location["Bucket"], location["ObjectKey"], ctx.account_id)
-        if data is None:
-            raise ValidationException(
-                f"Unable to read the pipeline definition from s3://{location['Bucket']}/{location['ObjectKey']}: "
-                "the object does not exist."
-            )
-        text = data.decode("utf-8", errors="replace")
+        text = _read_definition(location, ctx)
     if not text:
         if required:
             raise ValidationException(
@@ -48,6 +41,27 @@ def _definition(request: dict, ctx: RequestContext, required: bool) -> Definitio
         raise ValidationException(str(exc)) from None
 
 
+def _read_definition(location: dict, ctx: RequestContext) -> str:
+    """The definition's text at a PipelineDefinitionS3Location (its VersionId, if given), read as the caller."""
+    bucket, key = location["Bucket"], location["ObjectKey"]
+    request = {"Bucket": bucket, "Key": key}
+    if "VersionId" in location:
+        request["VersionId"] = location["VersionId"]
+    try:
+        data = gateway.call("s3", "GetObject", request, ctx.caller)["Body"]
+    except AwsError as error:
+        if error.code == "NoSuchBucket":
+            reason = f"bucket {bucket} does not exist."
+        elif error.code in ("NoSuchKey", "NoSuchVersion"):
+            reason = "the object does not exist."
+        else:  # the caller may not read it
+            reason = f"{error.code}: {error.message}"
+        raise ValidationException(
+            f"Unable to read the pipeline definition from s3://{bucket}/{key}: {reason}"
+        ) from None
+    return data.decode("utf-8", errors="replace")
+
+
 api = Api("sagemaker")
 
 
@@ -56,8 +70,9 @@ def create_pipeline(request: dict, ctx: RequestContext) -> dict:
     name = request["PipelineName"]
     definition = _definition(request, ctx, required=True)
     arn = models.pipeline_arn(ctx, name)
-    with models.lock:
-        if arn in models.pipelines:
+    with STORE.lock:
+        pipelines = models.state(ctx).pipelines
+        if arn in pipelines:
             raise ValidationException(
                 f"Pipeline names must be unique within an AWS account and region. "
                 f"Pipeline with name ({name}) already exists."
@@ -65,14 +80,13 @@ def create_pipeline(request: dict, ctx: RequestContext) -> dict:
         pipeline = Pipeline(
             name=name,
             arn=arn,
-            ctx=ctx,
             role_arn=request["RoleArn"],
             display_name=request.get("PipelineDisplayName") or name,
             description=request.get("PipelineDescription"),
             parallelism=request.get("ParallelismConfiguration"),
             versions=[Version(1, definition, now())],
         )
-        models.pipelines[arn] = pipeline
+        pipelines[arn] = pipeline
         moto_state.mirror_pipeline(
             ctx.region,
             ctx.account_id,
@@ -84,14 +98,14 @@ def create_pipeline(request: dict, ctx: RequestContext) -> dict:
             pipeline.description,
             pipeline.parallelism,
         )
-    models.STATE.changed()
+    STORE.changed()
     return {"PipelineArn": arn}
 
 
 @api.operation("UpdatePipeline")
 def update_pipeline(request: dict, ctx: RequestContext) -> dict:
     definition = _definition(request, ctx, required=False)
-    with models.lock:
+    with STORE.lock:
         pipeline = models.find_pipeline(ctx, request["PipelineName"])
         if definition is not None:
             pipeline.versions.append(Version(pipeline.latest.version_id + 1, definition, now()))
@@ -102,13 +116,13 @@ def update_pipeline(request: dict, ctx: RequestContext) -> dict:
         if request.get("ParallelismConfiguration"):
             pipeline.parallelism = request["ParallelismConfiguration"]
         pipeline.modified = now()
-    models.STATE.changed()
+    STORE.changed()
     return {"PipelineArn": pipeline.arn, "PipelineVersionId": pipeline.latest.version_id}
 
 
 @api.operation("DescribePipeline")
 def describe_pipeline(request: dict, ctx: RequestContext) -> dict:
-    with models.lock:
+    with STORE.lock:
         pipeline = models.find_pipeline(ctx, request["PipelineName"])
         version = pipeline.version(request.get("PipelineVersionId"), ResourceNotFound)
         return drop_none(
@@ -133,14 +147,11 @@ def describe_pipeline(request: dict, ctx: RequestContext) -> dict:
 @api.operation("ListPipelines")
 def list_pipelines(request: dict, ctx: RequestContext) -> dict:
     prefix = request.get("PipelineNamePrefix") or ""
-    with models.lock:
+    with STORE.lock:
         found = [
             p
-            for p in models.pipelines.values()
-            if p.ctx.region == ctx.region
-            and p.ctx.account_id == ctx.account_id
-            and p.name.startswith(prefix)
-            and created_between(p.created, request)
+            for p in models.state(ctx).pipelines.values()
+            if p.name.startswith(prefix) and created_between(p.created, request)
         ]
     by_name = request.get("SortBy") == "Name"
     found.sort(
@@ -170,10 +181,11 @@ def list_pipelines(request: dict, ctx: RequestContext) -> dict:
 
 @api.operation("ListPipelineVersions")
 def list_pipeline_versions(request: dict, ctx: RequestContext) -> dict:
-    with models.lock:
+    with STORE.lock:
         pipeline = models.find_pipeline(ctx, request["PipelineName"])
         versions = [v for v in pipeline.versions if created_between(v.created, request)]
-    last_runs = {e.version_id: e.arn for e in sorted(models.executions_of(pipeline.arn), key=lambda e: e.created)}
+        executions = sorted(models.executions_of(models.state(ctx), pipeline.arn), key=lambda e: e.created)
+    last_runs = {e.version_id: e.arn for e in executions}
     versions.sort(key=lambda v: v.version_id, reverse=request.get("SortOrder", "Descending") == "Descending")
     listed = page(versions, request, ctx, DEFAULT_MAX_RESULTS, scope=pipeline.arn)
     return listed.answer(
@@ -195,18 +207,19 @@ def list_pipeline_versions(request: dict, ctx: RequestContext) -> dict:
 
 @api.operation("DeletePipeline")
 def delete_pipeline(request: dict, ctx: RequestContext) -> dict:
-    with models.lock:
+    with STORE.lock:
         pipeline = models.find_pipeline(ctx, request["PipelineName"])
-        executions = models.executions_of(pipeline.arn)
+        state = models.state(ctx)
+        executions = models.executions_of(state, pipeline.arn)
         running = [e.arn for e in executions if e.status in RUNNING]
         if running:
             raise ConflictException(
                 f"Pipeline '{pipeline.arn}' has running executions {running}; stop them with "
                 "StopPipelineExecution before deleting the pipeline."
             )
-        del models.pipelines[pipeline.arn]
+        del state.pipelines[pipeline.arn]
         for execution in executions:
-            del models.executions[execution.arn]
+            del state.executions[execution.arn]
         moto_state.drop_pipeline_mirror(ctx.region, ctx.account_id, pipeline.name)
-    models.STATE.changed()
+    STORE.changed()
     return {"PipelineArn": pipeline.arn}

@@ -20,17 +20,19 @@ import logging
 import random
 import re
 import string
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 from local_aws.core import gateway
-from local_aws.core.gateway.context import Caller
 from local_aws.core.gateway.errors import AwsError
 from local_aws.core.service import drop_none
 from local_aws.pipelines import models
 from local_aws.pipelines.execution import Execution, Outcome, StepRecord
 from local_aws.pipelines.expressions import EvaluationError, evaluate, evaluate_conditions, to_text
+from local_aws.pipelines.models import STORE
+from local_aws.pipelines.scope import scope_of
 
 log = logging.getLogger("local_aws.pipelines")
 
@@ -39,18 +41,8 @@ WATCH_SECONDS = 0.1  # how often a step looks at its job's status (and for a sto
 JOB_KINDS = {"Processing": "Processing", "Training": "Training"}  # step type -> the job kind it creates
 
 
-def _as_role(execution: Execution) -> Caller:
-    """The pipeline's role: who every step's own calls are made as."""
-    return execution.ctx.caller
-
-
-def _as_service(execution: Execution) -> Caller:
-    """SageMaker Pipelines itself, watching and stopping what a step started and describing what it made."""
-    return Caller(account_id=execution.ctx.account_id, region=execution.ctx.region)
-
-
-def attempt(execution: Execution, record: StepRecord) -> Outcome:
-    """Run the step once."""
+def attempt(execution: Execution, record: StepRecord, stop: threading.Event) -> Outcome:
+    """Run the step once; `stop` is set when the execution is asked to stop (a job step then stops its job)."""
     step = record.step
     runner = RUNNERS.get(step.type)
     if runner is None:
@@ -58,7 +50,7 @@ def attempt(execution: Execution, record: StepRecord) -> Outcome:
             "Failed", f"Step type {step.type} is not supported by local_aws; it runs {', '.join(RUNNERS)} steps."
         )
     try:
-        return runner(execution, record)
+        return runner(execution, record, stop)
     except EvaluationError as exc:
         return Outcome("Failed", f"Unable to evaluate the arguments of step {step.name}: {exc}")
     except AwsError as err:  # a service call the step made was refused
@@ -87,12 +79,12 @@ def _job_failure_type(reason: str) -> str | None:
 
 
 def _set_running(execution: Execution, record: StepRecord, metadata: dict | None = None) -> None:
-    with execution.lock:
+    with STORE.lock:
         if record.status == "Starting":
             record.status = "Executing"
         if metadata is not None:
             record.metadata = metadata
-    models.STATE.changed()
+    STORE.changed()
 
 
 def _resource_name(execution: Execution, step_name: str) -> str:
@@ -106,19 +98,21 @@ def _resource_name(execution: Execution, step_name: str) -> str:
     return f"pipelines-{execution.execution_id}-{label}-{suffix}"
 
 
-def _run_job(execution: Execution, record: StepRecord) -> Outcome:
+def _run_job(execution: Execution, record: StepRecord, stop: threading.Event) -> Outcome:
     kind = JOB_KINDS[record.step.type]
     name_key = f"{kind}JobName"
     job_name = _resource_name(execution, record.step.name)
-    arguments = evaluate(record.step.arguments, execution.scope({name_key: job_name}))
+    arguments = evaluate(record.step.arguments, scope_of(execution, {name_key: job_name}))
     cached = _cache_hit(execution, record, arguments)
     if cached:
         return cached
     request = {**arguments, name_key: job_name}
     request.setdefault("RoleArn", execution.role_arn)
-    arn = gateway.call("sagemaker", f"Create{kind}Job", request, _as_role(execution))[f"{kind}JobArn"]
+    arn = gateway.call("sagemaker", f"Create{kind}Job", request, execution.as_role)[f"{kind}JobArn"]
     _set_running(execution, record, {f"{kind}Job": {"Arn": arn}})
-    described = _watch(execution, f"Describe{kind}Job", f"Stop{kind}Job", {name_key: job_name}, f"{kind}JobStatus")
+    described = _watch(
+        execution, stop, f"Describe{kind}Job", f"Stop{kind}Job", {name_key: job_name}, f"{kind}JobStatus"
+    )
     status = described[f"{kind}JobStatus"]
     if status == "Completed":
         return Outcome("Succeeded", properties=described)
@@ -128,38 +122,42 @@ def _run_job(execution: Execution, record: StepRecord) -> Outcome:
     return Outcome("Failed", reason, _job_failure_type(reason))
 
 
-def _watch(execution: Execution, describe: str, stop: str, name: dict, status_member: str) -> dict:
-    """Describe the job until it ends, stopping it once the execution is asked to stop; its last description."""
-    service, stop_sent = _as_service(execution), False
+def _watch(
+    execution: Execution, stop: threading.Event, describe: str, stop_operation: str, name: dict, status_member: str
+) -> dict:
+    """Describe the job, as the service, until it ends, stopping it once the execution is asked to stop; its
+    last description."""
+    service, stop_sent = execution.as_service, False
     while True:
         described = gateway.call("sagemaker", describe, name, service)
         if described[status_member] in JOB_TERMINAL:
             return described
-        if not execution.stop_requested.is_set():
-            execution.stop_requested.wait(WATCH_SECONDS)  # wakes at once when a stop is asked for
+        if not stop.is_set():
+            stop.wait(WATCH_SECONDS)  # wakes at once when a stop is asked for
             continue
         if not stop_sent:
-            gateway.call("sagemaker", stop, name, service)
+            gateway.call("sagemaker", stop_operation, name, service)
             stop_sent = True
         time.sleep(WATCH_SECONDS)
 
 
-def _run_tuning(execution: Execution, record: StepRecord) -> Outcome:
+def _run_tuning(execution: Execution, record: StepRecord, stop: threading.Event) -> Outcome:
     """A TuningStep: its tuning job, watched to the end; its properties are the tuning job's Describe answer
     and its training jobs' summaries, best first (what TuningStep.get_top_model_s3_uri indexes)."""
     label = re.sub(r"[^a-z0-9]", "", record.step.name.lower())[:15] or "tuning"
     name = f"{label}-{''.join(random.choices(string.ascii_lowercase + string.digits, k=10))}"
-    arguments = evaluate(record.step.arguments, execution.scope({"HyperParameterTuningJobName": name}))
+    arguments = evaluate(record.step.arguments, scope_of(execution, {"HyperParameterTuningJobName": name}))
     cached = _cache_hit(execution, record, arguments)
     if cached:
         return cached
     request = {**arguments, "HyperParameterTuningJobName": name}
     request.get("TrainingJobDefinition", {}).setdefault("RoleArn", execution.role_arn)
-    created = gateway.call("sagemaker", "CreateHyperParameterTuningJob", request, _as_role(execution))
+    created = gateway.call("sagemaker", "CreateHyperParameterTuningJob", request, execution.as_role)
     _set_running(execution, record, {"TuningJob": {"Arn": created["HyperParameterTuningJobArn"]}})
     named = {"HyperParameterTuningJobName": name}
     described = _watch(
         execution,
+        stop,
         "DescribeHyperParameterTuningJob",
         "StopHyperParameterTuningJob",
         named,
@@ -171,7 +169,7 @@ def _run_tuning(execution: Execution, record: StepRecord) -> Outcome:
             "sagemaker",
             "ListTrainingJobsForHyperParameterTuningJob",
             {**named, "SortBy": "FinalObjectiveMetricValue", "SortOrder": "Descending", "MaxResults": 50},
-            _as_service(execution),
+            execution.as_service,
         )["TrainingJobSummaries"]
         return Outcome("Succeeded", properties={**described, "TrainingJobSummaries": best_first})
     if status == "Stopped":
@@ -191,42 +189,43 @@ def _cache_hit(execution: Execution, record: StepRecord, arguments: Any) -> Outc
             default=str,
         ).encode()
     ).hexdigest()
-    record.cache_key = key
-    found = models.cached_run(execution.pipeline_arn, step.name, key, step.cache_expire_after)
-    if found is None:
-        return None
-    source_arn, source = found
-    with execution.lock:
+    with STORE.lock:
+        record.cache_key = key
+        found = models.cached_run(execution, step.name, key, step.cache_expire_after)
+        if found is None:
+            return None
+        source_arn, source = found
         record.metadata = dict(source.metadata)
         record.cache_hit_source = source.ran_in or source_arn
         record.ran_in = record.cache_hit_source
+    STORE.changed()
     return Outcome("Succeeded", properties=source.properties)
 
 
-def _run_condition(execution: Execution, record: StepRecord) -> Outcome:
+def _run_condition(execution: Execution, record: StepRecord, stop: threading.Event) -> Outcome:
     _set_running(execution, record)
-    outcome = evaluate_conditions(record.step.arguments.get("Conditions", []), execution.scope())
+    outcome = evaluate_conditions(record.step.arguments.get("Conditions", []), scope_of(execution))
     _set_running(execution, record, {"Condition": {"Outcome": "True" if outcome else "False"}})
     return Outcome("Succeeded", properties={"Outcome": outcome})
 
 
-def _run_fail(execution: Execution, record: StepRecord) -> Outcome:
-    message = to_text(evaluate(record.step.arguments.get("ErrorMessage", ""), execution.scope()))
+def _run_fail(execution: Execution, record: StepRecord, stop: threading.Event) -> Outcome:
+    message = to_text(evaluate(record.step.arguments.get("ErrorMessage", ""), scope_of(execution)))
     _set_running(execution, record, {"Fail": {"ErrorMessage": message}})
     return Outcome("Failed", message)
 
 
-def _run_register_model(execution: Execution, record: StepRecord) -> Outcome:
-    arguments = evaluate(record.step.arguments, execution.scope())
+def _run_register_model(execution: Execution, record: StepRecord, stop: threading.Event) -> Outcome:
+    arguments = evaluate(record.step.arguments, scope_of(execution))
     _set_running(execution, record)
-    arn = gateway.call("sagemaker", "CreateModelPackage", arguments, _as_role(execution))["ModelPackageArn"]
+    arn = gateway.call("sagemaker", "CreateModelPackage", arguments, execution.as_role)["ModelPackageArn"]
     _set_running(execution, record, {"RegisterModel": {"Arn": arn}})
-    package = gateway.call("sagemaker", "DescribeModelPackage", {"ModelPackageName": arn}, _as_service(execution))
+    package = gateway.call("sagemaker", "DescribeModelPackage", {"ModelPackageName": arn}, execution.as_service)
     return Outcome("Succeeded", properties=package)
 
 
-def _run_model(execution: Execution, record: StepRecord) -> Outcome:
-    arguments = evaluate(record.step.arguments, execution.scope())
+def _run_model(execution: Execution, record: StepRecord, stop: threading.Event) -> Outcome:
+    arguments = evaluate(record.step.arguments, scope_of(execution))
     _set_running(execution, record)
     request = drop_none(
         {
@@ -238,13 +237,13 @@ def _run_model(execution: Execution, record: StepRecord) -> Outcome:
             "Tags": arguments.get("Tags"),
         }
     )
-    arn = gateway.call("sagemaker", "CreateModel", request, _as_role(execution))["ModelArn"]
+    arn = gateway.call("sagemaker", "CreateModel", request, execution.as_role)["ModelArn"]
     _set_running(execution, record, {"Model": {"Arn": arn}})
-    model = gateway.call("sagemaker", "DescribeModel", {"ModelName": request["ModelName"]}, _as_service(execution))
+    model = gateway.call("sagemaker", "DescribeModel", {"ModelName": request["ModelName"]}, execution.as_service)
     return Outcome("Succeeded", properties=model)
 
 
-RUNNERS: dict[str, Callable[[Execution, StepRecord], Outcome]] = {
+RUNNERS: dict[str, Callable[[Execution, StepRecord, threading.Event], Outcome]] = {
     "Processing": _run_job,
     "Training": _run_job,
     "Tuning": _run_tuning,

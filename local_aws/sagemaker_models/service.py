@@ -1,6 +1,7 @@
 """SageMaker models (CreateModel's): DescribeModel answered in AWS's shape.
 
-moto keeps the models, but describes one created without a VpcConfig or Containers with
+moto keeps the models (CreateModel is moto's; DescribeModel reads moto's record through an adapter of
+local_aws.core.moto.state), but describes one created without a VpcConfig or Containers with
 `"VpcConfig": {}` and `"Containers": []`, where AWS leaves both out. The SageMaker SDK v3 parses the
 answer into pydantic shapes (`Model.get`, and so `ModelBuilder.build()`), which refuse a VpcConfig
 without its required SecurityGroupIds and Subnets. So DescribeModel answers moto's record as AWS

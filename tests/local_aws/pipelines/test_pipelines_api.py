@@ -7,8 +7,11 @@ steps are in test_pipelines_execution.py.
 from __future__ import annotations
 
 import datetime as dt
+import json
 
+import boto3
 from support import error_of
+from support.iam import create_role
 from support.pipelines import ROLE, condition, create, definition, fail, register, run, start, steps_of, wait
 
 # --- pipelines -------------------------------------------------------------------------------------
@@ -89,6 +92,51 @@ def test_definition_from_s3(aws):
     assert code == "ValidationException" and "s3://defs/nope.json" in message
     code, _ = error_of(lambda: sm.create_pipeline(PipelineName="neither", RoleArn=ROLE))
     assert code == "ValidationException"
+
+
+def test_a_definition_in_s3_is_read_as_the_caller(aws):
+    """SageMaker reads PipelineDefinitionS3Location on the caller's request, with the caller's permissions: a
+    caller who may not read the object cannot create a pipeline from it."""
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket="defs")
+    text = definition([fail("F", "from s3")])
+    for key in ("readable/definition.json", "private/definition.json"):
+        s3.put_object(Bucket="defs", Key=key, Body=text.encode())
+    account_root = {
+        "Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+        "Action": "sts:AssumeRole",
+    }
+    author = create_role(aws, "PipelineAuthor", [], {"Version": "2012-10-17", "Statement": [account_root]})
+    allowed = [
+        {"Effect": "Allow", "Action": ["sagemaker:*", "iam:PassRole"], "Resource": "*"},
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::defs/readable/*"},
+    ]
+    aws.client("iam").put_role_policy(
+        RoleName="PipelineAuthor",
+        PolicyName="author",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": allowed}),
+    )
+    credentials = aws.client("sts").assume_role(RoleArn=author, RoleSessionName="author")["Credentials"]
+    sm = boto3.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        region_name="us-east-1",
+    ).client("sagemaker")
+
+    def create_from(key: str) -> dict:
+        return sm.create_pipeline(
+            PipelineName=key.split("/")[0],
+            RoleArn=ROLE,
+            PipelineDefinitionS3Location={"Bucket": "defs", "ObjectKey": key},
+        )
+
+    code, message = error_of(lambda: create_from("private/definition.json"))
+    assert code == "ValidationException" and "s3://defs/private/definition.json" in message
+    assert "AccessDenied" in message and "s3:GetObject" in message
+    assert create_from("readable/definition.json")["PipelineArn"].endswith(":pipeline/readable")
+    assert sm.describe_pipeline(PipelineName="readable")["PipelineDefinition"] == text
 
 
 PROCESSING_ARGS = {

@@ -15,6 +15,7 @@ import textwrap
 import time
 
 from support import error_of, wait_until
+from support.iam import reset_with_test_roles
 from support.jobs import job_log
 from support.pipelines import (
     BUCKET,
@@ -240,6 +241,14 @@ def test_stop_stops_the_running_job_and_nothing_after_it(clients):
     )
 
 
+def logged_lines(logs, job: str) -> list[str]:
+    """The processing job's log lines so far (none while its log group is not made yet)."""
+    try:
+        return job_log(logs, "/aws/sagemaker/ProcessingJobs", job)
+    except logs.exceptions.ResourceNotFoundException:
+        return []
+
+
 def test_delete_pipeline_is_refused_while_an_execution_is_executing_or_stopping(aws, clients):
     """AWS deletes a pipeline only once no execution runs (DeletePipeline's ConflictException)."""
     s3, sm = clients
@@ -253,7 +262,7 @@ def test_delete_pipeline_is_refused_while_an_execution_is_executing_or_stopping(
     arn = start(sm, "busy")
     job = wait_for_step(sm, arn, "Long", "Executing")["Metadata"]["ProcessingJob"]["Arn"].rsplit("/", 1)[1]
     wait_until(
-        lambda: job_log(aws.client("logs"), "/aws/sagemaker/ProcessingJobs", job),
+        lambda: logged_lines(aws.client("logs"), job),
         lambda lines: "ignoring SIGTERM" in lines,
         what="the job ignoring SIGTERM",
     )  # a stop: 5 s Stopping
@@ -265,6 +274,20 @@ def test_delete_pipeline_is_refused_while_an_execution_is_executing_or_stopping(
     assert code == "ConflictException" and arn in message
     assert wait(sm, arn)["PipelineExecutionStatus"] == "Stopped"
     assert sm.delete_pipeline(PipelineName="busy")["PipelineArn"].endswith(":pipeline/busy")
+
+
+def test_a_reset_stops_a_running_execution_and_forgets_it(clients, server):
+    """A reset ends what runs before it answers: the running step's job is gone, and the step waiting for it never
+    starts one."""
+    s3, sm = clients
+    steps = [processing("Slow", "import time; time.sleep(60)"), processing("After", "print(1)", DependsOn=["Slow"])]
+    create(sm, "forgotten", definition(steps))
+    arn = start(sm, "forgotten")
+    wait_for_step(sm, arn, "Slow", "Executing")
+    reset_with_test_roles(server.port)
+    assert sm.list_pipelines()["PipelineSummaries"] == []
+    assert error_of(lambda: sm.describe_pipeline_execution(PipelineExecutionArn=arn))[0] == "ResourceNotFound"
+    assert sm.list_processing_jobs()["ProcessingJobSummaries"] == []
 
 
 def test_retry_reruns_failed_steps_and_keeps_succeeded_ones(clients):
