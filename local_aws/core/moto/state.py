@@ -69,8 +69,12 @@ class _ObjectBodiesApart(pickle.Pickler):
         name = f"{obj.etag.strip(chr(34))}-{obj.size}"
         if name not in _on_disk:  # a set lookup, not a stat: a save touches the disk for new bodies only
             partial = self.folder / f"{name}.partial"
-            partial.write_bytes(obj.value)
-            os.replace(partial, self.folder / name)
+            try:
+                partial.write_bytes(obj.value)
+                os.replace(partial, self.folder / name)
+            except OSError:  # a full disk: the save fails, and leaves no half-written body taking room
+                partial.unlink(missing_ok=True)
+                raise
             _on_disk.add(name)
         self.referenced.add(name)
         return "s3-object", name, {k: v for k, v in obj.__dict__.items() if k not in ("_value_buffer", "lock")}
@@ -127,6 +131,7 @@ def _drop_unreferenced_bodies() -> None:
 
 
 STATE = FunctionStore("moto", _dump, _load, saved=_drop_unreferenced_bodies)
+STATE.files_rewritten = False  # each object body is written once, named by its content
 
 
 def changes(fn: Callable) -> Callable:
