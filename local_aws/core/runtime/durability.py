@@ -8,9 +8,10 @@ job's record, a log line) and HEADROOM, so that it grows once per megabyte writt
 
 - A write request is admitted once the reserve has room for it; when the reserve cannot grow for it, the
   request is refused with ServiceUnavailable (503, which SDKs retry) before any of it runs.
-- A save that finds the file system full releases the reserve and completes in its room. From then on every
-  write request is refused, until a save succeeds and the reserve is made again: once room is made on disk,
-  writes are accepted again within half a second. Reads are always answered.
+- A save that finds the file system full releases the reserve and completes in its room; the reserve then
+  takes back what is still free, for the writes acknowledged meanwhile. From then on every write request is
+  refused, until a save succeeds and the reserve is made whole again: once room is made on disk, writes are
+  accepted again within half a second. Reads are always answered.
 - Writes made inside local_aws (a job uploading its outputs, a pipeline's steps, the offline store's rows)
   finish work already acknowledged: they are counted, so the reserve grows for them, but never refused; when
   the reserve cannot grow for them, the write requests that follow are refused.
@@ -107,8 +108,8 @@ class Durability:
         """Give the reserve's room to the save under way (the file system is full); False when it had none."""
         with self._lock:
             released = self.reserve.release()
-        if released:
-            log.warning("the file system of %s is full: the reserve is released for this save", self.directory)
+            if released and self.problem is None:  # once: while writes are refused, each save may do it again
+                log.warning("the file system of %s is full: the reserve is released for this save", self.directory)
         return released
 
     def saved(self, kept: int, snapshots: int | None) -> None:
@@ -124,7 +125,9 @@ class Durability:
     def failed(self, error: BaseException) -> bool:
         """A save could not keep every change: writes are refused. True when they were accepted until now."""
         with self._lock:
-            return self._refuse(cannot_save(self.directory, error))
+            began = self._refuse(cannot_save(self.directory, error))
+            self.reserve.take_what_is_free(self._needed(0) + HEADROOM)
+            return began
 
     def wiped(self) -> None:
         """A reset deleted the saved state (the reserve with it): nothing is left to keep."""
@@ -143,10 +146,13 @@ class Durability:
             self.reserve.resize(needed + HEADROOM)
 
     def _remake(self) -> None:
-        """The reserve at the measure of the next save (grown or shrunk); writes accepted again if it is made."""
+        """The reserve at the measure of the next save (grown or shrunk); writes accepted again if it is made,
+        else it holds what the file system has free, for the writes already acknowledged."""
+        target = self._needed(0) + HEADROOM
         try:
-            self.reserve.resize(self._needed(0) + HEADROOM)
+            self.reserve.resize(target)
         except OSError as exc:
+            self.reserve.take_what_is_free(target)
             self._refuse(cannot_save(self.directory, exc))
             return
         if self.problem is not None:

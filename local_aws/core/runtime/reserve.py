@@ -9,11 +9,13 @@ the file system full, the reserve is given back and the save completes in its ro
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
 FILE_NAME = "reserve"
 _ZEROS = bytes(1 << 20)
+_STEP = 64 << 10  # the reserve takes what is free down to this much
 
 
 class Reserve:
@@ -49,6 +51,23 @@ class Reserve:
         finally:
             os.close(fd)
         self.size = size
+
+    def take_what_is_free(self, size: int) -> None:
+        """Hold as much of `size` as the file system has free (the room a full disk has left is kept for the
+        next save, not left to other programs)."""
+        try:
+            stat = os.statvfs(self.path.parent)
+        except OSError:
+            return
+        size = min(size, self.size + stat.f_bavail * stat.f_frsize)
+        while size - self.size >= _STEP:
+            try:
+                self.resize(size)
+                return
+            except OSError as exc:
+                if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                    return
+                size = self.size + (size - self.size) // 2
 
     def release(self) -> bool:
         """Give the room back to the file system; False when there was none to give."""

@@ -6,6 +6,7 @@ so and exits non-zero, and once room is made writes are accepted again."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -16,6 +17,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from support import error_of, wait_until
+from support.jobs import PROCESSING_BUCKET, processing_output, put_script, start_processing, wait_for_processing
 from support.restart import OwnServer, fill_up, state_on_small_disk
 
 import local_aws
@@ -26,7 +28,7 @@ ONCE = Config(retries={"total_max_attempts": 1})  # a refusal is seen at once, n
 @pytest.fixture()
 def small_disk(tmp_path: Path) -> Iterator[tuple[OwnServer, Path]]:
     """A server of the test's own whose state directory is a 4 MiB file system."""
-    server = OwnServer(tmp_path / "home", LOCAL_AWS_FEATURE_GROUP_TRANSITION_SECONDS="2")
+    server = OwnServer(tmp_path / "home")
     with state_on_small_disk(server, "4m") as state:
         server.start()
         yield server, state
@@ -125,24 +127,31 @@ def _accepted(s3, key: str, body: bytes) -> bool:
     return True
 
 
-def test_a_stop_that_cannot_save_says_so_and_exits_non_zero(small_disk):
+def test_a_stop_that_cannot_save_says_so_and_exits_non_zero(small_disk, tmp_path: Path):
     server, state = small_disk
     s3, sm = server.client("s3", config=ONCE), server.client("sagemaker")
-    s3.create_bucket(Bucket="kept")
-    sm.create_feature_group(  # Creating for 2 s; it becomes Created when it is next looked at
-        FeatureGroupName="customers",
-        RecordIdentifierFeatureName="id",
-        EventTimeFeatureName="time",
-        FeatureDefinitions=[{"FeatureName": name, "FeatureType": "String"} for name in ("id", "time")],
-        OnlineStoreConfig={"EnableOnlineStore": True},
+    for bucket in ("kept", PROCESSING_BUCKET):
+        s3.create_bucket(Bucket=bucket)
+    go = tmp_path / "go"
+    put_script(
+        s3,
+        "late_output.py",
+        f"""
+        import os, time
+        while not os.path.exists({str(go)!r}):
+            time.sleep(0.05)
+        with open("/opt/ml/processing/output/model.bin", "wb") as out:
+            out.write(os.urandom(3_000_000))
+        """,
     )
+    output = processing_output("output", f"s3://{PROCESSING_BUCKET}/output")
+    start_processing(sm, "late-output", "late_output.py", outputs=[output])  # it waits for `go`
     time.sleep(1)
     acknowledged: dict[str, bytes] = {}
-    fillers = [fill_up(state)]
-    put_until_refused(s3, acknowledged, "after-fill")  # a save met the full disk and used the reserve
-    fillers.append(fill_up(state, "filler-2"))  # and what the reserve left is taken too
-    time.sleep(2)
-    assert sm.describe_feature_group(FeatureGroupName="customers")["FeatureGroupStatus"] == "Created"  # a change
+    filler = fill_up(state)
+    put_until_refused(s3, acknowledged, "after-fill")
+    go.touch()  # the job ends: its 3 MB output, written by local_aws itself, is more than the disk has left
+    assert wait_for_processing(sm, "late-output")["ProcessingJobStatus"] == "Completed"
 
     stop = [sys.executable, "-m", "local_aws", "stop", "--port", str(server.port)]
     stopping = subprocess.Popen(stop, env=server.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -151,14 +160,12 @@ def test_a_stop_that_cannot_save_says_so_and_exits_non_zero(small_disk):
     assert stopping.returncode == 1, stderr
     assert stderr.startswith("local_aws: local_aws stopped without saving all of its state. ")
     assert refusal(state) in stderr
-    assert "Not saved: what changed in featurestore since " in stderr
+    assert re.search(r"Not saved: what changed in (\w+, )*moto(, \w+)* since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d", stderr)
+    assert "stopped without saving all of its state" in server.output()
 
-    for filler in fillers:
-        filler.unlink()
+    filler.unlink()
     server.start()
     assert_kept(server.client("s3"), acknowledged)  # what was acknowledged was saved before the stop
-    described = server.client("sagemaker").describe_feature_group(FeatureGroupName="customers")
-    assert described["FeatureGroupStatus"] == "Created"  # the transition the stop could not save, made again
 
 
 def test_state_this_version_cannot_read_is_set_aside_and_start_says_so(tmp_path: Path):
