@@ -68,7 +68,7 @@ class Persistence:
         self.interval = interval
         self.durability = Durability(directory)
         self.lock = threading.Lock()  # one save (or wipe) at a time
-        self.set_aside: list[str] = []  # "<store>: why", for the stores whose saved state was set aside at start
+        self.set_aside: dict[str, str] = {}  # store -> why its saved state was set aside at start
         self.failure: str | None = None  # what the last save could not keep, and why
         self.saved_at = time.time()  # when a save last kept every change
         self._marked = False  # whether the directory says its snapshots' FORMAT
@@ -99,19 +99,19 @@ class Persistence:
                     self.directory / UNREADABLE,
                 )
                 self._set_aside(path, self.directory / f"{store.name}.files")
-                self.set_aside.append(f"{store.name}: {_reason(exc)}")
+                self.set_aside[store.name] = _reason(exc)
                 continue
             loaded.append(store.name)
         self.durability.start(self._snapshot_bytes())
-        unreadable = [line.split(":", 1)[0] for line in self.set_aside]
-        return {"loaded": loaded, "unreadable": unreadable, "seconds": round(time.monotonic() - started, 3)}
+        seconds = round(time.monotonic() - started, 3)
+        return {"loaded": loaded, "unreadable": list(self.set_aside), "seconds": seconds}
 
     def health(self) -> dict[str, Any]:
         """The health record's `saved_state`: where, in which FORMAT, what was set aside at start, and why
         writes are refused when they are."""
         record: dict[str, Any] = {"directory": str(self.directory), "format": FORMAT}
         if self.set_aside:
-            record["set_aside_at_start"] = list(self.set_aside)
+            record["set_aside_at_start"] = [f"{name}: {why}" for name, why in self.set_aside.items()]
             record["set_aside_in"] = str(self.directory / UNREADABLE)
         if self.durability.problem is not None:
             record["writes_refused"] = self.durability.problem
@@ -236,9 +236,9 @@ class Persistence:
             self.directory / UNREADABLE,
         )
         why = f"saved in FORMAT {found or '(empty)'}; this version reads FORMAT {FORMAT}"
-        self.set_aside += [
-            f"{store.name}: {why}" for store in self.stores if (self.directory / f"{store.name}.pickle").exists()
-        ]
+        for store in self.stores:
+            if (self.directory / f"{store.name}.pickle").exists():
+                self.set_aside[store.name] = why
         self._set_aside(*(p for p in self.directory.iterdir() if p.name not in (UNREADABLE, reserve.FILE_NAME)))
 
     def _set_aside(self, *paths: Path) -> None:
@@ -246,8 +246,13 @@ class Persistence:
         aside.mkdir(parents=True, exist_ok=True)
         stamp = int(time.time())
         for path in paths:
-            if path.exists():
-                os.replace(path, aside / f"{path.name}.{stamp}")
+            if not path.exists():
+                continue
+            target, again = aside / f"{path.name}.{stamp}", 0
+            while target.exists():  # set aside twice within a second
+                again += 1
+                target = aside / f"{path.name}.{stamp}-{again}"
+            os.replace(path, target)
 
 
 def _read_format(directory: Path) -> str | None:

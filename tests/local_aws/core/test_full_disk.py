@@ -192,10 +192,11 @@ def test_state_this_version_cannot_read_is_set_aside_and_start_says_so(tmp_path:
         assert health["set_aside_at_start"] == ["moto: saved in FORMAT 0; this version reads FORMAT 1"]
         assert cli("stop").returncode == 0
 
-        (state / "jobs.pickle").write_bytes(b"a snapshot that no longer loads")  # in this version's FORMAT
+        (state / "moto.pickle").write_bytes(b"a snapshot that no longer loads")  # in this version's FORMAT
         started = cli("start")
-        assert "  jobs: UnpicklingError: " in started.stderr, started
-        assert "  moto:" not in started.stderr  # the state saved at the stop loads
-        assert any(path.name.startswith("jobs.pickle.") for path in (state / "unreadable").iterdir())
+        assert "  moto: UnpicklingError: " in started.stderr, started
+        aside = [path.name for path in (state / "unreadable").iterdir()]
+        assert sum(name.startswith("moto.pickle.") for name in aside) == 2, aside
+        assert (state / "FORMAT").exists()  # only that store was set aside
     finally:
         local_aws.stop(port)
