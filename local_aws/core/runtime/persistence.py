@@ -102,6 +102,7 @@ class Persistence:
                 self.set_aside[store.name] = _reason(exc)
                 continue
             loaded.append(store.name)
+        self._remove_partial_files()  # what a kill -9 left half written
         self.durability.start(self._snapshot_bytes())
         seconds = round(time.monotonic() - started, 3)
         return {"loaded": loaded, "unreadable": list(self.set_aside), "seconds": seconds}
@@ -217,8 +218,8 @@ class Persistence:
         return total
 
     def _remove_partial_files(self) -> None:
-        """Files a failed save left half written (a snapshot, a journal segment, an object body): their room
-        goes back to the save that retries."""
+        """Files a failed or killed save left half written (a snapshot, a journal segment, an object body): they
+        are nobody's, and their room goes to the next save."""
         for folder in [self.directory, *(self.directory / f"{store.name}.files" for store in self.stores)]:
             if folder.is_dir():
                 for name in os.listdir(folder):

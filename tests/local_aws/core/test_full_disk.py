@@ -96,7 +96,7 @@ def test_a_full_disk_refuses_writes_answers_reads_and_loses_nothing_acknowledged
     except ClientError as err:
         assert err.response["Error"]["Code"] != "ServiceUnavailable"
 
-    time.sleep(1.1)  # more than a second after the last acknowledged write
+    time.sleep(1.5)  # more than a second after the last acknowledged write
     server.kill()
     s3 = server.start().client("s3", config=ONCE)  # on the disk still full
     assert_kept(s3, acknowledged)
