@@ -35,8 +35,8 @@ MARGIN = 256 << 10  # changes no request announces, saved with the next save
 HEADROOM = 1 << 20  # the reserve grows by at least this much, so not on every request
 
 
-def cannot_save(directory: Path, error: BaseException) -> str:
-    """Why local_aws cannot save its state, and what to do about it, in one sentence."""
+def cannot_save(directory: Path, error: BaseException, stores: str = "its state") -> str:
+    """Why local_aws cannot save its state (`stores`: whose snapshot failed), and what to do, in one sentence."""
     code = getattr(error, "errno", None)
     if code == errno.ENOSPC:
         cause, fix = f"the file system of {directory} is full ({os.strerror(code)})", "free some space"
@@ -45,7 +45,7 @@ def cannot_save(directory: Path, error: BaseException) -> str:
     elif code is not None:
         cause, fix = f"writing to {directory} fails ({os.strerror(code)})", "make it writable again"
     else:
-        cause, fix = f"saving fails ({type(error).__name__}: {error})", "see the server's log"
+        cause, fix = f"the snapshot of {stores} fails ({type(error).__name__}: {error})", "see the server's log"
     return f"local_aws cannot save its state: {cause}; {fix}"
 
 
@@ -122,10 +122,11 @@ class Durability:
                 self._snapshots = snapshots
             self._remake()
 
-    def failed(self, error: BaseException) -> bool:
-        """A save could not keep every change: writes are refused. True when they were accepted until now."""
+    def failed(self, problem: str) -> bool:
+        """A save could not keep every change (`problem`: why): writes are refused. True when they were accepted
+        until now."""
         with self._lock:
-            began = self._refuse(cannot_save(self.directory, error))
+            began = self._refuse(problem)
             self.reserve.take_what_is_free(self._needed(0) + HEADROOM)
             return began
 

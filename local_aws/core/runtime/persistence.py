@@ -151,9 +151,9 @@ class Persistence:
             if lost:
                 since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.saved_at))
                 names = ", ".join(name for name, _ in lost)
-                problem = cannot_save(self.directory, lost[0][1])
+                problem = cannot_save(self.directory, lost[0][1], names)
                 self.failure = f"{problem}. Not saved: what changed in {names} since {since}"
-                if self.durability.failed(lost[0][1]):
+                if self.durability.failed(problem):
                     log.error("saving the state of %s failed", names, exc_info=lost[0][1])
             else:
                 self.failure, self.saved_at = None, time.time()
