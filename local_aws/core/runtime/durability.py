@@ -11,7 +11,8 @@ job's record, a log line) and HEADROOM, so that it grows once per megabyte writt
 - A save that finds the file system full releases the reserve and completes in its room; the reserve then
   takes back what is still free, for the writes acknowledged meanwhile. From then on every write request is
   refused, until a save succeeds and the reserve is made whole again: once room is made on disk, writes are
-  accepted again within half a second. Reads are always answered.
+  accepted again within half a second. Reads are always answered. A snapshot that fails for another reason
+  (a store that does not pickle) refuses writes the same way, naming the store, until a save succeeds.
 - Writes made inside local_aws (a job uploading its outputs, a pipeline's steps, the offline store's rows)
   finish work already acknowledged: they are counted, so the reserve grows for them, but never refused; when
   the reserve cannot grow for them, the write requests that follow are refused.
