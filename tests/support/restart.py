@@ -1,16 +1,21 @@
 """A local_aws server of a test's own that it can stop, kill and start again on the same port and home,
-to check what survives (the `server` fixture is shared by a whole test worker and never restarts)."""
+to check what survives (the `server` fixture is shared by a whole test worker and never restarts); its state
+directory may be put on a small file system of its own, and that file system filled up."""
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import boto3
+import pytest
 
 import local_aws
 from local_aws.core.iam import access_keys
@@ -81,3 +86,40 @@ class _Session(boto3.Session):
     def client(self, *args, **kwargs):  # type: ignore[override]
         kwargs.setdefault("endpoint_url", self.endpoint)
         return super().client(*args, **kwargs)
+
+
+@contextmanager
+def state_on_small_disk(server: OwnServer, size: str = "4m") -> Iterator[Path]:
+    """Put the server's state directory on a file system of its own of `size` (a tmpfs) for the block, before
+    the server starts; yields the directory. Mounting needs root: elsewhere the test is skipped, saying so."""
+    state = server.server_home / "state"
+    state.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(state)], capture_output=True, text=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"a small file system for the state directory needs `mount -t tmpfs` (root): {mounted.stderr}")
+    try:
+        yield state
+    finally:
+        server.kill()
+        subprocess.run(["umount", "--lazy", str(state)], check=False)
+
+
+def fill_up(directory: Path, name: str = "filler") -> Path:
+    """Take every free byte of the file system `directory` is on, with one more file there; returns that file
+    (deleting it makes the room again)."""
+    path = directory / name
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    chunk = 1 << 16
+    try:
+        while chunk:
+            try:
+                os.write(fd, bytes(chunk))
+            except OSError as exc:
+                if exc.errno != errno.ENOSPC:
+                    raise
+                chunk //= 2  # the last free pages, smaller writes at a time
+    finally:
+        os.close(fd)
+    return path

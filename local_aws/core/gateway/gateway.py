@@ -31,7 +31,14 @@ from local_aws.core.service import Hook, Operation, Service
 log = logging.getLogger("local_aws")
 
 StartResponse = Callable[..., Any]
-_READ_ONLY = ("Get", "List", "Describe", "Head", "Simulate")
+# Operations that only read, by their names' first word: they change no state (nor does STS's session making).
+READ_PREFIXES = ("Get", "List", "Describe", "Head", "BatchGet", "BatchDescribe", "Search", "Simulate", "Query")
+_UNSAVED_SERVICES = ("sts",)
+
+
+def writes(service: str, operation: str) -> bool:
+    """Whether a call of `operation` (a botocore name; "" when unknown) of `service` may change saved state."""
+    return service not in _UNSAVED_SERVICES and not (operation and operation.startswith(READ_PREFIXES))
 
 
 class Gateway:
@@ -117,7 +124,7 @@ class Gateway:
             self._after_moto(call.service, call.operation, environ)
 
     def _after_moto(self, service: str, operation: str, environ: dict) -> None:
-        if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
-            moto_state.STATE.changed()  # whatever moto answered may have changed its state
-        if service in ("iam", "sts") and not operation.startswith(_READ_ONLY):
+        if environ.get("REQUEST_METHOD") not in ("GET", "HEAD") and writes(service, operation):
+            moto_state.STATE.changed()  # whatever else moto answered may have changed its state
+        if service == "iam" and writes(service, operation):
             authorization.forget_decisions()  # a role, policy or attachment may have changed

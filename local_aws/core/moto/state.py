@@ -66,14 +66,21 @@ class _ObjectBodiesApart(pickle.Pickler):
     def persistent_id(self, obj: Any) -> Any:
         if not isinstance(obj, FakeKey):
             return None
+        state = {k: v for k, v in obj.__dict__.items() if k not in ("_value_buffer", "lock")}
+        if obj.disposed:  # a part of a completed multipart upload: moto closed its body, the object holds the bytes
+            return "s3-disposed", None, state
         name = f"{obj.etag.strip(chr(34))}-{obj.size}"
         if name not in _on_disk:  # a set lookup, not a stat: a save touches the disk for new bodies only
             partial = self.folder / f"{name}.partial"
-            partial.write_bytes(obj.value)
-            os.replace(partial, self.folder / name)
+            try:
+                partial.write_bytes(obj.value)
+                os.replace(partial, self.folder / name)
+            except OSError:  # a full disk: the save fails, and leaves no half-written body taking room
+                partial.unlink(missing_ok=True)
+                raise
             _on_disk.add(name)
         self.referenced.add(name)
-        return "s3-object", name, {k: v for k, v in obj.__dict__.items() if k not in ("_value_buffer", "lock")}
+        return "s3-object", name, state
 
 
 class _ObjectBodiesBack(pickle.Unpickler):
@@ -82,9 +89,14 @@ class _ObjectBodiesBack(pickle.Unpickler):
         self.folder, self.referenced = persistence.files("moto"), referenced
 
     def persistent_load(self, pid: Any) -> FakeKey:
-        _, name, state = pid
-        self.referenced.add(name)
+        kind, name, state = pid
         key = FakeKey.__new__(FakeKey)
+        if kind == "s3-disposed":
+            key.__setstate__({**state, "value": b""})
+            key.contentsize = state.get("contentsize", 0)  # the part's size, as moto still answers it
+            key.dispose()
+            return key
+        self.referenced.add(name)
         key.__setstate__({**state, "value": (self.folder / name).read_bytes()})
         return key
 
@@ -127,6 +139,7 @@ def _drop_unreferenced_bodies() -> None:
 
 
 STATE = FunctionStore("moto", _dump, _load, saved=_drop_unreferenced_bodies)
+STATE.files_rewritten = False  # each object body is written once, named by its content
 
 
 def changes(fn: Callable) -> Callable:

@@ -39,7 +39,23 @@ def _start(port: int) -> int:
     health = lifecycle.ensure_running(port)
     word = "already running" if was_running else "started"
     print(f"local_aws {word} on {health['endpoint']} (pid {health['pid']}); log: {health['log']}")
+    _warn_about_saved_state(health)
     return 0
+
+
+def _warn_about_saved_state(health: dict) -> None:
+    """Say on the terminal what the server set aside at start, and why it refuses writes, if it does."""
+    saved = health.get("saved_state", {})
+    if saved.get("set_aside_at_start"):
+        print(
+            "local_aws: warning: saved state this version cannot read was set aside (those stores start empty; "
+            f"the files are kept in {saved['set_aside_in']}):",
+            file=sys.stderr,
+        )
+        for line in saved["set_aside_at_start"]:
+            print(f"  {line}", file=sys.stderr)
+    if saved.get("writes_refused"):
+        print(f"local_aws: warning: write requests are refused: {saved['writes_refused']}", file=sys.stderr)
 
 
 def _status(port: int) -> int:
@@ -49,6 +65,7 @@ def _status(port: int) -> int:
         return 1
     print(f"local_aws running on {health['endpoint']} (pid {health['pid']}, up {health['uptime_seconds']} s)")
     print(f"log: {health['log']}")
+    _warn_about_saved_state(health)
     return 0
 
 
@@ -71,8 +88,7 @@ def _serve(port: int) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    serve(port)
-    return 0
+    return serve(port)
 
 
 def _env(port: int) -> int:

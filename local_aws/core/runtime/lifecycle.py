@@ -134,18 +134,23 @@ def flush(port: int | None = None) -> dict:
 
 
 def stop(port: int | None = None, timeout: float = 60.0) -> bool:
-    """Stop the server cleanly (pending offline-store writes are flushed first). False if none ran."""
+    """Stop the server cleanly (pending offline-store writes are flushed first). False if none ran. Raises
+    LocalAwsError when it stopped without saving all of its state (the server answers the stop once its final
+    save is done), or did not stop in time."""
     port = port_from_env(port)
     health = status(port)
     if not health:
         return False
+    answer: dict = {}
     try:
-        _call(port, "shutdown", method="POST")
+        answer = _call(port, "shutdown", method="POST", timeout=timeout)
     except (OSError, LocalAwsError):  # no token to read, or no answer: the signal stops it as cleanly
         os.kill(health["pid"], signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not status(port) and not _pid_alive(health["pid"]):
+            if answer.get("saved") is False:
+                raise LocalAwsError(f"local_aws stopped without saving all of its state. {answer.get('problem')}")
             return True
         time.sleep(0.1)
     raise LocalAwsError(f"local_aws (pid {health['pid']}) did not stop within {timeout:.0f} s")

@@ -1,9 +1,12 @@
 """The server: the runtime of the services it serves, behind the HTTP server, until it is stopped.
 
 A server is built from a list of services (local_aws.services): their operations make its gateway, their
-stores its durable state, their hooks its life. The saved state is loaded before anything is answered. A
-stop first stops taking requests and lets those under way finish, then stops running work (pipelines, jobs,
-queries), writes what is buffered (the offline store) and saves the state: nothing acknowledged is lost.
+stores its durable state, their hooks its life. The saved state is loaded before anything is answered, and a
+write request is admitted only once the next save can keep it (local_aws.core.runtime.durability). A stop
+first stops taking requests and lets those under way finish, then stops running work (pipelines, jobs,
+queries), writes what is buffered (the offline store) and saves the state: nothing acknowledged is lost. The
+`shutdown` admin command answers once that final save is done, with its result; a stop that could not save
+everything exits with status 1.
 """
 
 from __future__ import annotations
@@ -19,14 +22,14 @@ from typing import Any
 
 from local_aws import settings
 from local_aws.core import gateway as gateway_module
-from local_aws.core.gateway import http_server, wire
+from local_aws.core.gateway import http_errors, http_server, wire
 from local_aws.core.gateway.errors import AwsError, NotFound, ServiceUnavailable, http_status
-from local_aws.core.gateway.gateway import Gateway
 from local_aws.core.gateway.router import Router
 from local_aws.core.iam import authentication, credentials
 from local_aws.core.moto.calls import MotoApp
 from local_aws.core.runtime import persistence
 from local_aws.core.runtime.config import HOST, endpoint_url, home_dir
+from local_aws.core.runtime.write_requests import CountingGateway, WriteAdmission
 from local_aws.core.service import Service
 from local_aws.job_side import netguard
 
@@ -34,6 +37,8 @@ log = logging.getLogger("local_aws")
 
 StartResponse = Callable[..., Any]
 REQUEST_DRAIN_SECONDS = 30  # how long a stop waits for the requests under way
+STOP_ANSWER_SECONDS = 600  # how long the shutdown command waits for the stop's final save
+ANSWER_SENT_SECONDS = 10  # how long the stopped server waits for that answer to be sent
 
 
 class Runtime:
@@ -45,9 +50,16 @@ class Runtime:
         self.home = home
         self.saver = saver
         self.started = time.time()
-        self.gateway = Gateway(self.services, MotoApp(f"{HOST}:{port}"), endpoint_url(port))
+        self.gateway = CountingGateway(
+            self.services, MotoApp(f"{HOST}:{port}"), endpoint_url(port), durability=saver.durability
+        )
         self.router = Router(self.gateway, self.admin)
+        self.admission = WriteAdmission(saver.durability, self.router.routes.rest)
         self.on_stop: Callable[[], None] = lambda: None
+        self._stopped = threading.Event()
+        self._stop_problem: str | None = None
+        self._stop_awaited = threading.Event()  # a shutdown command waits for the stop's result
+        self._stop_answer_sent = threading.Event()
         self.admin_actions = {name: action for s in self.services for name, action in s.admin_actions.items()}
 
     def hooks(self, kind: str) -> list[Callable]:
@@ -71,6 +83,7 @@ class Runtime:
             "log": str(self.home / "server.log"),
             "uptime_seconds": round(time.time() - self.started, 1),
             "services": [service.name for service in self.services],
+            **self.saver.health(),
         }
         for field in self.hooks("health"):
             record.update(field())
@@ -97,6 +110,25 @@ class Runtime:
             except Exception:
                 log.exception("shutdown hook %s failed", getattr(hook, "__name__", hook))
 
+    def stopped(self, problem: str | None) -> None:
+        """The stop is done: `problem` says what its final save could not keep (None: everything is saved).
+        Returns once the shutdown command waiting for that result, if any, has been answered."""
+        self._stop_problem = problem
+        self._stopped.set()
+        if self._stop_awaited.is_set():
+            self._stop_answer_sent.wait(ANSWER_SENT_SECONDS)
+
+    def _stop_and_wait(self) -> dict:
+        """Stop, and answer once the final save is done, with its result (the channel that still works on a
+        full disk: the caller keeps its connection open)."""
+        self._stop_awaited.set()
+        threading.Thread(target=self.on_stop, daemon=True).start()
+        if not self._stopped.wait(STOP_ANSWER_SECONDS):
+            return {"stopping": True}
+        if self._stop_problem is None:
+            return {"stopped": True, "saved": True}
+        return {"stopped": True, "saved": False, "problem": self._stop_problem}
+
     def admin(self, environ: dict, start_response: StartResponse, name: str) -> Iterable[bytes]:
         """The admin commands under /_local_aws/ (the HTTP guard has checked the admin token of a POST)."""
         method = environ["REQUEST_METHOD"]
@@ -108,8 +140,7 @@ class Runtime:
             elif name == "reset" and method == "POST":
                 body = self.reset()
             elif name == "shutdown" and method == "POST":
-                threading.Thread(target=self.on_stop, daemon=True).start()
-                body = {"stopping": True}
+                body = self._stop_and_wait()
             elif name in self.admin_actions and method == "POST":
                 body = self.admin_actions[name]()
             else:
@@ -121,15 +152,29 @@ class Runtime:
             f"{status} {'OK' if status == 200 else 'Error'}",
             [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))],
         )
-        return [payload]
+        return _Sent(payload, self._stop_answer_sent) if name == "shutdown" else [payload]
+
+
+class _Sent(list):
+    """An answer that says when it has been sent: the WSGI server calls close() once it has written it."""
+
+    def __init__(self, payload: bytes, sent: threading.Event):
+        super().__init__([payload])
+        self.sent = sent
+
+    def close(self) -> None:
+        self.sent.set()
 
 
 class _InFlight:
     """WSGI wrapper counting the requests under way, so a stop can let them finish first; once
-    stopping, a request arriving on a connection kept alive is refused with 503, which SDKs retry."""
+    stopping, a request arriving on a connection kept alive is refused with 503, which SDKs retry.
+    A write request is admitted first (refused with 503 when the next save could not keep it); the
+    shutdown command, which waits for the stop, is not counted."""
 
-    def __init__(self, app: Callable[..., Iterable[bytes]]):
+    def __init__(self, app: Callable[..., Iterable[bytes]], admission: WriteAdmission):
         self.app = app
+        self.admission = admission
         self.count = 0
         self.closed = False
         self.idle = threading.Condition()
@@ -145,13 +190,23 @@ class _InFlight:
                 ]
                 start_response("503 Service Unavailable", headers)
                 return [payload]
-            self.count += 1
+            counted = not _is_shutdown(environ)
+            if counted:
+                self.count += 1
         try:
-            return self.app(environ, start_response)
+            try:
+                size = self.admission.admit(environ)
+            except AwsError as refusal:
+                return http_errors.answer(environ, start_response, refusal)
+            try:
+                return self.app(environ, start_response)
+            finally:
+                self.admission.done(size)
         finally:
-            with self.idle:
-                self.count -= 1
-                self.idle.notify_all()
+            if counted:
+                with self.idle:
+                    self.count -= 1
+                    self.idle.notify_all()
 
     def close(self, timeout: float) -> bool:
         """Take no more requests; True once those under way have finished (within `timeout`)."""
@@ -160,8 +215,13 @@ class _InFlight:
             return self.idle.wait_for(lambda: self.count == 0, timeout)
 
 
-def serve(port: int) -> None:
-    """Serve in the foreground until stopped (Ctrl-C, SIGTERM or POST /_local_aws/shutdown)."""
+def _is_shutdown(environ: dict) -> bool:
+    return environ.get("PATH_INFO") == "/_local_aws/shutdown" and environ.get("REQUEST_METHOD") == "POST"
+
+
+def serve(port: int) -> int:
+    """Serve in the foreground until stopped (Ctrl-C, SIGTERM or POST /_local_aws/shutdown); the exit status:
+    1 when the final save could not keep everything."""
     from local_aws.services import SERVICES  # the services themselves: imported by the server only
 
     settings.check_all()  # a bad LOCAL_AWS_* value stops the start, naming the fix
@@ -180,7 +240,7 @@ def serve(port: int) -> None:
         ", ".join(restored["loaded"]) or "none saved",
         f" (unreadable, set aside: {', '.join(restored['unreadable'])})" if restored["unreadable"] else "",
     )
-    requests = _InFlight(runtime.router)
+    requests = _InFlight(runtime.router, runtime.admission)
     server = http_server.make_server(port, requests, home)
     runtime.start()
     stopping = threading.Event()
@@ -205,7 +265,12 @@ def serve(port: int) -> None:
         if not requests.close(timeout=REQUEST_DRAIN_SECONDS):
             log.warning("stopping with %d requests still under way after %d s", requests.count, REQUEST_DRAIN_SECONDS)
         runtime.shutdown()
-        saver.stop()
+        problem = saver.stop()
+        runtime.stopped(problem)  # the shutdown command waiting for the result has it
         if pid_file.exists() and pid_file.read_text() == str(os.getpid()):
             pid_file.unlink()
-        log.info("local_aws stopped; state saved in %s", saver.directory)
+        if problem is None:
+            log.info("local_aws stopped; state saved in %s", saver.directory)
+        else:
+            log.error("local_aws stopped without saving all of its state: %s", problem)
+    return 0 if problem is None else 1

@@ -28,6 +28,9 @@ class Store:
 
     name: str
     dirty: bool = False
+    # Whether a save may write the files beside the snapshot anew (the Feature Store's journal), so that the room
+    # held for the next save counts them; False: each is written once (S3's object bodies).
+    files_rewritten: bool = True
 
     def changed(self) -> None:
         """Mark the state changed; the saving thread writes it soon, off the request path."""
